@@ -1,0 +1,110 @@
+package nova
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/keyhaven/keyhaven/identity"
+	"github.com/keyhaven/keyhaven/keypair"
+)
+
+// httpError is an error the dialect itself raises (schema, routing, body
+// size), already carrying Nova's status and message.
+type httpError struct {
+	status  int
+	message string
+	allow   string
+}
+
+func (e *httpError) Error() string { return e.message }
+
+func badRequest(msg string) error { return &httpError{status: http.StatusBadRequest, message: msg} }
+
+// faultNames are the body keys of Nova's wsgi.Fault, by status.
+var faultNames = map[int]string{
+	400: "badRequest",
+	401: "unauthorized",
+	403: "forbidden",
+	404: "itemNotFound",
+	405: "badMethod",
+	409: "conflictingRequest",
+	413: "overLimit",
+	415: "badMediaType",
+	429: "overLimit",
+	501: "notImplemented",
+	503: "serviceUnavailable",
+}
+
+// internalMessage is what users see of an unexpected failure; the cause is
+// logged for the operator only.
+const internalMessage = "Unexpected API Error. Please report this to the operator of this service and attach its log if possible."
+
+// unauthenticatedMessage is keystonemiddleware's 401 message.
+const unauthenticatedMessage = "The request you have made requires authentication."
+
+// statusOf maps an error to Nova's status and message. It is the only place
+// that turns domain errors into HTTP.
+func statusOf(err error) (int, string) {
+	var he *httpError
+	var ve *versionError
+	switch {
+	case errors.As(err, &he):
+		return he.status, he.message
+	case errors.As(err, &ve):
+		return ve.status, ve.message
+	case errors.Is(err, identity.ErrUnauthenticated):
+		return http.StatusUnauthorized, unauthenticatedMessage
+	}
+	switch keypair.ErrorCode(err) {
+	case keypair.EINVALID:
+		return http.StatusBadRequest, keypair.ErrorMessage(err)
+	case keypair.ENOTFOUND:
+		return http.StatusNotFound, keypair.ErrorMessage(err)
+	case keypair.ECONFLICT:
+		return http.StatusConflict, keypair.ErrorMessage(err)
+	case keypair.EQUOTA:
+		return http.StatusForbidden, keypair.ErrorMessage(err)
+	case keypair.EFORBIDDEN:
+		return http.StatusForbidden, fmt.Sprintf("Policy doesn't allow os_compute_api:os-keypairs:%s to be performed.", keypair.ErrorAction(err))
+	}
+	return http.StatusInternalServerError, internalMessage
+}
+
+// writeError answers err in Nova's fault format. A 401 takes Keystone's
+// shape instead, because keystonemiddleware answers it before Nova runs.
+func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	status, msg := statusOf(err)
+	if status == http.StatusInternalServerError {
+		h.log.ErrorContext(r.Context(), "internal error", "method", r.Method, "path", r.URL.Path, "error", err)
+	}
+	if status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", fmt.Sprintf("Keystone uri=%q", h.authURI(r)))
+		writeJSON(w, status, "application/json", map[string]any{"error": map[string]any{
+			"code": status, "title": "Unauthorized", "message": msg,
+		}})
+		return
+	}
+	var he *httpError
+	if errors.As(err, &he) && he.allow != "" {
+		w.Header().Set("Allow", he.allow)
+	}
+	name, ok := faultNames[status]
+	if !ok {
+		name = "computeFault"
+	}
+	writeJSON(w, status, "application/json; charset=UTF-8", map[string]any{name: map[string]any{"code": status, "message": msg}})
+}
+
+// writeJSON writes v with the given status and Content-Type.
+func writeJSON(w http.ResponseWriter, status int, contentType string, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		// Only our own view types reach here; they always marshal.
+		panic(err)
+	}
+	w.Header().Set("Content-Type", contentType)
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}

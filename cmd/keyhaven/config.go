@@ -1,0 +1,189 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/keyhaven/keyhaven/keypair"
+)
+
+// Config is every setting of `keyhaven serve`. Each field is loaded from,
+// in rising precedence: its default, the YAML file named by --config (or
+// KEYHAVEN_CONFIG), the environment variable KEYHAVEN_<NAME>, and the flag
+// --<name>, where NAME and name come from the yaml tag.
+type Config struct {
+	Listen          string        `yaml:"listen" help:"address to listen on"`
+	DataDir         string        `yaml:"data_dir" help:"directory for the database and generated secrets"`
+	Database        string        `yaml:"database" help:"SQLite database file (default DATA_DIR/keyhaven.db)"`
+	TokensFile      string        `yaml:"tokens_file" help:"static tokens file: token user-id project-id [roles] per line (default DATA_DIR/tokens, created with an admin token if missing)"`
+	QuotaKeyPairs   int           `yaml:"quota_key_pairs" help:"key pairs a user may own; -1 for no limit"`
+	PublicURL       string        `yaml:"public_url" help:"base URL of links in responses, when behind a proxy (default: the request's host)"`
+	AuthURI         string        `yaml:"auth_uri" help:"identity endpoint advertised in 401 responses (default: PUBLIC_URL/identity)"`
+	LogFormat       string        `yaml:"log_format" help:"log format: text or json"`
+	LogLevel        string        `yaml:"log_level" help:"log level: debug, info, warn or error"`
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout" help:"how long in-flight requests may run after SIGTERM"`
+}
+
+func defaultConfig() Config {
+	return Config{
+		Listen:          "127.0.0.1:8774",
+		DataDir:         "./keyhaven-data",
+		QuotaKeyPairs:   keypair.DefaultQuota,
+		LogFormat:       "text",
+		LogLevel:        "info",
+		ShutdownTimeout: 30 * time.Second,
+	}
+}
+
+// envPrefix prefixes the environment variable of every setting.
+const envPrefix = "KEYHAVEN_"
+
+// loadConfig builds the configuration from args and the environment.
+func loadConfig(name string, args []string, getenv func(string) string) (Config, error) {
+	cfg := defaultConfig()
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	configFile := fs.String("config", getenv(envPrefix+"CONFIG"), "optional YAML configuration file")
+	fields := configFields(&cfg)
+	flagVals := map[string]*string{}
+	for _, f := range fields {
+		flagVals[f.flag] = fs.String(f.flag, "", f.help+" (default "+f.get()+")")
+	}
+	if err := fs.Parse(args); err != nil {
+		return cfg, err
+	}
+	if fs.NArg() > 0 {
+		return cfg, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if *configFile != "" {
+		data, err := os.ReadFile(*configFile)
+		if err != nil {
+			return cfg, fmt.Errorf("config file: %w", err)
+		}
+		dec := yaml.NewDecoder(strings.NewReader(string(data)))
+		dec.KnownFields(true)
+		// An empty file decodes to io.EOF: nothing to override.
+		if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
+			return cfg, fmt.Errorf("config file %s: %w", *configFile, err)
+		}
+	}
+	for _, f := range fields {
+		if v := getenv(f.env); v != "" {
+			if err := f.set(v); err != nil {
+				return cfg, fmt.Errorf("%s: %w", f.env, err)
+			}
+		}
+	}
+	var ferr error
+	fs.Visit(func(fl *flag.Flag) {
+		for _, f := range fields {
+			if f.flag == fl.Name && ferr == nil {
+				if err := f.set(*flagVals[f.flag]); err != nil {
+					ferr = fmt.Errorf("--%s: %w", f.flag, err)
+				}
+			}
+		}
+	})
+	if ferr != nil {
+		return cfg, ferr
+	}
+	return cfg, cfg.validate()
+}
+
+// field is one setting, reached by reflection so that the flag, the
+// environment variable and the YAML key cannot drift apart.
+type field struct {
+	flag, env, help string
+	get             func() string
+	set             func(string) error
+}
+
+func configFields(cfg *Config) []field {
+	var out []field
+	v := reflect.ValueOf(cfg).Elem()
+	t := v.Type()
+	for i := range t.NumField() {
+		sf, fv := t.Field(i), v.Field(i)
+		key := sf.Tag.Get("yaml")
+		f := field{
+			flag: strings.ReplaceAll(key, "_", "-"),
+			env:  envPrefix + strings.ToUpper(key),
+			help: sf.Tag.Get("help"),
+			get:  func() string { return fmt.Sprint(fv.Interface()) },
+		}
+		switch fv.Interface().(type) {
+		case string:
+			f.set = func(s string) error { fv.SetString(s); return nil }
+		case int:
+			f.set = func(s string) error {
+				n, err := strconv.Atoi(s)
+				if err != nil {
+					return fmt.Errorf("%q is not a whole number", s)
+				}
+				fv.SetInt(int64(n))
+				return nil
+			}
+		case time.Duration:
+			f.set = func(s string) error {
+				d, err := time.ParseDuration(s)
+				if err != nil {
+					return fmt.Errorf("%q is not a duration such as 30s", s)
+				}
+				fv.SetInt(int64(d))
+				return nil
+			}
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+// validate checks the configuration once, at start-up, with messages that
+// say which setting is wrong and what would be right.
+func (c *Config) validate() error {
+	var errs []error
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		errs = append(errs, fmt.Errorf("listen: %q is not host:port", c.Listen))
+	}
+	if c.DataDir == "" {
+		errs = append(errs, errors.New("data_dir: must not be empty"))
+	}
+	if c.QuotaKeyPairs < keypair.Unlimited {
+		errs = append(errs, fmt.Errorf("quota_key_pairs: %d; want -1 (no limit) or a number from 0 up", c.QuotaKeyPairs))
+	}
+	switch c.LogFormat {
+	case "text", "json":
+	default:
+		errs = append(errs, fmt.Errorf("log_format: %q; want text or json", c.LogFormat))
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("log_level: %q; want debug, info, warn or error", c.LogLevel))
+	}
+	if c.ShutdownTimeout <= 0 {
+		errs = append(errs, errors.New("shutdown_timeout: must be positive"))
+	}
+	for _, u := range []struct{ name, v string }{{"public_url", c.PublicURL}, {"auth_uri", c.AuthURI}} {
+		if u.v != "" && !strings.HasPrefix(u.v, "http://") && !strings.HasPrefix(u.v, "https://") {
+			errs = append(errs, fmt.Errorf("%s: %q is not an http(s) URL", u.name, u.v))
+		}
+	}
+	if c.Database == "" {
+		c.Database = filepath.Join(c.DataDir, "keyhaven.db")
+	}
+	if c.TokensFile == "" {
+		c.TokensFile = filepath.Join(c.DataDir, "tokens")
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,82 @@
+package main
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// testServer is the real keyhaven (the same serve() as the binary, real
+// SQLite file, real TCP listener on loopback) started for one test.
+type testServer struct {
+	URL string
+	cfg Config
+}
+
+// startServer writes tokens to a tokens file, starts keyhaven on a free
+// loopback port with the given extra flags, and stops it when the test ends.
+func startServer(t testing.TB, tokens string, flags ...string) *testServer {
+	t.Helper()
+	dir := t.TempDir()
+	tokPath := filepath.Join(dir, "tokens")
+	if err := os.WriteFile(tokPath, []byte(tokens), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	args := append([]string{"--listen", "127.0.0.1:0", "--data-dir", filepath.Join(dir, "data"), "--tokens-file", tokPath, "--log-level", "warn"}, flags...)
+	cfg, err := loadConfig("test", args, func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() { done <- serve(ctx, cfg, io.Discard, ready) }()
+	select {
+	case addr := <-ready:
+		t.Cleanup(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("serve: %v", err)
+			}
+		})
+		return &testServer{URL: "http://" + addr, cfg: cfg}
+	case err := <-done:
+		cancel()
+		t.Fatalf("serve: %v", err)
+	case <-time.After(30 * time.Second):
+		cancel()
+		t.Fatal("server did not start")
+	}
+	return nil
+}
+
+// do sends one request and returns the response with its body read.
+func (s *testServer) do(t testing.TB, method, path string, headers map[string]string, body string) (*http.Response, []byte) {
+	t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, s.URL+path, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, b
+}

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs, on Debian, the system packages keyhaven's tests use. Safe to run
+# again: it installs only what is missing. Needs root (or sudo).
+set -euo pipefail
+
+# Each package is listed with the command that shows it is installed.
+declare -A need=(
+  [openssh-client]=ssh-keygen   # ssh-keygen: reference fingerprints, key generation, private key checks
+  [openssl]=openssl             # cross-checks of X.509 fingerprints and PKCS#12 bundles
+)
+
+missing=()
+for pkg in "${!need[@]}"; do
+  command -v "${need[$pkg]}" >/dev/null 2>&1 || missing+=("$pkg")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
+echo "installing: ${missing[*]}"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# keyhaven's whole test run: installs what the tests need, checks formatting
+# and vet, runs every test with the race detector, then runs each fuzz
+# target for a bounded time.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/install-test-deps.sh
+
+echo "== gofmt"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+if [ -n "$unformatted" ]; then
+  echo "gofmt would change:"; echo "$unformatted"; exit 1
+fi
+
+echo "== go vet"
+go vet ./...
+
+echo "== go test -race"
+go test -race -count=1 -timeout 20m ./...
+
+echo "== fuzz (bounded)"
+FUZZTIME=${FUZZTIME:-15s}
+for target in \
+  ./sshkey:FuzzParseAuthorizedKey \
+  ./sshkey:FuzzX509Fingerprint \
+  ./api/nova:FuzzDecodeCreate \
+  ./api/nova:FuzzDecodeListQuery
+do
+  pkg=${target%%:*} name=${target##*:}
+  go test -run '^$' -fuzz "^${name}\$" -fuzztime "$FUZZTIME" "$pkg"
+done

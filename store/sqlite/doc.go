@@ -1,0 +1,12 @@
+// Package sqlite implements keypair.Store on an SQLite database file using
+// the pure-Go driver modernc.org/sqlite (see DRIVER.md for why).
+//
+// The database runs in WAL mode with synchronous=FULL, so a commit that has
+// returned survives a crash or power loss. A Store holds two connection
+// pools on the same file: a single writer connection through which every
+// write goes in BEGIN IMMEDIATE transactions, so concurrent writers queue in
+// Go instead of failing with SQLITE_BUSY, and a pool of query-only reader
+// connections, which WAL lets run alongside the writer. The schema is
+// created and upgraded at Open by migrations embedded in the binary and
+// recorded in the schema_migrations table.
+package sqlite

@@ -1,0 +1,194 @@
+package sqlite
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+)
+
+// driverName is the database/sql driver Open uses: modernc.org/sqlite.
+const driverName = "sqlite"
+
+// DefaultBusyTimeout is how long a connection waits for a lock held by
+// another process before failing, when Options.BusyTimeout is zero.
+const DefaultBusyTimeout = 5 * time.Second
+
+// Options tunes a Store. The zero value is ready to use.
+type Options struct {
+	// BusyTimeout is how long SQLite waits for a lock another connection
+	// or process holds before giving up; 0 means DefaultBusyTimeout.
+	BusyTimeout time.Duration
+	// MaxReaders caps the reader pool; 0 means max(4, GOMAXPROCS).
+	MaxReaders int
+}
+
+// Store is a keypair.Store on one SQLite database file. It is safe for
+// concurrent use; all writes go through one connection, reads through a pool.
+type Store struct {
+	path string
+	w    *sql.DB // exactly one connection; every write goes through it
+	r    *sql.DB // query-only connections for reads
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// sqliteHeader starts every SQLite 3 database file.
+var sqliteHeader = []byte("SQLite format 3\x00")
+
+// Open opens (creating it if missing) the SQLite database file at path,
+// switches it to WAL mode, applies any pending migrations and returns a
+// Store over it. path is a file system path; in-memory databases are not
+// supported because the reader and writer pools must share one database.
+func Open(ctx context.Context, path string, opts Options) (*Store, error) {
+	return openDriver(ctx, driverName, path, opts)
+}
+
+// openDriver is Open with a choice of database/sql driver; the driver
+// benchmark uses it to run the same store on github.com/mattn/go-sqlite3.
+func openDriver(ctx context.Context, driver, path string, opts Options) (*Store, error) {
+	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file:") {
+		return nil, fmt.Errorf("sqlite: open %q: need a file system path (in-memory databases and URIs are not supported)", path)
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	if err := checkHeader(abs); err != nil {
+		return nil, err
+	}
+	if opts.BusyTimeout <= 0 {
+		opts.BusyTimeout = DefaultBusyTimeout
+	}
+	if opts.MaxReaders <= 0 {
+		opts.MaxReaders = max(4, runtime.GOMAXPROCS(0))
+	}
+
+	s := &Store{path: abs}
+	s.w, err = sql.Open(driver, dsn(abs, opts, false))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", abs, err)
+	}
+	s.w.SetMaxOpenConns(1)
+	s.w.SetMaxIdleConns(1)
+	s.w.SetConnMaxLifetime(0)
+	s.w.SetConnMaxIdleTime(0)
+
+	var mode string
+	if err := s.w.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+		s.w.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", abs, err)
+	}
+	if !strings.EqualFold(mode, "wal") {
+		s.w.Close()
+		return nil, fmt.Errorf("sqlite: open %s: journal_mode is %q, want wal (is the file on a file system without shared memory?)", abs, mode)
+	}
+	if err := s.Migrate(ctx); err != nil {
+		s.w.Close()
+		return nil, err
+	}
+
+	s.r, err = sql.Open(driver, dsn(abs, opts, true))
+	if err != nil {
+		s.w.Close()
+		return nil, fmt.Errorf("sqlite: open %s readers: %w", abs, err)
+	}
+	s.r.SetMaxOpenConns(opts.MaxReaders)
+	s.r.SetMaxIdleConns(opts.MaxReaders)
+	s.r.SetConnMaxLifetime(0)
+	s.r.SetConnMaxIdleTime(0)
+	if err := s.r.PingContext(ctx); err != nil {
+		s.r.Close()
+		s.w.Close()
+		return nil, fmt.Errorf("sqlite: open %s readers: %w", abs, err)
+	}
+	return s, nil
+}
+
+// checkHeader fails clearly when path exists, is not empty and is not an
+// SQLite database, before the driver reports a terse "file is not a
+// database" from deep inside the first PRAGMA.
+func checkHeader(path string) error {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	defer f.Close()
+	head := make([]byte, len(sqliteHeader))
+	n, err := io.ReadFull(f, head)
+	switch {
+	case n == 0 && (err == io.EOF || err == nil):
+		return nil // empty file: SQLite treats it as a new database
+	case err != nil && !errors.Is(err, io.ErrUnexpectedEOF):
+		return fmt.Errorf("sqlite: open %s: %w", path, err)
+	case !bytes.Equal(head[:n], sqliteHeader):
+		return fmt.Errorf("sqlite: open %s: not an SQLite 3 database file", path)
+	}
+	return nil
+}
+
+// uriEscaper escapes the characters that would end or corrupt the path
+// part of an SQLite URI.
+var uriEscaper = strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23")
+
+// dsn builds the data source name for the writer or the readers. Both
+// drivers accept the same underscore keys: busy_timeout first, journal_mode
+// (persistent, so only the writer sets it), synchronous, foreign_keys,
+// BEGIN IMMEDIATE for the writer's transactions and query_only for readers.
+func dsn(path string, opts Options, reader bool) string {
+	ms := opts.BusyTimeout.Milliseconds()
+	if ms < 1 {
+		ms = 1
+	}
+	q := "_busy_timeout=" + strconv.FormatInt(ms, 10) +
+		"&_synchronous=FULL&_foreign_keys=1"
+	if reader {
+		q += "&_query_only=1"
+	} else {
+		q += "&_journal_mode=WAL&_txlock=immediate"
+	}
+	return "file:" + uriEscaper.Replace(path) + "?" + q
+}
+
+// Path returns the absolute path of the database file.
+func (s *Store) Path() string { return s.path }
+
+// Close closes the readers, checkpoints the write-ahead log into the
+// database file and closes the writer. It is safe to call more than once;
+// later calls return the first call's result.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		var errs []error
+		if err := s.r.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("sqlite: close readers: %w", err))
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if _, err := s.w.ExecContext(ctx, "PRAGMA optimize"); err != nil {
+			errs = append(errs, fmt.Errorf("sqlite: optimize: %w", err))
+		}
+		if _, err := s.w.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
+			errs = append(errs, fmt.Errorf("sqlite: checkpoint: %w", err))
+		}
+		if err := s.w.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("sqlite: close writer: %w", err))
+		}
+		s.closeErr = errors.Join(errs...)
+	})
+	return s.closeErr
+}

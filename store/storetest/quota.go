@@ -1,0 +1,148 @@
+package storetest
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"sync"
+	"testing"
+
+	"github.com/keyhaven/keyhaven/keypair"
+)
+
+func testQuota(t *testing.T, s keypair.Store) {
+	const q = 3
+	for i := range q {
+		if err := s.CreateKeyPair(t.Context(), newKP("alice", fmt.Sprint("k", i)), q); err != nil {
+			t.Fatalf("create %d of %d: %v", i+1, q, err)
+		}
+	}
+	over := newKP("alice", "k3")
+	err := s.CreateKeyPair(t.Context(), over, q)
+	wantCode(t, err, keypair.EQUOTA, "create over quota")
+	wantNoSecret(t, err, over.PublicKey)
+	if over.ID != 0 {
+		t.Errorf("refused create set ID %d", over.ID)
+	}
+	_, err = s.GetKeyPair(t.Context(), "alice", "k3")
+	wantCode(t, err, keypair.ENOTFOUND, "GetKeyPair of the refused key pair")
+	if n, err := s.CountKeyPairs(t.Context(), "alice"); err != nil || n != q {
+		t.Fatalf("CountKeyPairs = %d, %v; want %d", n, err, q)
+	}
+
+	// The quota is per owner.
+	if err := s.CreateKeyPair(t.Context(), newKP("bob", "k0"), q); err != nil {
+		t.Errorf("another user's create: %v", err)
+	}
+	// A delete makes room again.
+	if err := s.DeleteKeyPair(t.Context(), "alice", "k0"); err != nil {
+		t.Fatalf("DeleteKeyPair: %v", err)
+	}
+	if err := s.CreateKeyPair(t.Context(), newKP("alice", "k3"), q); err != nil {
+		t.Errorf("create after a delete made room: %v", err)
+	}
+	err = s.CreateKeyPair(t.Context(), newKP("alice", "k4"), q)
+	wantCode(t, err, keypair.EQUOTA, "create over quota again")
+}
+
+func testQuotaZero(t *testing.T, s keypair.Store) {
+	err := s.CreateKeyPair(t.Context(), newKP("alice", "k"), 0)
+	wantCode(t, err, keypair.EQUOTA, "create with quota 0")
+	if n, err := s.CountKeyPairs(t.Context(), "alice"); err != nil || n != 0 {
+		t.Errorf("CountKeyPairs = %d, %v; want 0", n, err)
+	}
+}
+
+func testCancelledContext(t *testing.T, s keypair.Store) {
+	mustCreate(t, s, newKP("alice", "k"))
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if err := s.CreateKeyPair(ctx, newKP("alice", "late"), quota); err == nil {
+		t.Error("CreateKeyPair with a cancelled context succeeded")
+	}
+	if _, err := s.GetKeyPair(ctx, "alice", "k"); err == nil {
+		t.Error("GetKeyPair with a cancelled context succeeded")
+	}
+	if _, err := s.ListKeyPairs(ctx, "alice", keypair.Page{}); err == nil {
+		t.Error("ListKeyPairs with a cancelled context succeeded")
+	}
+	if _, err := s.CountKeyPairs(ctx, "alice"); err == nil {
+		t.Error("CountKeyPairs with a cancelled context succeeded")
+	}
+	if err := s.DeleteKeyPair(ctx, "alice", "k"); err == nil {
+		t.Error("DeleteKeyPair with a cancelled context succeeded")
+	}
+	if n, err := s.CountKeyPairs(t.Context(), "alice"); err != nil || n != 1 {
+		t.Errorf("after cancelled calls CountKeyPairs = %d, %v; want 1", n, err)
+	}
+}
+
+// race runs create(i) for i in [0, n) on n goroutines released together and
+// returns the error codes, "" for success.
+func race(n int, create func(i int) error) []keypair.Code {
+	codes := make([]keypair.Code, n)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			codes[i] = keypair.ErrorCode(create(i))
+		})
+	}
+	close(start)
+	wg.Wait()
+	return codes
+}
+
+// tally counts codes, keyed by code ("" for success).
+func tally(codes []keypair.Code) map[keypair.Code]int {
+	m := map[keypair.Code]int{}
+	for _, c := range codes {
+		m[c]++
+	}
+	return m
+}
+
+func testConcurrentSameName(t *testing.T, s keypair.Store) {
+	const n = 50
+	codes := race(n, func(i int) error {
+		kp := newKP("alice", "same")
+		kp.Fingerprint = fmt.Sprintf("%02x:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00", i)
+		return s.CreateKeyPair(t.Context(), kp, quota)
+	})
+	want := map[keypair.Code]int{"": 1, keypair.ECONFLICT: n - 1}
+	if got := tally(codes); !maps.Equal(got, want) {
+		t.Fatalf("outcomes of %d concurrent creates of one name = %v, want %v", n, got, want)
+	}
+	if c, err := s.CountKeyPairs(t.Context(), "alice"); err != nil || c != 1 {
+		t.Errorf("CountKeyPairs = %d, %v; want 1", c, err)
+	}
+}
+
+func testConcurrentQuota(t *testing.T, s keypair.Store) {
+	const n, q = 200, 100
+	codes := race(n, func(i int) error {
+		return s.CreateKeyPair(t.Context(), newKP("alice", fmt.Sprintf("k%03d", i)), q)
+	})
+	want := map[keypair.Code]int{"": q, keypair.EQUOTA: n - q}
+	if got := tally(codes); !maps.Equal(got, want) {
+		t.Fatalf("outcomes of %d concurrent creates with quota %d = %v, want %v", n, q, got, want)
+	}
+	if c, err := s.CountKeyPairs(t.Context(), "alice"); err != nil || c != q {
+		t.Errorf("CountKeyPairs = %d, %v; want %d", c, err, q)
+	}
+	var created []string
+	for i, c := range codes {
+		if c == "" {
+			created = append(created, fmt.Sprintf("k%03d", i))
+		}
+	}
+	list, err := s.ListKeyPairs(t.Context(), "alice", keypair.Page{})
+	if err != nil {
+		t.Fatalf("ListKeyPairs: %v", err)
+	}
+	if !slices.Equal(names(list), created) {
+		t.Errorf("listed names are not exactly the successful creates")
+	}
+}

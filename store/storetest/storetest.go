@@ -1,0 +1,166 @@
+package storetest
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"fmt"
+	"math/big"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/keyhaven/keyhaven/keypair"
+)
+
+// Run runs the contract suite against the engine open makes. Each subtest
+// calls open once and must get a new, empty store of its own; Run closes it
+// when the subtest ends, and open must not close it itself.
+func Run(t *testing.T, open func(t *testing.T) keypair.Store) {
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, s keypair.Store)
+	}{
+		{"CreateGetRoundTrip", testRoundTrip},
+		{"IDsIncrease", testIDsIncrease},
+		{"DuplicateName", testDuplicateName},
+		{"NamesCaseSensitive", testCaseSensitive},
+		{"NotFound", testNotFound},
+		{"DeleteThenRecreate", testDeleteRecreate},
+		{"List", testList},
+		{"ListEmpty", testListEmpty},
+		{"Paginate", testPaginate},
+		{"Count", testCount},
+		{"Quota", testQuota},
+		{"QuotaZero", testQuotaZero},
+		{"CancelledContext", testCancelledContext},
+		{"ConcurrentSameName", testConcurrentSameName},
+		{"ConcurrentQuota", testConcurrentQuota},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := open(t)
+			if s == nil {
+				t.Fatal("open returned a nil store")
+			}
+			t.Cleanup(func() {
+				if err := s.Close(); err != nil {
+					t.Errorf("Close: %v", err)
+				}
+			})
+			tc.fn(t, s)
+		})
+	}
+}
+
+// Fixtures. None of them needs to be a valid key: stores keep bytes as given.
+const (
+	project     = "project-1"
+	sshPublic   = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFj2YwYzbnx8rI8ZmPs0nTb0m3uVd1Qm2Hn2yq3cX8kq storetest@keyhaven"
+	fingerprint = "4e:2f:9a:10:b3:5c:77:0d:e1:aa:42:c9:3b:8f:61:d0"
+	// quota is large enough not to matter in tests that are not about it.
+	quota = 1000
+)
+
+// newKP returns a fresh ssh key pair fixture owned by user.
+func newKP(user, name string) *keypair.KeyPair {
+	return &keypair.KeyPair{
+		UserID:      user,
+		ProjectID:   project,
+		Name:        name,
+		Type:        keypair.TypeSSH,
+		PublicKey:   sshPublic,
+		Fingerprint: fingerprint,
+	}
+}
+
+// x509PEM returns a freshly made self-signed client certificate in PEM.
+func x509PEM(t *testing.T) string {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "storetest"},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
+}
+
+// mustCreate creates kp or fails the test.
+func mustCreate(t *testing.T, s keypair.Store, kp *keypair.KeyPair) *keypair.KeyPair {
+	t.Helper()
+	if err := s.CreateKeyPair(t.Context(), kp, quota); err != nil {
+		t.Fatalf("CreateKeyPair(%q, %q): %v", kp.UserID, kp.Name, err)
+	}
+	return kp
+}
+
+// wantCode fails the test unless err carries code.
+func wantCode(t *testing.T, err error, code keypair.Code, what string) {
+	t.Helper()
+	if got := keypair.ErrorCode(err); got != code {
+		t.Fatalf("%s: got error %v (code %q), want code %q", what, err, got, code)
+	}
+}
+
+// wantNoSecret fails the test when err's text carries public key material.
+func wantNoSecret(t *testing.T, err error, publicKey string) {
+	t.Helper()
+	if err == nil {
+		return
+	}
+	for _, part := range strings.Fields(publicKey) {
+		if len(part) >= 16 && strings.Contains(err.Error(), part) {
+			t.Fatalf("error %q contains public key material", err)
+		}
+	}
+}
+
+// diff describes how got differs from want, "" when they are the same key
+// pair. CreatedAt must be the same instant and in UTC.
+func diff(got, want *keypair.KeyPair) string {
+	if got == nil || want == nil {
+		return fmt.Sprintf("got %v, want %v", got, want)
+	}
+	var d []string
+	field := func(name string, g, w any) {
+		if g != w {
+			d = append(d, fmt.Sprintf("%s = %q, want %q", name, fmt.Sprint(g), fmt.Sprint(w)))
+		}
+	}
+	field("ID", got.ID, want.ID)
+	field("UserID", got.UserID, want.UserID)
+	field("ProjectID", got.ProjectID, want.ProjectID)
+	field("Name", got.Name, want.Name)
+	field("Type", got.Type, want.Type)
+	field("PublicKey", got.PublicKey, want.PublicKey)
+	field("Fingerprint", got.Fingerprint, want.Fingerprint)
+	if !got.CreatedAt.Equal(want.CreatedAt) {
+		d = append(d, fmt.Sprintf("CreatedAt = %s, want %s", got.CreatedAt.Format(time.RFC3339Nano), want.CreatedAt.Format(time.RFC3339Nano)))
+	}
+	if got.CreatedAt.Location() != time.UTC {
+		d = append(d, fmt.Sprintf("CreatedAt location = %s, want UTC", got.CreatedAt.Location()))
+	}
+	return strings.Join(d, "; ")
+}
+
+// names returns the names of kps in order.
+func names(kps []*keypair.KeyPair) []string {
+	out := make([]string, len(kps))
+	for i, kp := range kps {
+		out[i] = kp.Name
+	}
+	return out
+}
