@@ -13,6 +13,8 @@ missing=()
 for pkg in "${!need[@]}"; do
   command -v "${need[$pkg]}" >/dev/null 2>&1 || missing+=("$pkg")
 done
+# python3-nova: real Nova's own key code, the oracle sshkey's tests compare with.
+/usr/bin/python3 -c 'import nova.crypto' >/dev/null 2>&1 || missing+=(python3-nova)
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi

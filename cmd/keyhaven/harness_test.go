@@ -22,12 +22,18 @@ type testServer struct {
 // loopback port with the given extra flags, and stops it when the test ends.
 func startServer(t testing.TB, tokens string, flags ...string) *testServer {
 	t.Helper()
+	return startServerLog(t, io.Discard, tokens, flags...)
+}
+
+// startServerLog is startServer with the server's log written to logw.
+func startServerLog(t testing.TB, logw io.Writer, tokens string, flags ...string) *testServer {
+	t.Helper()
 	dir := t.TempDir()
 	tokPath := filepath.Join(dir, "tokens")
 	if err := os.WriteFile(tokPath, []byte(tokens), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	args := append([]string{"--listen", "127.0.0.1:0", "--data-dir", filepath.Join(dir, "data"), "--tokens-file", tokPath, "--log-level", "warn"}, flags...)
+	args := append([]string{"--listen", "127.0.0.1:0", "--data-dir", filepath.Join(dir, "data"), "--tokens-file", tokPath, "--log-level", "info"}, flags...)
 	cfg, err := loadConfig("test", args, func(string) string { return "" })
 	if err != nil {
 		t.Fatal(err)
@@ -35,7 +41,7 @@ func startServer(t testing.TB, tokens string, flags ...string) *testServer {
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
-	go func() { done <- serve(ctx, cfg, io.Discard, ready) }()
+	go func() { done <- serve(ctx, cfg, logw, ready) }()
 	select {
 	case addr := <-ready:
 		t.Cleanup(func() {

@@ -1,0 +1,80 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestConfigPrecedence(t *testing.T) {
+	dir := t.TempDir()
+	yml := filepath.Join(dir, "keyhaven.yaml")
+	if err := os.WriteFile(yml, []byte("listen: 127.0.0.1:9000\nquota_key_pairs: 5\nlog_format: json\nshutdown_timeout: 5s\ndata_dir: /from/yaml\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{
+		"KEYHAVEN_CONFIG":          yml,
+		"KEYHAVEN_QUOTA_KEY_PAIRS": "7",
+		"KEYHAVEN_LOG_FORMAT":      "text",
+	}
+	cfg, err := loadConfig("t", []string{"--quota-key-pairs", "9"}, func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Listen != "127.0.0.1:9000" || cfg.QuotaKeyPairs != 9 || cfg.LogFormat != "text" || cfg.ShutdownTimeout != 5*time.Second || cfg.DataDir != "/from/yaml" {
+		t.Fatalf("flags > env > yaml > defaults broken: %+v", cfg)
+	}
+	if cfg.Database != "/from/yaml/keyhaven.db" || cfg.TokensFile != "/from/yaml/tokens" {
+		t.Fatalf("derived paths: %+v", cfg)
+	}
+
+	def, err := loadConfig("t", nil, func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if def.Listen != "127.0.0.1:8774" || def.DataDir != "./keyhaven-data" || def.QuotaKeyPairs != 100 {
+		t.Fatalf("defaults: %+v", def)
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	if err := os.WriteFile(bad, []byte("colour: blue\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	empty := filepath.Join(dir, "empty.yaml")
+	if err := os.WriteFile(empty, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		args []string
+		env  map[string]string
+		want string // substring of the error; "" means valid
+	}{
+		{[]string{"--config", empty}, nil, ""},
+		{[]string{"--listen", "nowhere"}, nil, `listen: "nowhere" is not host:port`},
+		{[]string{"--quota-key-pairs", "-5"}, nil, "quota_key_pairs: -5"},
+		{[]string{"--quota-key-pairs", "many"}, nil, `--quota-key-pairs: "many" is not a whole number`},
+		{nil, map[string]string{"KEYHAVEN_QUOTA_KEY_PAIRS": "x"}, `KEYHAVEN_QUOTA_KEY_PAIRS: "x" is not a whole number`},
+		{[]string{"--log-format", "xml"}, nil, `log_format: "xml"; want text or json`},
+		{[]string{"--log-level", "loud"}, nil, "log_level"},
+		{[]string{"--shutdown-timeout", "soon"}, nil, "is not a duration"},
+		{[]string{"--public-url", "ftp://x"}, nil, "public_url"},
+		{[]string{"--config", bad}, nil, "field colour not found"},
+		{[]string{"--config", filepath.Join(dir, "missing.yaml")}, nil, "config file"},
+		{[]string{"extra"}, nil, `unexpected argument "extra"`},
+		{[]string{"--nope"}, nil, "flag provided but not defined"},
+	}
+	for _, tt := range tests {
+		_, err := loadConfig("t", tt.args, func(k string) string { return tt.env[k] })
+		switch {
+		case tt.want == "" && err != nil:
+			t.Errorf("%v: %v", tt.args, err)
+		case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+			t.Errorf("%v %v: got %v, want %q", tt.args, tt.env, err, tt.want)
+		}
+	}
+}
