@@ -40,9 +40,12 @@ const (
 // Error is an application error: a code, a message safe to show the caller,
 // and for EFORBIDDEN the action that was refused.
 type Error struct {
-	Code    Code
+	// Code classifies the error for the dialects.
+	Code Code
+	// Message is safe to show the caller: it holds no internals or secrets.
 	Message string
-	Action  Action
+	// Action is the refused action, for EFORBIDDEN only.
+	Action Action
 }
 
 // Error returns the user-facing message.

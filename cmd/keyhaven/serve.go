@@ -40,6 +40,14 @@ func openStore(ctx context.Context, cfg Config) (*sqlite.Store, error) {
 	if err := os.MkdirAll(filepath.Dir(cfg.Database), 0o700); err != nil {
 		return nil, fmt.Errorf("database dir: %w", err)
 	}
+	// Create the file ourselves so that it is private from its first byte;
+	// SQLite would create it world-readable under the usual umask, and its
+	// -wal and -shm files copy the database file's mode.
+	f, err := os.OpenFile(cfg.Database, os.O_RDONLY|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("database: %w", err)
+	}
+	f.Close()
 	return sqlite.Open(ctx, cfg.Database, sqlite.Options{})
 }
 

@@ -127,8 +127,13 @@ func TestBinarySIGTERM(t *testing.T) {
 		t.Fatal("no admin token printed")
 	}
 	go io.Copy(io.Discard, stderr)
-	if fi, err := os.Stat(filepath.Join(dir, "keyhaven-data", "tokens")); err != nil || fi.Mode().Perm() != 0o600 {
-		t.Fatalf("tokens file: %v %v", fi, err)
+	for _, f := range []string{"tokens", "keyhaven.db"} {
+		if fi, err := os.Stat(filepath.Join(dir, "keyhaven-data", f)); err != nil || fi.Mode().Perm() != 0o600 {
+			t.Fatalf("%s: mode %v, %v; want 0600", f, fi.Mode(), err)
+		}
+	}
+	if fi, err := os.Stat(filepath.Join(dir, "keyhaven-data")); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Fatalf("data dir: %v %v", fi, err)
 	}
 
 	srv := &testServer{URL: "http://" + addr}
