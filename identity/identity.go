@@ -26,8 +26,46 @@ type Principal struct {
 func (p Principal) IsAdmin() bool { return slices.Contains(p.Roles, AdminRole) }
 
 // ErrUnauthenticated means the request carries no valid credential; API
-// dialects answer it with 401.
+// dialects answer it with 401. Backends return it, or an *AuthError that
+// matches it with errors.Is and says why.
 var ErrUnauthenticated = errors.New("identity: the request you have made requires authentication")
+
+// AuthError is a refused credential with a reason safe to show the caller
+// (it never holds the credential itself).
+type AuthError struct {
+	// Reason says what was wrong, e.g. "signature does not match".
+	Reason string
+}
+
+// Error returns the reason.
+func (e *AuthError) Error() string { return "identity: " + e.Reason }
+
+// Is makes every AuthError match ErrUnauthenticated.
+func (e *AuthError) Is(target error) bool { return target == ErrUnauthenticated }
+
+// Unauthenticated returns an *AuthError with the given reason.
+func Unauthenticated(reason string) error { return &AuthError{Reason: reason} }
+
+// Reason returns the caller-safe reason of an authentication failure, or ""
+// when err carries none.
+func Reason(err error) string {
+	var ae *AuthError
+	if errors.As(err, &ae) {
+		return ae.Reason
+	}
+	return ""
+}
+
+// ErrUnknownAccessKey is what a SecretSource returns for an access key it
+// does not hold.
+var ErrUnknownAccessKey = &AuthError{Reason: "unknown access key"}
+
+// SecretSource finds the secret key of an access key and the principal the
+// pair authenticates as. The built-in identity service and remote Keystone
+// (through its OS-EC2 credentials) both implement it.
+type SecretSource interface {
+	LookupSecret(ctx context.Context, accessKey string) (secret string, p Principal, err error)
+}
 
 // Authenticator turns a request's credentials into a Principal, or returns
 // ErrUnauthenticated when there are none or they are not valid.
