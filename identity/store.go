@@ -1,0 +1,124 @@
+package identity
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// The built-in identity service keeps Keystone's core objects. IDs are
+// 32-character lower-case hex strings, as Keystone's.
+
+// Domain groups users and projects.
+type Domain struct {
+	ID, Name string
+	Enabled  bool
+}
+
+// Project is what a token is scoped to and what roles are granted on.
+type Project struct {
+	ID, Name, DomainID, Description string
+	Enabled                         bool
+}
+
+// User is someone who can authenticate.
+type User struct {
+	ID, Name, DomainID string
+	// PasswordHash is a PHC-format argon2id hash; never the password.
+	PasswordHash string
+	Enabled      bool
+}
+
+// Role is a named set of permissions, granted on a project.
+type Role struct {
+	ID, Name string
+}
+
+// Assignment grants a role to a user on a project.
+type Assignment struct {
+	UserID, ProjectID, RoleID string
+}
+
+// EC2Credential is an access key / secret key pair of a user on a project:
+// keyhaven's AK/SK credentials, managed through Keystone's OS-EC2 API.
+type EC2Credential struct {
+	// Access is the public access key id.
+	Access string
+	// SealedSecret is the secret key sealed with the credential key; the
+	// plaintext secret is never stored.
+	SealedSecret []byte
+	UserID       string
+	ProjectID    string
+	CreatedAt    time.Time
+}
+
+// Revocation marks a token (by its audit id) as revoked until it would
+// have expired anyway.
+type Revocation struct {
+	AuditID   string
+	ExpiresAt time.Time
+}
+
+// Store errors; implementations wrap them with context.
+var (
+	// ErrNotFound: no such object.
+	ErrNotFound = errors.New("identity: not found")
+	// ErrConflict: an object with that unique name or id already exists.
+	ErrConflict = errors.New("identity: already exists")
+)
+
+// Filter narrows list queries; empty fields match everything.
+type Filter struct {
+	DomainID, Name, UserID, ProjectID string
+}
+
+// Store persists the built-in identity service's objects. Every store
+// engine implements it and passes the contract suite in
+// store/storetest (RunIdentity).
+type Store interface {
+	CreateDomain(ctx context.Context, d *Domain) error
+	GetDomain(ctx context.Context, id string) (*Domain, error)
+	GetDomainByName(ctx context.Context, name string) (*Domain, error)
+
+	CreateProject(ctx context.Context, p *Project) error
+	GetProject(ctx context.Context, id string) (*Project, error)
+	GetProjectByName(ctx context.Context, domainID, name string) (*Project, error)
+	// ListProjects honours Filter.DomainID and Filter.Name.
+	ListProjects(ctx context.Context, f Filter) ([]*Project, error)
+
+	CreateUser(ctx context.Context, u *User) error
+	GetUser(ctx context.Context, id string) (*User, error)
+	GetUserByName(ctx context.Context, domainID, name string) (*User, error)
+	// ListUsers honours Filter.DomainID and Filter.Name.
+	ListUsers(ctx context.Context, f Filter) ([]*User, error)
+	SetPassword(ctx context.Context, userID, passwordHash string) error
+
+	CreateRole(ctx context.Context, r *Role) error
+	GetRole(ctx context.Context, id string) (*Role, error)
+	GetRoleByName(ctx context.Context, name string) (*Role, error)
+	ListRoles(ctx context.Context) ([]*Role, error)
+
+	// AddAssignment is idempotent; it fails with ErrNotFound when the
+	// user, project or role does not exist.
+	AddAssignment(ctx context.Context, a Assignment) error
+	RemoveAssignment(ctx context.Context, a Assignment) error
+	// ListAssignments honours Filter.UserID and Filter.ProjectID.
+	ListAssignments(ctx context.Context, f Filter) ([]Assignment, error)
+	// RoleNames returns the names of the user's roles on the project,
+	// sorted.
+	RoleNames(ctx context.Context, userID, projectID string) ([]string, error)
+
+	CreateEC2Credential(ctx context.Context, c *EC2Credential) error
+	GetEC2Credential(ctx context.Context, access string) (*EC2Credential, error)
+	// ListEC2Credentials returns the user's credentials, oldest first.
+	ListEC2Credentials(ctx context.Context, userID string) ([]*EC2Credential, error)
+	// DeleteEC2Credential removes the user's credential, or ErrNotFound.
+	DeleteEC2Credential(ctx context.Context, userID, access string) error
+
+	// Revoke records a revoked token; revoking twice is not an error.
+	Revoke(ctx context.Context, r Revocation) error
+	// Revocations returns every revocation that has not expired at now.
+	Revocations(ctx context.Context, now time.Time) ([]Revocation, error)
+	// PruneRevocations forgets revocations that expired before now.
+	PruneRevocations(ctx context.Context, now time.Time) error
+}
