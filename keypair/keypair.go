@@ -39,8 +39,8 @@ type Actor struct {
 	UserID string
 	// ProjectID is the project the caller's token is scoped to.
 	ProjectID string
-	// Admin is true when the caller holds the administrator role.
-	Admin bool
+	// Roles are the caller's roles on that project.
+	Roles []string
 }
 
 // Page selects a slice of a user's key pairs ordered by name.

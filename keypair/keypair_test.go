@@ -32,8 +32,9 @@ func TestValidateName(t *testing.T) {
 }
 
 func TestOwnerPolicy(t *testing.T) {
-	alice := Actor{UserID: "alice", ProjectID: "p"}
-	admin := Actor{UserID: "root", ProjectID: "p", Admin: true}
+	alice := Actor{UserID: "alice", ProjectID: "p", Roles: []string{"member"}}
+	reader := Actor{UserID: "alice", ProjectID: "p", Roles: []string{"reader"}}
+	admin := Actor{UserID: "root", ProjectID: "p", Roles: []string{"admin"}}
 	for _, c := range []struct {
 		actor  Actor
 		target string
@@ -45,11 +46,15 @@ func TestOwnerPolicy(t *testing.T) {
 		{alice, "bob", "", EFORBIDDEN},
 		{admin, "bob", "bob", ""},
 		{admin, "", "root", ""},
+		{reader, "", "alice", ""},
 	} {
 		got, err := owner(c.actor, c.target, ActionShow)
 		if got != c.want || ErrorCode(err) != c.code {
 			t.Errorf("owner(%v, %q) = %q, %v", c.actor, c.target, got, err)
 		}
+	}
+	if _, err := owner(reader, "", ActionCreate); ErrorCode(err) != EFORBIDDEN {
+		t.Errorf("reader may create: %v", err)
 	}
 	if a := ErrorAction(Forbidden(ActionDelete)); a != ActionDelete {
 		t.Errorf("action %q", a)

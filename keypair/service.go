@@ -6,6 +6,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/keyhaven/keyhaven/policy"
 	"github.com/keyhaven/keyhaven/sshkey"
 )
 
@@ -75,13 +76,22 @@ type Created struct {
 	PrivateKey string
 }
 
-// owner resolves the user a request acts on and applies Nova's default
-// policy: callers act on their own key pairs, admins on anyone's.
+// policyActions maps the domain's actions to the policy module's.
+var policyActions = map[Action]policy.Action{
+	ActionCreate: policy.KeyPairCreate,
+	ActionList:   policy.KeyPairList,
+	ActionShow:   policy.KeyPairShow,
+	ActionDelete: policy.KeyPairDelete,
+}
+
+// owner resolves the user a request acts on (the caller unless userID names
+// another) and asks the policy module whether the caller may act there.
 func owner(actor Actor, userID string, action Action) (string, error) {
-	if userID == "" || userID == actor.UserID {
-		return actor.UserID, nil
+	if userID == "" {
+		userID = actor.UserID
 	}
-	if !actor.Admin {
+	subject := policy.Subject{UserID: actor.UserID, ProjectID: actor.ProjectID, Roles: actor.Roles}
+	if err := policy.Authorize(policyActions[action], subject, policy.Target{UserID: userID}); err != nil {
 		return "", Forbidden(action)
 	}
 	return userID, nil

@@ -156,7 +156,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, badRequest(fmt.Sprintf("Malformed request URL: URL's project_id '%s' doesn't match Context's project_id '%s'", rt.project, p.ProjectID)))
 		return
 	}
-	actor := keypair.Actor{UserID: p.UserID, ProjectID: p.ProjectID, Admin: p.IsAdmin()}
+	actor := keypair.Actor{UserID: p.UserID, ProjectID: p.ProjectID, Roles: p.Roles}
 	req := request{w: w, r: r, v: v, actor: actor, rt: rt}
 	switch {
 	case rt.op == "collection" && r.Method == http.MethodPost:

@@ -1,0 +1,112 @@
+// Package policy makes every authorisation decision in keyhaven: given an
+// action, who asks (the subject) and what it is about (the target), it
+// allows or denies. The rules are few and in one table, so they can be read
+// and tested as a whole:
+//
+//   - admin may do everything;
+//   - reads (list, show) are for the owner;
+//   - writes (create, delete, export, credential management) are for the
+//     owner, unless the owner holds only the reader role;
+//   - acting on behalf of another user is for admin only.
+package policy
+
+import "slices"
+
+// Action is something a subject may be allowed to do.
+type Action string
+
+// The actions keyhaven decides on.
+const (
+	KeyPairCreate    Action = "keypair:create"
+	KeyPairList      Action = "keypair:list"
+	KeyPairShow      Action = "keypair:show"
+	KeyPairDelete    Action = "keypair:delete"
+	KeyPairExport    Action = "keypair:export"
+	CredentialCreate Action = "credential:create"
+	CredentialList   Action = "credential:list"
+	CredentialShow   Action = "credential:show"
+	CredentialDelete Action = "credential:delete"
+	IdentityAdmin    Action = "identity:admin"
+)
+
+// The role names policy knows.
+const (
+	RoleAdmin  = "admin"
+	RoleMember = "member"
+	RoleReader = "reader"
+)
+
+// kinds says whether each action only reads; every action must be listed.
+var kinds = map[Action]kind{
+	KeyPairCreate:    write,
+	KeyPairList:      read,
+	KeyPairShow:      read,
+	KeyPairDelete:    write,
+	KeyPairExport:    write,
+	CredentialCreate: write,
+	CredentialList:   read,
+	CredentialShow:   read,
+	CredentialDelete: write,
+	IdentityAdmin:    adminOnly,
+}
+
+type kind int
+
+const (
+	read kind = iota
+	write
+	adminOnly
+)
+
+// Subject is who asks.
+type Subject struct {
+	UserID    string
+	ProjectID string
+	Roles     []string
+}
+
+// Target is what the action is about: the user owning the object.
+type Target struct {
+	UserID string
+}
+
+// Admin reports whether the subject holds the admin role.
+func (s Subject) Admin() bool { return slices.Contains(s.Roles, RoleAdmin) }
+
+// readOnly reports whether the subject's roles allow reads only. A subject
+// with no roles at all (a static token listing none) is a plain member.
+func (s Subject) readOnly() bool {
+	return slices.Contains(s.Roles, RoleReader) && !slices.Contains(s.Roles, RoleMember) && !s.Admin()
+}
+
+// Denied is the refusal of an action.
+type Denied struct {
+	Action Action
+	// OnBehalf is true when the refusal is for acting on another user.
+	OnBehalf bool
+}
+
+// Error says what was refused.
+func (d *Denied) Error() string { return "policy does not allow " + string(d.Action) }
+
+// Authorize returns nil when subject may perform action on target, and a
+// *Denied otherwise. An empty target user means the subject's own.
+func Authorize(action Action, subject Subject, target Target) error {
+	k, ok := kinds[action]
+	if !ok {
+		return &Denied{Action: action}
+	}
+	if subject.Admin() {
+		return nil
+	}
+	if k == adminOnly {
+		return &Denied{Action: action}
+	}
+	if target.UserID != "" && target.UserID != subject.UserID {
+		return &Denied{Action: action, OnBehalf: true}
+	}
+	if k == write && subject.readOnly() {
+		return &Denied{Action: action}
+	}
+	return nil
+}
