@@ -85,3 +85,26 @@ func FromContext(ctx context.Context) (Principal, bool) {
 	p, ok := ctx.Value(ctxKey{}).(Principal)
 	return p, ok
 }
+
+// Chain tries authenticators in order and returns the first principal; it
+// answers ErrUnauthenticated (with the last reason) only when none accepts
+// the request, and passes any other failure straight through.
+type Chain []Authenticator
+
+// Authenticate implements Authenticator.
+func (c Chain) Authenticate(ctx context.Context, r *http.Request) (Principal, error) {
+	err := ErrUnauthenticated
+	for _, a := range c {
+		p, e := a.Authenticate(ctx, r)
+		if e == nil {
+			return p, nil
+		}
+		if !errors.Is(e, ErrUnauthenticated) {
+			return Principal{}, e
+		}
+		if Reason(e) != "" || err == ErrUnauthenticated {
+			err = e
+		}
+	}
+	return Principal{}, err
+}

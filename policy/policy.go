@@ -4,7 +4,8 @@
 // and tested as a whole:
 //
 //   - admin may do everything;
-//   - reads (list, show) are for the owner;
+//   - reads (list, show) are for the owner, as are validating and revoking
+//     one's own token;
 //   - writes (create, delete, export, credential management) are for the
 //     owner, unless the owner holds only the reader role;
 //   - acting on behalf of another user is for admin only.
@@ -26,6 +27,8 @@ const (
 	CredentialList   Action = "credential:list"
 	CredentialShow   Action = "credential:show"
 	CredentialDelete Action = "credential:delete"
+	TokenValidate    Action = "token:validate"
+	TokenRevoke      Action = "token:revoke"
 	IdentityAdmin    Action = "identity:admin"
 )
 
@@ -47,14 +50,22 @@ var kinds = map[Action]kind{
 	CredentialList:   read,
 	CredentialShow:   read,
 	CredentialDelete: write,
+	TokenValidate:    own,
+	TokenRevoke:      own,
 	IdentityAdmin:    adminOnly,
 }
 
 type kind int
 
 const (
+	// read: the owner, whatever their roles.
 	read kind = iota
+	// write: the owner, unless they hold only the reader role.
 	write
+	// own: the owner, whatever their roles; it changes only the owner's
+	// own session (validating or revoking their token).
+	own
+	// adminOnly: admin only.
 	adminOnly
 )
 

@@ -27,7 +27,7 @@ func TestAuthorizeMatrix(t *testing.T) {
 		switch kinds[action] {
 		case adminOnly:
 			return want{false, false}
-		case read:
+		case read, own:
 			return want{true, false}
 		}
 		return want{roleSet != "reader", false}

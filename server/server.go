@@ -20,6 +20,9 @@ const DefaultMaxBodyBytes = 64 << 10
 type Config struct {
 	// Nova serves "/" and "/v2.1": the version documents and os-keypairs.
 	Nova http.Handler
+	// Identity, when not nil, serves "/identity": the built-in identity
+	// service's Keystone v3 API.
+	Identity http.Handler
 	// Health reports whether the service can serve; nil means always.
 	Health func(context.Context) error
 	// Log receives the access log and server errors.
@@ -61,6 +64,10 @@ func New(cfg Config) *Server {
 		_, _ = w.Write([]byte("ok\n"))
 	})
 	mux.Handle("/", cfg.Nova)
+	if cfg.Identity != nil {
+		mux.Handle("/identity", cfg.Identity)
+		mux.Handle("/identity/", cfg.Identity)
+	}
 	s := &Server{cfg: cfg}
 	s.handler = s.requestID(s.accessLog(s.recover(s.limitBody(mux))))
 	return s

@@ -23,26 +23,35 @@ import (
 // KEYHAVEN_CONFIG), the environment variable KEYHAVEN_<NAME>, and the flag
 // --<name>, where NAME and name come from the yaml tag.
 type Config struct {
-	Listen          string        `yaml:"listen" help:"address to listen on"`
-	DataDir         string        `yaml:"data_dir" help:"directory for the database and generated secrets"`
-	Database        string        `yaml:"database" help:"SQLite database file (default DATA_DIR/keyhaven.db)"`
-	TokensFile      string        `yaml:"tokens_file" help:"static tokens file: token user-id project-id [roles] per line (default DATA_DIR/tokens, created with an admin token if missing)"`
-	QuotaKeyPairs   int           `yaml:"quota_key_pairs" help:"key pairs a user may own; -1 for no limit"`
-	PublicURL       string        `yaml:"public_url" help:"base URL of links in responses, when behind a proxy (default: the request's host)"`
-	AuthURI         string        `yaml:"auth_uri" help:"identity endpoint advertised in 401 responses (default: PUBLIC_URL/identity)"`
-	LogFormat       string        `yaml:"log_format" help:"log format: text or json"`
-	LogLevel        string        `yaml:"log_level" help:"log level: debug, info, warn or error"`
-	ShutdownTimeout time.Duration `yaml:"shutdown_timeout" help:"how long in-flight requests may run after SIGTERM"`
+	Listen            string        `yaml:"listen" help:"address to listen on"`
+	DataDir           string        `yaml:"data_dir" help:"directory for the database and generated secrets"`
+	Database          string        `yaml:"database" help:"SQLite database file (default DATA_DIR/keyhaven.db)"`
+	Auth              string        `yaml:"auth" help:"who authenticates requests: builtin (keyhaven's own Keystone-compatible identity) or static (the tokens file only)"`
+	TokensFile        string        `yaml:"tokens_file" help:"static tokens file: token user-id project-id [roles] per line; with auth=builtin optional, with auth=static default DATA_DIR/tokens (created with an admin token if missing)"`
+	BootstrapPassword string        `yaml:"bootstrap_password" help:"password of the admin user the built-in identity creates on first start (default: generated and printed once)"`
+	TokenLifetime     time.Duration `yaml:"token_lifetime" help:"how long built-in identity tokens live"`
+	TokenKeyRotation  time.Duration `yaml:"token_key_rotation" help:"how often the built-in identity makes a new token key"`
+	Region            string        `yaml:"region" help:"region name in the service catalog"`
+	QuotaKeyPairs     int           `yaml:"quota_key_pairs" help:"key pairs a user may own; -1 for no limit"`
+	PublicURL         string        `yaml:"public_url" help:"base URL of links in responses, when behind a proxy (default: the request's host)"`
+	AuthURI           string        `yaml:"auth_uri" help:"identity endpoint advertised in 401 responses (default: PUBLIC_URL/identity)"`
+	LogFormat         string        `yaml:"log_format" help:"log format: text or json"`
+	LogLevel          string        `yaml:"log_level" help:"log level: debug, info, warn or error"`
+	ShutdownTimeout   time.Duration `yaml:"shutdown_timeout" help:"how long in-flight requests may run after SIGTERM"`
 }
 
 func defaultConfig() Config {
 	return Config{
-		Listen:          "127.0.0.1:8774",
-		DataDir:         "./keyhaven-data",
-		QuotaKeyPairs:   keypair.DefaultQuota,
-		LogFormat:       "text",
-		LogLevel:        "info",
-		ShutdownTimeout: 30 * time.Second,
+		Listen:           "127.0.0.1:8774",
+		Auth:             "builtin",
+		TokenLifetime:    time.Hour,
+		TokenKeyRotation: 24 * time.Hour,
+		Region:           "RegionOne",
+		DataDir:          "./keyhaven-data",
+		QuotaKeyPairs:    keypair.DefaultQuota,
+		LogFormat:        "text",
+		LogLevel:         "info",
+		ShutdownTimeout:  30 * time.Second,
 	}
 }
 
@@ -57,7 +66,11 @@ func loadConfig(name string, args []string, getenv func(string) string) (Config,
 	fields := configFields(&cfg)
 	flagVals := map[string]*string{}
 	for _, f := range fields {
-		flagVals[f.flag] = fs.String(f.flag, "", f.help+" (default "+f.get()+")")
+		help := f.help
+		if d := f.get(); d != "" {
+			help += " (default " + d + ")"
+		}
+		flagVals[f.flag] = fs.String(f.flag, "", help)
 	}
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
@@ -171,6 +184,22 @@ func (c *Config) validate() error {
 	default:
 		errs = append(errs, fmt.Errorf("log_level: %q; want debug, info, warn or error", c.LogLevel))
 	}
+	switch c.Auth {
+	case "builtin", "static":
+	default:
+		errs = append(errs, fmt.Errorf("auth: %q; want builtin or static", c.Auth))
+	}
+	if c.TokenLifetime < time.Minute {
+		errs = append(errs, fmt.Errorf("token_lifetime: %s; want at least 1m", c.TokenLifetime))
+	}
+	// Three keys are kept, so a token must expire before its key is
+	// forgotten two rotations later.
+	if c.TokenKeyRotation*2 <= c.TokenLifetime {
+		errs = append(errs, fmt.Errorf("token_key_rotation: %s; want more than half of token_lifetime (%s)", c.TokenKeyRotation, c.TokenLifetime))
+	}
+	if c.Region == "" {
+		errs = append(errs, errors.New("region: must not be empty"))
+	}
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, errors.New("shutdown_timeout: must be positive"))
 	}
@@ -182,7 +211,7 @@ func (c *Config) validate() error {
 	if c.Database == "" {
 		c.Database = filepath.Join(c.DataDir, "keyhaven.db")
 	}
-	if c.TokensFile == "" {
+	if c.TokensFile == "" && c.Auth == "static" {
 		c.TokensFile = filepath.Join(c.DataDir, "tokens")
 	}
 	return errors.Join(errs...)

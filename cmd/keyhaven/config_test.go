@@ -26,8 +26,12 @@ func TestConfigPrecedence(t *testing.T) {
 	if cfg.Listen != "127.0.0.1:9000" || cfg.QuotaKeyPairs != 9 || cfg.LogFormat != "text" || cfg.ShutdownTimeout != 5*time.Second || cfg.DataDir != "/from/yaml" {
 		t.Fatalf("flags > env > yaml > defaults broken: %+v", cfg)
 	}
-	if cfg.Database != "/from/yaml/keyhaven.db" || cfg.TokensFile != "/from/yaml/tokens" {
+	if cfg.Database != "/from/yaml/keyhaven.db" || cfg.TokensFile != "" {
 		t.Fatalf("derived paths: %+v", cfg)
+	}
+	static, err := loadConfig("t", []string{"--auth", "static", "--data-dir", "/d"}, func(string) string { return "" })
+	if err != nil || static.TokensFile != "/d/tokens" {
+		t.Fatalf("static auth tokens file: %+v %v", static, err)
 	}
 
 	def, err := loadConfig("t", nil, func(string) string { return "" })
@@ -66,6 +70,9 @@ func TestConfigErrors(t *testing.T) {
 		{[]string{"--config", bad}, nil, "field colour not found"},
 		{[]string{"--config", filepath.Join(dir, "missing.yaml")}, nil, "config file"},
 		{[]string{"extra"}, nil, `unexpected argument "extra"`},
+		{[]string{"--auth", "ldap"}, nil, `auth: "ldap"; want builtin or static`},
+		{[]string{"--token-lifetime", "10s"}, nil, "token_lifetime"},
+		{[]string{"--token-lifetime", "2h", "--token-key-rotation", "1h"}, nil, "token_key_rotation"},
 		{[]string{"--nope"}, nil, "flag provided but not defined"},
 	}
 	for _, tt := range tests {

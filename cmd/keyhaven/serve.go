@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -10,11 +11,19 @@ import (
 	"io/fs"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
+	"time"
 
+	identityapi "github.com/keyhaven/keyhaven/api/identity"
 	"github.com/keyhaven/keyhaven/api/nova"
+	"github.com/keyhaven/keyhaven/identity"
+	"github.com/keyhaven/keyhaven/identity/builtin"
+	"github.com/keyhaven/keyhaven/identity/password"
 	"github.com/keyhaven/keyhaven/identity/statictoken"
+	"github.com/keyhaven/keyhaven/identity/token"
 	"github.com/keyhaven/keyhaven/keypair"
 	"github.com/keyhaven/keyhaven/server"
 	"github.com/keyhaven/keyhaven/store/sqlite"
@@ -60,36 +69,114 @@ func migrate(ctx context.Context, cfg Config, stderr io.Writer) error {
 	return st.Close()
 }
 
-// ensureTokens makes the default tokens file on first start: one token for
-// an administrator, printed once so the operator can use it.
+// writeSecretFile creates path (mode 0600) holding body, failing if it
+// exists, so a secret is never silently replaced.
+func writeSecretFile(path, body string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := f.WriteString(body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// ensureTokens makes the default tokens file of static authentication on
+// first start: one token for an administrator, printed once.
 func ensureTokens(path string, log *slog.Logger, stderr io.Writer) error {
 	if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
 	tok, proj := make([]byte, 24), make([]byte, 16)
-	if _, err := rand.Read(tok); err != nil {
-		return err
-	}
-	if _, err := rand.Read(proj); err != nil {
-		return err
-	}
+	_, _ = rand.Read(tok)
+	_, _ = rand.Read(proj)
 	token := hex.EncodeToString(tok)
 	body := fmt.Sprintf("# keyhaven static tokens: token user-id project-id [comma-separated roles]\n%s admin %s admin\n",
 		token, hex.EncodeToString(proj))
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return fmt.Errorf("tokens file: %w", err)
-	}
-	if _, err := f.WriteString(body); err != nil {
-		f.Close()
-		return fmt.Errorf("tokens file: %w", err)
-	}
-	if err := f.Close(); err != nil {
+	if err := writeSecretFile(path, body); err != nil {
 		return fmt.Errorf("tokens file: %w", err)
 	}
 	log.Info("created tokens file with an admin token", "path", path)
 	fmt.Fprintf(stderr, "keyhaven: admin token (also in %s): %s\n", path, token)
 	return nil
+}
+
+// loadCredentialKey reads the key that seals EC2 secrets, making it on
+// first start.
+func loadCredentialKey(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		key := make([]byte, 32)
+		_, _ = rand.Read(key)
+		if err := writeSecretFile(path, base64.StdEncoding.EncodeToString(key)+"\n"); err != nil {
+			return nil, fmt.Errorf("credential key: %w", err)
+		}
+		return key, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("credential key: %w", err)
+	}
+	key, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(b)))
+	if err != nil || len(key) != 32 {
+		return nil, fmt.Errorf("credential key: %s is not a base64 32-byte key", path)
+	}
+	return key, nil
+}
+
+// openBuiltin starts the built-in identity service over st, bootstrapping
+// it on first start.
+func openBuiltin(ctx context.Context, cfg Config, st *sqlite.Store, log *slog.Logger, stderr io.Writer) (*builtin.Service, *token.Keyring, error) {
+	ring, err := token.OpenKeyring(filepath.Join(cfg.DataDir, "token-keys"), 3)
+	if err != nil {
+		return nil, nil, err
+	}
+	credKey, err := loadCredentialKey(filepath.Join(cfg.DataDir, "credential.key"))
+	if err != nil {
+		return nil, nil, err
+	}
+	svc, err := builtin.New(builtin.Config{
+		Store: st, Tokens: token.NewIssuer(ring), Hasher: password.NewHasher(password.Default, 2),
+		CredentialKey: credKey, TokenLifetime: cfg.TokenLifetime,
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	pw, err := svc.Bootstrap(ctx, cfg.BootstrapPassword)
+	if err != nil {
+		return nil, nil, err
+	}
+	if pw != "" {
+		log.Info("bootstrapped the built-in identity: user admin, project admin, domain Default")
+		if cfg.BootstrapPassword == "" {
+			fmt.Fprintf(stderr, "keyhaven: admin password (shown once): %s\n", pw)
+		}
+	}
+	if err := svc.ReloadRevocations(ctx); err != nil {
+		return nil, nil, err
+	}
+	return svc, ring, nil
+}
+
+// maintain runs the built-in identity's periodic work until ctx is done:
+// picking up revocations other processes made, and rotating token keys.
+func maintain(ctx context.Context, svc *builtin.Service, ring *token.Keyring, rotation time.Duration, log *slog.Logger) {
+	t := time.NewTicker(10 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if err := svc.ReloadRevocations(ctx); err != nil && ctx.Err() == nil {
+			log.Error("reloading token revocations", "error", err)
+		}
+		if err := ring.RotateIfOlder(rotation, time.Now()); err != nil {
+			log.Error("rotating token keys", "error", err)
+		}
+	}
 }
 
 // serve runs the service until ctx is done. ready, when not nil, receives
@@ -101,19 +188,46 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer, ready chan<- strin
 		return err
 	}
 	defer st.Close()
-	if err := ensureTokens(cfg.TokensFile, log, stderr); err != nil {
-		return err
+
+	var auth identity.Chain
+	if cfg.Auth == "static" {
+		if err := ensureTokens(cfg.TokensFile, log, stderr); err != nil {
+			return err
+		}
 	}
-	auth, err := statictoken.Load(cfg.TokensFile)
-	if err != nil {
-		return err
+	if cfg.TokensFile != "" {
+		static, err := statictoken.Load(cfg.TokensFile)
+		if err != nil {
+			return err
+		}
+		auth = append(auth, static)
 	}
+	var identityHandler http.Handler
+	if cfg.Auth == "builtin" {
+		idsvc, ring, err := openBuiltin(ctx, cfg, st, log, stderr)
+		if err != nil {
+			return err
+		}
+		auth = append(auth, idsvc)
+		mctx, stop := context.WithCancel(ctx)
+		defer stop()
+		go maintain(mctx, idsvc, ring, cfg.TokenKeyRotation, log)
+		identityHandler = identityapi.New(identityapi.Config{
+			Identity: idsvc, Region: cfg.Region, PublicURL: cfg.PublicURL, Log: log,
+			Catalog: []identityapi.Service{
+				{Type: "identity", Name: "keystone", Path: "/identity"},
+				{Type: "compute", Name: "nova", Path: "/v2.1"},
+			},
+		})
+	}
+
 	svc := keypair.NewService(st, cfg.QuotaKeyPairs, nil)
 	srv := server.New(server.Config{
 		Nova: nova.New(nova.Config{
 			Service: svc, Auth: auth, Log: log,
 			PublicURL: cfg.PublicURL, AuthURI: cfg.AuthURI,
 		}),
+		Identity:        identityHandler,
 		Health:          func(ctx context.Context) error { _, err := st.CountKeyPairs(ctx, ""); return err },
 		Log:             log,
 		ShutdownTimeout: cfg.ShutdownTimeout,
@@ -122,7 +236,7 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer, ready chan<- strin
 	if err != nil {
 		return err
 	}
-	log.Info("keyhaven serving", "addr", ln.Addr().String(), "data_dir", cfg.DataDir, "database", cfg.Database, "tokens", auth.Len())
+	log.Info("keyhaven serving", "addr", ln.Addr().String(), "data_dir", cfg.DataDir, "database", cfg.Database, "auth", cfg.Auth)
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}

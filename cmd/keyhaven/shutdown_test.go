@@ -111,25 +111,26 @@ func TestBinarySIGTERM(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cmd.Process.Kill()
-	// The first start prints the admin token it wrote.
-	token := ""
+	// The first start bootstraps the built-in identity and prints the
+	// admin password once.
+	adminPassword := ""
 	sc := bufio.NewScanner(stderr)
 	for sc.Scan() {
 		line := sc.Text()
-		if _, tok, ok := strings.Cut(line, "admin token (also in keyhaven-data/tokens): "); ok {
-			token = tok
+		if _, pw, ok := strings.Cut(line, "admin password (shown once): "); ok {
+			adminPassword = pw
 		}
 		if strings.Contains(line, "keyhaven serving") {
 			break
 		}
 	}
-	if token == "" {
-		t.Fatal("no admin token printed")
+	if adminPassword == "" {
+		t.Fatal("no admin password printed")
 	}
 	go io.Copy(io.Discard, stderr)
-	for _, f := range []string{"tokens", "keyhaven.db"} {
+	for _, f := range []string{"keyhaven.db", "credential.key", "token-keys/1"} {
 		if fi, err := os.Stat(filepath.Join(dir, "keyhaven-data", f)); err != nil || fi.Mode().Perm() != 0o600 {
-			t.Fatalf("%s: mode %v, %v; want 0600", f, fi.Mode(), err)
+			t.Fatalf("%s: %v %v; want mode 0600", f, fi, err)
 		}
 	}
 	if fi, err := os.Stat(filepath.Join(dir, "keyhaven-data")); err != nil || fi.Mode().Perm() != 0o700 {
@@ -137,6 +138,13 @@ func TestBinarySIGTERM(t *testing.T) {
 	}
 
 	srv := &testServer{URL: "http://" + addr}
+	auth := `{"auth": {"identity": {"methods": ["password"], "password": {"user": {"name": "admin", "domain": {"name": "Default"}, "password": "` + adminPassword + `"}}},
+		"scope": {"project": {"name": "admin", "domain": {"id": "default"}}}}}`
+	tresp, traw := srv.do(t, "POST", "/identity/v3/auth/tokens", map[string]string{"Content-Type": "application/json"}, auth)
+	token := tresp.Header.Get("X-Subject-Token")
+	if tresp.StatusCode != 201 || token == "" {
+		t.Fatalf("token: %d %s", tresp.StatusCode, traw)
+	}
 	h := map[string]string{"X-Auth-Token": token, "Content-Type": "application/json", "OpenStack-API-Version": "compute 2.2"}
 	resp, raw := srv.do(t, "POST", "/v2.1/os-keypairs", h, `{"keypair": {"name": "k"}}`)
 	if resp.StatusCode != 201 {

@@ -1,5 +1,7 @@
-// Package sqlite implements keypair.Store on an SQLite database file using
-// the pure-Go driver modernc.org/sqlite (see DRIVER.md for why).
+// Package sqlite implements keypair.Store and identity.Store (the built-in
+// identity service's domains, projects, users, roles, assignments, EC2
+// credentials and token revocations) on an SQLite database file using the
+// pure-Go driver modernc.org/sqlite (see DRIVER.md for why).
 //
 // The database runs in WAL mode with synchronous=FULL, so a commit that has
 // returned survives a crash or power loss. A Store holds two connection

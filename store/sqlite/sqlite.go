@@ -34,8 +34,9 @@ type Options struct {
 	MaxReaders int
 }
 
-// Store is a keypair.Store on one SQLite database file. It is safe for
-// concurrent use; all writes go through one connection, reads through a pool.
+// Store is a keypair.Store and an identity.Store on one SQLite database
+// file. It is safe for concurrent use; all writes go through one
+// connection, reads through a pool.
 type Store struct {
 	path string
 	w    *sql.DB // exactly one connection; every write goes through it

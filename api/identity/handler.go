@@ -1,0 +1,159 @@
+package identity
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/keyhaven/keyhaven/identity"
+	"github.com/keyhaven/keyhaven/identity/builtin"
+	"github.com/keyhaven/keyhaven/policy"
+)
+
+// Service is one entry of the catalog: a service type, its name and the
+// path of its endpoint below the public URL.
+type Service struct {
+	Type, Name, Path string
+}
+
+// Config is what the identity dialect needs.
+type Config struct {
+	// Identity is the built-in identity service.
+	Identity *builtin.Service
+	// Catalog lists the services tokens advertise.
+	Catalog []Service
+	// Region names the catalog's region; "RegionOne" when empty.
+	Region string
+	// PublicURL is the base of every URL returned; the request's host when
+	// empty.
+	PublicURL string
+	// Log receives internal errors, never tokens or secrets.
+	Log *slog.Logger
+}
+
+// Handler serves /identity.
+type Handler struct {
+	svc       *builtin.Service
+	services  []Service
+	region    string
+	publicURL string
+	log       *slog.Logger
+}
+
+// New returns the identity dialect's handler.
+func New(cfg Config) *Handler {
+	if cfg.Region == "" {
+		cfg.Region = "RegionOne"
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	return &Handler{svc: cfg.Identity, services: cfg.Catalog, region: cfg.Region,
+		publicURL: strings.TrimRight(cfg.PublicURL, "/"), log: cfg.Log}
+}
+
+func (h *Handler) baseURL(r *http.Request) string {
+	if h.publicURL != "" {
+		return h.publicURL
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}
+
+// ServeHTTP implements http.Handler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			h.writeError(w, r, errors.New("panic"))
+		}
+	}()
+	path := strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/identity"), "/")
+	base := h.baseURL(r)
+	var err error
+	switch {
+	case path == "":
+		err = allow(r, "GET", "HEAD")
+		if err == nil {
+			writeJSON(w, http.StatusMultipleChoices, map[string]any{"versions": map[string]any{"values": []any{versionDoc(base)}}})
+		}
+	case path == "/v3":
+		err = allow(r, "GET", "HEAD")
+		if err == nil {
+			writeJSON(w, http.StatusOK, map[string]any{"version": versionDoc(base)})
+		}
+	case path == "/v3/auth/tokens":
+		switch r.Method {
+		case http.MethodPost:
+			err = h.issue(w, r, base)
+		case http.MethodGet, http.MethodHead:
+			err = h.validate(w, r, base)
+		case http.MethodDelete:
+			err = h.revoke(w, r)
+		default:
+			err = notAllowed(w, "GET, HEAD, POST, DELETE")
+		}
+	case strings.HasPrefix(path, "/v3/users/"):
+		err = h.credentials(w, r, base, strings.TrimPrefix(path, "/v3/users/"))
+	default:
+		err = &httpError{status: http.StatusNotFound, message: "The resource could not be found."}
+	}
+	if err != nil {
+		h.writeError(w, r, err)
+	}
+}
+
+func allow(r *http.Request, methods ...string) error {
+	for _, m := range methods {
+		if r.Method == m {
+			return nil
+		}
+	}
+	return &httpError{status: http.StatusMethodNotAllowed, message: "The method is not allowed for the requested URL."}
+}
+
+func notAllowed(w http.ResponseWriter, allow string) error {
+	w.Header().Set("Allow", allow)
+	return &httpError{status: http.StatusMethodNotAllowed, message: "The method is not allowed for the requested URL."}
+}
+
+// decode reads a JSON body into v, refusing unknown shapes with 400 and an
+// over-limit body with 413.
+func decode(r *http.Request, v any) error {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return &httpError{status: http.StatusRequestEntityTooLarge, message: "Request is too large."}
+		}
+		return badRequest("Could not read the request body.")
+	}
+	if len(body) == 0 {
+		return badRequest("The request body is empty; it must be a JSON object.")
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return badRequest("Invalid input for field '%s': expected %s.", te.Field, te.Type)
+		}
+		return badRequest("Malformed request body: it is not valid JSON.")
+	}
+	return nil
+}
+
+// caller authenticates the X-Auth-Token of a request to the identity API.
+func (h *Handler) caller(r *http.Request) (identity.Principal, error) {
+	return h.svc.Authenticate(r.Context(), r)
+}
+
+func subject(p identity.Principal) policy.Subject {
+	return policy.Subject{UserID: p.UserID, ProjectID: p.ProjectID, Roles: p.Roles}
+}

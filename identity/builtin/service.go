@@ -1,0 +1,331 @@
+package builtin
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/keyhaven/keyhaven/identity"
+	"github.com/keyhaven/keyhaven/identity/password"
+	"github.com/keyhaven/keyhaven/identity/token"
+)
+
+// DefaultDomainID is the id of the Default domain, as in Keystone.
+const DefaultDomainID = "default"
+
+// Config is what the Service needs.
+type Config struct {
+	Store  identity.Store
+	Tokens *token.Issuer
+	Hasher *password.Hasher
+	// CredentialKey (32 bytes) seals EC2 secrets in the store.
+	CredentialKey []byte
+	// TokenLifetime is how long issued tokens live; token.DefaultLifetime
+	// when 0.
+	TokenLifetime time.Duration
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+}
+
+// Service is the built-in identity service.
+type Service struct {
+	store    identity.Store
+	tokens   *token.Issuer
+	hasher   *password.Hasher
+	credKey  []byte
+	lifetime time.Duration
+	now      func() time.Time
+}
+
+// New returns the built-in identity service.
+func New(cfg Config) (*Service, error) {
+	if len(cfg.CredentialKey) != 32 {
+		return nil, errors.New("builtin identity: credential key must be 32 bytes")
+	}
+	if cfg.TokenLifetime <= 0 {
+		cfg.TokenLifetime = token.DefaultLifetime
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Service{store: cfg.Store, tokens: cfg.Tokens, hasher: cfg.Hasher, credKey: cfg.CredentialKey,
+		lifetime: cfg.TokenLifetime, now: cfg.Now}, nil
+}
+
+// Store returns the identity store, for the admin API and commands.
+func (s *Service) Store() identity.Store { return s.store }
+
+// NewID returns a Keystone-style id: 32 lower-case hex characters.
+func NewID() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// authFailed is Keystone's answer to any failed authentication; it says no
+// more, so callers cannot probe which part was wrong.
+func authFailed() error {
+	return identity.Unauthenticated("The request you have made requires authentication.")
+}
+
+// UserRef names a user by id, or by name within a domain (by id or name).
+type UserRef struct {
+	ID, Name, DomainID, DomainName string
+}
+
+// Scope names what a token is for: a project by id, or by name within a
+// domain; all empty means unscoped.
+type Scope struct {
+	ProjectID, ProjectName, DomainID, DomainName string
+}
+
+// Unscoped reports whether the scope names nothing.
+func (sc Scope) Unscoped() bool { return sc.ProjectID == "" && sc.ProjectName == "" }
+
+// Token is an issued or validated token with what a Keystone token body
+// shows about it.
+type Token struct {
+	// ID is the token itself; only set when issued.
+	ID            string
+	Payload       token.Payload
+	User          *identity.User
+	UserDomain    *identity.Domain
+	Project       *identity.Project
+	ProjectDomain *identity.Domain
+	Roles         []*identity.Role
+}
+
+func (s *Service) domainRef(ctx context.Context, id, name string) (*identity.Domain, error) {
+	if id != "" {
+		return s.store.GetDomain(ctx, id)
+	}
+	if name != "" {
+		return s.store.GetDomainByName(ctx, name)
+	}
+	return nil, fmt.Errorf("no domain given: %w", identity.ErrNotFound)
+}
+
+func (s *Service) findUser(ctx context.Context, ref UserRef) (*identity.User, error) {
+	if ref.ID != "" {
+		return s.store.GetUser(ctx, ref.ID)
+	}
+	d, err := s.domainRef(ctx, ref.DomainID, ref.DomainName)
+	if err != nil {
+		return nil, err
+	}
+	return s.store.GetUserByName(ctx, d.ID, ref.Name)
+}
+
+// AuthPassword authenticates a user by password and issues a token for
+// scope.
+func (s *Service) AuthPassword(ctx context.Context, ref UserRef, pw string, scope Scope) (*Token, error) {
+	u, err := s.findUser(ctx, ref)
+	if errors.Is(err, identity.ErrNotFound) {
+		return nil, authFailed()
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := s.hasher.Verify(ctx, u.PasswordHash, pw); err != nil {
+		if errors.Is(err, password.ErrMismatch) {
+			return nil, authFailed()
+		}
+		return nil, err
+	}
+	if !u.Enabled {
+		return nil, authFailed()
+	}
+	return s.issueUntil(ctx, u, []string{"password"}, scope, time.Time{})
+}
+
+// AuthToken issues a new token for scope from a valid token of the same
+// user (Keystone's "token" method, used to rescope). The new token expires
+// no later than the old one.
+func (s *Service) AuthToken(ctx context.Context, tok string, scope Scope) (*Token, error) {
+	p, err := s.tokens.Open(tok, s.now())
+	if err != nil {
+		return nil, authFailed()
+	}
+	u, err := s.store.GetUser(ctx, p.UserID)
+	if errors.Is(err, identity.ErrNotFound) {
+		return nil, authFailed()
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !u.Enabled {
+		return nil, authFailed()
+	}
+	methods := append([]string(nil), p.Methods...)
+	if !slices.Contains(methods, "token") {
+		methods = append(methods, "token")
+	}
+	return s.issueUntil(ctx, u, methods, scope, p.ExpiresAt)
+}
+
+// issueUntil issues a token for u and scope, expiring after the lifetime or
+// at notAfter when that is set and sooner.
+func (s *Service) issueUntil(ctx context.Context, u *identity.User, methods []string, scope Scope, notAfter time.Time) (*Token, error) {
+	now := s.now().UTC().Truncate(time.Microsecond)
+	t := &Token{User: u}
+	var err error
+	if t.UserDomain, err = s.store.GetDomain(ctx, u.DomainID); err != nil {
+		return nil, err
+	}
+	if !scope.Unscoped() {
+		if err := s.scopeTo(ctx, t, scope); err != nil {
+			return nil, err
+		}
+	}
+	t.Payload = token.Payload{UserID: u.ID, DomainID: u.DomainID, Methods: methods, IssuedAt: now,
+		ExpiresAt: now.Add(s.lifetime), AuditID: token.NewAuditID()}
+	if !notAfter.IsZero() && notAfter.Before(t.Payload.ExpiresAt) {
+		t.Payload.ExpiresAt = notAfter
+	}
+	if t.Project != nil {
+		t.Payload.ProjectID = t.Project.ID
+		for _, r := range t.Roles {
+			t.Payload.Roles = append(t.Payload.Roles, r.Name)
+		}
+	}
+	if t.ID, err = s.tokens.Seal(t.Payload); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// scopeTo resolves the project and the user's roles on it; a user with no
+// role there may not scope to it.
+func (s *Service) scopeTo(ctx context.Context, t *Token, scope Scope) error {
+	var p *identity.Project
+	var err error
+	if scope.ProjectID != "" {
+		p, err = s.store.GetProject(ctx, scope.ProjectID)
+	} else {
+		var d *identity.Domain
+		if d, err = s.domainRef(ctx, scope.DomainID, scope.DomainName); err == nil {
+			p, err = s.store.GetProjectByName(ctx, d.ID, scope.ProjectName)
+		}
+	}
+	if errors.Is(err, identity.ErrNotFound) {
+		return authFailed()
+	}
+	if err != nil {
+		return err
+	}
+	if !p.Enabled {
+		return authFailed()
+	}
+	names, err := s.store.RoleNames(ctx, t.User.ID, p.ID)
+	if err != nil {
+		return err
+	}
+	if len(names) == 0 {
+		return identity.Unauthenticated(fmt.Sprintf("User %s has no access to project %s", t.User.ID, p.ID))
+	}
+	for _, n := range names {
+		r, err := s.store.GetRoleByName(ctx, n)
+		if err != nil {
+			return err
+		}
+		t.Roles = append(t.Roles, r)
+	}
+	t.Project = p
+	t.ProjectDomain, err = s.store.GetDomain(ctx, p.DomainID)
+	return err
+}
+
+// ErrTokenNotFound is Validate's answer for a token that is not valid.
+var ErrTokenNotFound = errors.New("builtin identity: token not found")
+
+// Validate opens a token and loads what a Keystone token body shows about
+// it. It reads the store; request authentication uses Authenticate, which
+// does not.
+func (s *Service) Validate(ctx context.Context, tok string) (*Token, error) {
+	p, err := s.tokens.Open(tok, s.now())
+	if err != nil {
+		return nil, ErrTokenNotFound
+	}
+	t := &Token{Payload: *p}
+	if t.User, err = s.store.GetUser(ctx, p.UserID); err != nil {
+		if errors.Is(err, identity.ErrNotFound) {
+			return nil, ErrTokenNotFound
+		}
+		return nil, err
+	}
+	if t.UserDomain, err = s.store.GetDomain(ctx, t.User.DomainID); err != nil {
+		return nil, err
+	}
+	if p.ProjectID != "" {
+		if t.Project, err = s.store.GetProject(ctx, p.ProjectID); err != nil {
+			return nil, err
+		}
+		if t.ProjectDomain, err = s.store.GetDomain(ctx, t.Project.DomainID); err != nil {
+			return nil, err
+		}
+		for _, n := range p.Roles {
+			r, err := s.store.GetRoleByName(ctx, n)
+			if errors.Is(err, identity.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+			t.Roles = append(t.Roles, r)
+		}
+	}
+	return t, nil
+}
+
+// Revoke revokes a token until it would have expired.
+func (s *Service) Revoke(ctx context.Context, tok string) error {
+	p, err := s.tokens.Open(tok, s.now())
+	if err != nil {
+		return ErrTokenNotFound
+	}
+	if err := s.store.Revoke(ctx, identity.Revocation{AuditID: p.AuditID, ExpiresAt: p.ExpiresAt}); err != nil {
+		return err
+	}
+	s.tokens.Revoke(p.AuditID, p.ExpiresAt)
+	return nil
+}
+
+// ReloadRevocations refreshes the in-memory revocation set from the store,
+// so revocations made by other keyhaven processes take effect here, and
+// forgets expired ones.
+func (s *Service) ReloadRevocations(ctx context.Context) error {
+	now := s.now()
+	revs, err := s.store.Revocations(ctx, now)
+	if err != nil {
+		return err
+	}
+	m := make(map[string]time.Time, len(revs))
+	for _, r := range revs {
+		m[r.AuditID] = r.ExpiresAt
+	}
+	s.tokens.SetRevocations(m, now)
+	return s.store.PruneRevocations(ctx, now)
+}
+
+// Header is the request header carrying a token.
+const Header = "X-Auth-Token"
+
+// Authenticate implements identity.Authenticator from X-Auth-Token. It
+// reads no database: the token says who and what, the revocation set is in
+// memory. Unscoped tokens are refused: every API acts within a project.
+func (s *Service) Authenticate(_ context.Context, r *http.Request) (identity.Principal, error) {
+	tok := r.Header.Get(Header)
+	if tok == "" {
+		return identity.Principal{}, identity.ErrUnauthenticated
+	}
+	p, err := s.tokens.Open(tok, s.now())
+	if err != nil || p.ProjectID == "" {
+		return identity.Principal{}, identity.ErrUnauthenticated
+	}
+	return identity.Principal{UserID: p.UserID, ProjectID: p.ProjectID, DomainID: p.DomainID, Roles: p.Roles}, nil
+}
