@@ -108,3 +108,19 @@ func (c Chain) Authenticate(ctx context.Context, r *http.Request) (Principal, er
 	}
 	return Principal{}, err
 }
+
+// Select sends each request to one of two authenticators: Then when When
+// says the request carries its kind of credential, Else otherwise.
+type Select struct {
+	When func(*http.Request) bool
+	Then Authenticator
+	Else Authenticator
+}
+
+// Authenticate implements Authenticator.
+func (s Select) Authenticate(ctx context.Context, r *http.Request) (Principal, error) {
+	if s.When(r) {
+		return s.Then.Authenticate(ctx, r)
+	}
+	return s.Else.Authenticate(ctx, r)
+}

@@ -55,6 +55,9 @@ func statusOf(err error) (int, string) {
 	case errors.As(err, &ve):
 		return ve.status, ve.message
 	case errors.Is(err, identity.ErrUnauthenticated):
+		if reason := identity.Reason(err); reason != "" {
+			return http.StatusUnauthorized, reason
+		}
 		return http.StatusUnauthorized, unauthenticatedMessage
 	}
 	switch keypair.ErrorCode(err) {

@@ -20,6 +20,7 @@ import (
 	identityapi "github.com/keyhaven/keyhaven/api/identity"
 	"github.com/keyhaven/keyhaven/api/nova"
 	"github.com/keyhaven/keyhaven/identity"
+	"github.com/keyhaven/keyhaven/identity/aksk"
 	"github.com/keyhaven/keyhaven/identity/builtin"
 	"github.com/keyhaven/keyhaven/identity/password"
 	"github.com/keyhaven/keyhaven/identity/statictoken"
@@ -189,7 +190,8 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer, ready chan<- strin
 	}
 	defer st.Close()
 
-	var auth identity.Chain
+	var tokenAuth identity.Chain
+	var auth identity.Authenticator = tokenAuth
 	if cfg.Auth == "static" {
 		if err := ensureTokens(cfg.TokensFile, log, stderr); err != nil {
 			return err
@@ -200,15 +202,19 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer, ready chan<- strin
 		if err != nil {
 			return err
 		}
-		auth = append(auth, static)
+		tokenAuth = append(tokenAuth, static)
 	}
+	auth = tokenAuth
 	var identityHandler http.Handler
 	if cfg.Auth == "builtin" {
 		idsvc, ring, err := openBuiltin(ctx, cfg, st, log, stderr)
 		if err != nil {
 			return err
 		}
-		auth = append(auth, idsvc)
+		tokenAuth = append(tokenAuth, idsvc)
+		// AK/SK-signed requests (the Huawei Cloud SDK's scheme) are
+		// verified against the built-in identity's EC2 credentials.
+		auth = identity.Select{When: aksk.Applies, Then: aksk.New(aksk.Config{Secrets: idsvc}), Else: tokenAuth}
 		mctx, stop := context.WithCancel(ctx)
 		defer stop()
 		go maintain(mctx, idsvc, ring, cfg.TokenKeyRotation, log)

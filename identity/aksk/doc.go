@@ -1,0 +1,34 @@
+// Package aksk authenticates requests signed with an access key / secret key
+// pair the way the Huawei Cloud SDKs sign them.
+//
+// The default scheme is SDK-HMAC-SHA256:
+//
+//	Authorization: SDK-HMAC-SHA256 Access=<ak>, SignedHeaders=<a;b>, Signature=<hex>
+//	X-Sdk-Date: 20060102T150405Z
+//
+// The signature is the hex HMAC-SHA256, keyed with the secret key, of
+//
+//	SDK-HMAC-SHA256 "\n" <X-Sdk-Date> "\n" hex(SHA-256(canonical request))
+//
+// where the canonical request is the method, the canonical URI, the canonical
+// query string, one "name:value" line per signed header (followed by an empty
+// line), the signed header names joined by ';' and the payload hash, joined by
+// newlines. The payload hash is the hex SHA-256 of the body, or the value of
+// the X-Sdk-Content-Sha256 header when the client sent one; the SDK sends
+// "UNSIGNED-PAYLOAD" there for content types other than JSON and BSON, and such
+// bodies are then not covered by the signature.
+//
+// The canonical URI is the request path split at '/', each segment
+// percent-decoded and re-escaped so that only A-Z a-z 0-9 - _ . ~ stay
+// literal, joined again and always ending in '/'. The canonical query string is
+// every query parameter as escaped "key=value", keys sorted and the values of a
+// repeated key sorted, joined by '&'.
+//
+// The SDK also signs, when a client asks for it, with a key derived from the
+// secret by HKDF (V11-HMAC-SHA256, "derived" authentication); Verifier accepts
+// that too. Its other algorithms (SDK-HMAC-SM3, SDK-ECDSA-P256-SHA256,
+// SDK-SM2-SM3) are refused as unsupported.
+//
+// Verifier never imports the SDK; its tests sign requests with the real SDK
+// and send them with the SDK's own HTTP client.
+package aksk
