@@ -92,6 +92,10 @@ type Store interface {
 	// ListUsers honours Filter.DomainID and Filter.Name.
 	ListUsers(ctx context.Context, f Filter) ([]*User, error)
 	SetPassword(ctx context.Context, userID, passwordHash string) error
+	// UpdateUser writes u's name, enabled flag and password hash (its id
+	// and domain never change): ErrNotFound for a missing user, ErrConflict
+	// when the new name is taken in its domain.
+	UpdateUser(ctx context.Context, u *User) error
 
 	CreateRole(ctx context.Context, r *Role) error
 	GetRole(ctx context.Context, id string) (*Role, error)

@@ -25,7 +25,10 @@ for target in \
   ./sshkey:FuzzParseAuthorizedKey \
   ./sshkey:FuzzX509Fingerprint \
   ./api/nova:FuzzDecodeCreate \
-  ./api/nova:FuzzDecodeListQuery
+  ./api/nova:FuzzDecodeListQuery \
+  ./identity/aksk:FuzzParseAuthorization \
+  ./identity/aksk:FuzzAuthenticate \
+  ./identity/token:FuzzOpen
 do
   pkg=${target%%:*} name=${target##*:}
   go test -run '^$' -fuzz "^${name}\$" -fuzztime "$FUZZTIME" "$pkg"

@@ -101,10 +101,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		default:
 			err = notAllowed(w, "GET, HEAD, POST, DELETE")
 		}
-	case strings.HasPrefix(path, "/v3/users/"):
+	case strings.HasPrefix(path, "/v3/users/") && strings.Contains(path, "/credentials/"):
 		err = h.credentials(w, r, base, strings.TrimPrefix(path, "/v3/users/"))
 	default:
-		err = &httpError{status: http.StatusNotFound, message: "The resource could not be found."}
+		handled := false
+		if rest, ok := strings.CutPrefix(path, "/v3/"); ok {
+			handled, err = h.admin(w, r, base, strings.Split(rest, "/"))
+		}
+		if !handled {
+			err = &httpError{status: http.StatusNotFound, message: "The resource could not be found."}
+		}
 	}
 	if err != nil {
 		h.writeError(w, r, err)

@@ -101,3 +101,30 @@ func (s *Service) Grant(ctx context.Context, userID, projectID, role string) err
 	}
 	return s.store.AddAssignment(ctx, identity.Assignment{UserID: userID, ProjectID: projectID, RoleID: r.ID})
 }
+
+// UpdateUser changes what is given of a user's name, password and enabled
+// flag.
+func (s *Service) UpdateUser(ctx context.Context, id string, name, password *string, enabled *bool) (*identity.User, error) {
+	u, err := s.store.GetUser(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if name != nil {
+		if *name == "" {
+			return nil, errors.New("a user's name must not be empty")
+		}
+		u.Name = *name
+	}
+	if password != nil {
+		if *password == "" {
+			return nil, errors.New("a user's password must not be empty")
+		}
+		if u.PasswordHash, err = s.hasher.Hash(ctx, *password); err != nil {
+			return nil, err
+		}
+	}
+	if enabled != nil {
+		u.Enabled = *enabled
+	}
+	return u, s.store.UpdateUser(ctx, u)
+}

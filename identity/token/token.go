@@ -104,7 +104,7 @@ func (i *Issuer) Open(tok string, now time.Time) (*Payload, error) {
 	if len(tok) > MaxLength {
 		return nil, ErrInvalid
 	}
-	raw, err := base64.RawURLEncoding.DecodeString(tok)
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(tok)
 	if err != nil || len(raw) < headerLen || raw[0] != version {
 		return nil, ErrInvalid
 	}

@@ -287,6 +287,45 @@ func (s *Store) ListUsers(ctx context.Context, f identity.Filter) ([]*identity.U
 
 // SetPassword replaces the user's password hash, or fails with
 // identity.ErrNotFound when there is no such user.
+// UpdateUser writes a user's name, enabled flag and password hash in one
+// write transaction, refusing a name another user of its domain has.
+func (s *Store) UpdateUser(ctx context.Context, u *identity.User) error {
+	if u == nil || u.ID == "" || u.Name == "" {
+		return errors.New("sqlite: update user: a user needs an id and a name")
+	}
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlite: update user: begin: %w", err)
+	}
+	defer tx.Rollback()
+	var domainID string
+	err = tx.QueryRowContext(ctx, `SELECT domain_id FROM users WHERE id = ?`, u.ID).Scan(&domainID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return notFound("update user", fmt.Sprintf("user %q", u.ID))
+	}
+	if err != nil {
+		return fmt.Errorf("sqlite: update user: %w", err)
+	}
+	var taken int
+	err = tx.QueryRowContext(ctx, `SELECT count(*) FROM users WHERE domain_id = ? AND name = ? AND id <> ?`, domainID, u.Name, u.ID).Scan(&taken)
+	if err != nil {
+		return fmt.Errorf("sqlite: update user: %w", err)
+	}
+	if taken > 0 {
+		return fmt.Errorf("sqlite: update user: name %q in domain %q: %w", u.Name, domainID, identity.ErrConflict)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE users SET name = ?, enabled = ?, password_hash = ? WHERE id = ?`,
+		u.Name, u.Enabled, u.PasswordHash, u.ID); err != nil {
+		return fmt.Errorf("sqlite: update user: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlite: update user: commit: %w", err)
+	}
+	u.DomainID = domainID
+	return nil
+}
+
+// SetPassword replaces a user's password hash.
 func (s *Store) SetPassword(ctx context.Context, userID, passwordHash string) error {
 	res, err := s.w.ExecContext(ctx, `UPDATE users SET password_hash = ? WHERE id = ?`, passwordHash, userID)
 	if err != nil {

@@ -34,6 +34,7 @@ func RunIdentity(t *testing.T, open func(t *testing.T) identity.Store) {
 		{"Users", testUsers},
 		{"ListUsers", testListUsers},
 		{"SetPassword", testSetPassword},
+		{"UpdateUser", testUpdateUser},
 		{"Roles", testRoles},
 		{"Assignments", testAssignments},
 		{"AssignmentUnknownRefs", testAssignmentUnknownRefs},
@@ -327,4 +328,28 @@ func testSetPassword(t *testing.T, s identity.Store) {
 	if strings.Contains(err.Error(), "SECRETHASH") {
 		t.Errorf("SetPassword error %q contains the password hash", err)
 	}
+}
+
+func testUpdateUser(t *testing.T, s identity.Store) {
+	ctx := t.Context()
+	w := newWorld(t, s)
+	u := *w.u1
+	u.Name, u.Enabled, u.PasswordHash = "alice-renamed", false, "$argon2id$new"
+	must(t, s.UpdateUser(ctx, &u), "UpdateUser")
+	got, err := s.GetUser(ctx, w.u1.ID)
+	same(t, got, err, &u, "GetUser after UpdateUser")
+	got, err = s.GetUser(ctx, w.u3.ID)
+	same(t, got, err, w.u3, "GetUser of another user after UpdateUser")
+
+	taken := u
+	taken.Name = w.u2.Name
+	wantIs(t, s.UpdateUser(ctx, &taken), identity.ErrConflict, "UpdateUser to a name taken in the domain")
+	other := u
+	other.Name = w.u3.Name // u3 lives in another domain: no conflict
+	if w.u3.DomainID != w.u1.DomainID {
+		must(t, s.UpdateUser(ctx, &other), "UpdateUser to a name used in another domain")
+	}
+	missing := u
+	missing.ID = hexID(0x999)
+	wantIs(t, s.UpdateUser(ctx, &missing), identity.ErrNotFound, "UpdateUser of a missing user")
 }
