@@ -20,6 +20,8 @@ const usage = `keyhaven: an SSH key pair service speaking OpenStack Nova's os-ke
 Usage:
   keyhaven serve   [flags]   run the service (keyhaven serve -h lists the flags)
   keyhaven migrate [flags]   create or upgrade the database, then exit
+  keyhaven identity ...      manage built-in identity users, projects and roles
+                             (keyhaven identity help)
   keyhaven version           print the version
 `
 
@@ -57,6 +59,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return err
 		}
 		return migrate(ctx, cfg, stderr)
+	case "identity":
+		if len(args) == 1 || args[1] == "help" || args[1] == "-h" {
+			fmt.Fprint(stdout, identityUsage)
+			return nil
+		}
+		return identityCommand(ctx, args[1:], getenv, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "keyhaven", version)
 		return nil
