@@ -35,7 +35,8 @@ func adminToken(t *testing.T, srv *testServer) (token, userID, projectID string)
 // TestAKSKOnNova signs Nova requests with the real Huawei Cloud SDK signer
 // and EC2 credentials from the built-in identity.
 func TestAKSKOnNova(t *testing.T) {
-	srv := startIdentityServer(t)
+	var logs syncBuffer
+	srv := startServerLog(t, &logs, "", "--bootstrap-password", bootstrapPassword, "--log-level", "debug", "--log-format", "json")
 	tok, user, project := adminToken(t, srv)
 	resp, raw := srv.do(t, "POST", "/identity/v3/users/"+user+"/credentials/OS-EC2",
 		map[string]string{"X-Auth-Token": tok, "Content-Type": "application/json"}, `{"tenant_id": "`+project+`"}`)
@@ -114,5 +115,16 @@ func TestAKSKOnNova(t *testing.T) {
 				t.Fatalf("%d %s; want 401 with %q", code, out, c.reason)
 			}
 		})
+	}
+
+	// Nothing secret reached the log, even at debug level.
+	log := logs.String()
+	if !strings.Contains(log, `"path":"/identity/v3/auth/tokens"`) {
+		t.Fatalf("the log does not show the requests:\n%s", log)
+	}
+	for name, secret := range map[string]string{"password": bootstrapPassword, "token": tok[10:60], "EC2 secret": cred.Credential.Secret} {
+		if strings.Contains(log, secret) {
+			t.Errorf("the log holds the %s", name)
+		}
 	}
 }
