@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
-# Installs Debian's OpenStack Keystone for the tests of identity/keystone,
-# which start their own Keystone on a loopback port (internal/keystonetest).
-# Safe to run again: it does nothing when keystone-manage is already there.
-# No service is started by the install (policy-rc.d answers 101), and if the
-# package left an Apache or keystone daemon running anyway, it is stopped:
-# the tests never use it. Needs root (or sudo).
+# Installs Debian's OpenStack Keystone (bookworm: 22.0.2, Zed) for the tests
+# of identity/keystone, which start Keystones of their own on loopback ports
+# (internal/keystonetest). Safe to run again: it does nothing when
+# keystone-manage and keystone-wsgi-public are already there.
+#
+# It installs python3-keystone, which holds Keystone and both commands, and
+# not the keystone package, which adds only Debian's daemon (a uwsgi service
+# on port 5000, dbconfig): the tests never use it. Should an install start a
+# service anyway, policy-rc.d (exit 101) keeps it from starting, and a
+# keystone service found afterwards is stopped and disabled. Needs root (or
+# sudo).
 set -euo pipefail
 
 if [ -x /usr/bin/keystone-manage ] && [ -x /usr/bin/keystone-wsgi-public ]; then
@@ -14,8 +19,8 @@ fi
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
 
-# Keep invoke-rc.d from starting apache2/keystone while installing. An
-# existing policy-rc.d is saved and put back afterwards.
+# No service may start while installing. An existing policy-rc.d is saved
+# and put back afterwards.
 policy=/usr/sbin/policy-rc.d
 saved=""
 if [ -e "$policy" ]; then
@@ -34,18 +39,17 @@ trap restore EXIT
 printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null
 $SUDO chmod 755 "$policy"
 
-echo "installing: keystone"
+echo "installing: python3-keystone"
 $SUDO apt-get update -qq
-# debconf: no questions, no database or endpoint registration by the package.
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends keystone
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends python3-keystone
 
-# If anything got started regardless (e.g. no invoke-rc.d in the path), stop
-# it so that it cannot hold a port or a lock the tests might want.
-for svc in apache2 keystone; do
-  if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet "$svc" 2>/dev/null; then
-    $SUDO systemctl stop "$svc" || true
+# If Debian's keystone daemon package is (or was already) installed, keep its
+# service from running or starting at boot: the tests do not need it.
+if [ -e /etc/init.d/keystone ] || [ -e /lib/systemd/system/keystone.service ]; then
+  if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
+    $SUDO systemctl disable --now keystone >/dev/null 2>&1 || true
+  else
+    $SUDO /etc/init.d/keystone stop >/dev/null 2>&1 || true
+    $SUDO update-rc.d keystone disable >/dev/null 2>&1 || true
   fi
-  if [ -x "/etc/init.d/$svc" ]; then
-    $SUDO "/etc/init.d/$svc" stop >/dev/null 2>&1 || true
-  fi
-done
+fi

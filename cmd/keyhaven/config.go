@@ -26,12 +26,18 @@ type Config struct {
 	Listen            string        `yaml:"listen" help:"address to listen on"`
 	DataDir           string        `yaml:"data_dir" help:"directory for the database and generated secrets"`
 	Database          string        `yaml:"database" help:"SQLite database file (default DATA_DIR/keyhaven.db)"`
-	Auth              string        `yaml:"auth" help:"who authenticates requests: builtin (keyhaven's own Keystone-compatible identity) or static (the tokens file only)"`
+	Auth              string        `yaml:"auth" help:"who authenticates requests: builtin (keyhaven's own Keystone-compatible identity), keystone (a remote Keystone) or static (the tokens file only)"`
 	TokensFile        string        `yaml:"tokens_file" help:"static tokens file: token user-id project-id [roles] per line; with auth=builtin optional, with auth=static default DATA_DIR/tokens (created with an admin token if missing)"`
 	BootstrapPassword string        `yaml:"bootstrap_password" help:"password of the admin user the built-in identity creates on first start (default: generated and printed once)"`
 	TokenLifetime     time.Duration `yaml:"token_lifetime" help:"how long built-in identity tokens live"`
 	TokenKeyRotation  time.Duration `yaml:"token_key_rotation" help:"how often the built-in identity makes a new token key"`
 	Region            string        `yaml:"region" help:"region name in the service catalog"`
+	KeystoneURL       string        `yaml:"keystone_url" help:"with auth=keystone: the Keystone v3 endpoint that validates tokens, e.g. http://keystone:5000/v3"`
+	KeystoneUsername  string        `yaml:"keystone_username" help:"with auth=keystone: keyhaven's service user"`
+	KeystonePassword  string        `yaml:"keystone_password" help:"with auth=keystone: the service user's password (prefer KEYHAVEN_KEYSTONE_PASSWORD)"`
+	KeystoneProject   string        `yaml:"keystone_project" help:"with auth=keystone: the service user's project"`
+	KeystoneDomain    string        `yaml:"keystone_domain" help:"with auth=keystone: the domain of the service user and project"`
+	KeystoneCacheTTL  time.Duration `yaml:"keystone_cache_ttl" help:"with auth=keystone: how long a token validation is reused (never past the token's expiry)"`
 	QuotaKeyPairs     int           `yaml:"quota_key_pairs" help:"key pairs a user may own; -1 for no limit"`
 	PublicURL         string        `yaml:"public_url" help:"base URL of links in responses, when behind a proxy (default: the request's host)"`
 	AuthURI           string        `yaml:"auth_uri" help:"identity endpoint advertised in 401 responses (default: PUBLIC_URL/identity)"`
@@ -47,6 +53,8 @@ func defaultConfig() Config {
 		TokenLifetime:    time.Hour,
 		TokenKeyRotation: 24 * time.Hour,
 		Region:           "RegionOne",
+		KeystoneDomain:   "Default",
+		KeystoneCacheTTL: 5 * time.Minute,
 		DataDir:          "./keyhaven-data",
 		QuotaKeyPairs:    keypair.DefaultQuota,
 		LogFormat:        "text",
@@ -186,8 +194,18 @@ func (c *Config) validate() error {
 	}
 	switch c.Auth {
 	case "builtin", "static":
+	case "keystone":
+		for _, k := range []struct{ name, v string }{{"keystone_url", c.KeystoneURL}, {"keystone_username", c.KeystoneUsername},
+			{"keystone_password", c.KeystonePassword}, {"keystone_project", c.KeystoneProject}} {
+			if k.v == "" {
+				errs = append(errs, fmt.Errorf("%s: required with auth=keystone", k.name))
+			}
+		}
+		if c.KeystoneCacheTTL <= 0 {
+			errs = append(errs, errors.New("keystone_cache_ttl: must be positive"))
+		}
 	default:
-		errs = append(errs, fmt.Errorf("auth: %q; want builtin or static", c.Auth))
+		errs = append(errs, fmt.Errorf("auth: %q; want builtin, static or keystone", c.Auth))
 	}
 	if c.TokenLifetime < time.Minute {
 		errs = append(errs, fmt.Errorf("token_lifetime: %s; want at least 1m", c.TokenLifetime))
@@ -203,7 +221,7 @@ func (c *Config) validate() error {
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, errors.New("shutdown_timeout: must be positive"))
 	}
-	for _, u := range []struct{ name, v string }{{"public_url", c.PublicURL}, {"auth_uri", c.AuthURI}} {
+	for _, u := range []struct{ name, v string }{{"public_url", c.PublicURL}, {"auth_uri", c.AuthURI}, {"keystone_url", c.KeystoneURL}} {
 		if u.v != "" && !strings.HasPrefix(u.v, "http://") && !strings.HasPrefix(u.v, "https://") {
 			errs = append(errs, fmt.Errorf("%s: %q is not an http(s) URL", u.name, u.v))
 		}

@@ -22,6 +22,7 @@ import (
 	"github.com/keyhaven/keyhaven/identity"
 	"github.com/keyhaven/keyhaven/identity/aksk"
 	"github.com/keyhaven/keyhaven/identity/builtin"
+	"github.com/keyhaven/keyhaven/identity/keystone"
 	"github.com/keyhaven/keyhaven/identity/password"
 	"github.com/keyhaven/keyhaven/identity/statictoken"
 	"github.com/keyhaven/keyhaven/identity/token"
@@ -227,11 +228,28 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer, ready chan<- strin
 		})
 	}
 
+	authURI := cfg.AuthURI
+	if cfg.Auth == "keystone" {
+		ks, err := keystone.New(keystone.Config{
+			URL: cfg.KeystoneURL, Username: cfg.KeystoneUsername, Password: cfg.KeystonePassword,
+			Project: cfg.KeystoneProject, Domain: cfg.KeystoneDomain, CacheTTL: cfg.KeystoneCacheTTL,
+		})
+		if err != nil {
+			return err
+		}
+		tokenAuth = append(tokenAuth, ks)
+		// AK/SK secrets come from Keystone's EC2 credentials.
+		auth = identity.Select{When: aksk.Applies, Then: aksk.New(aksk.Config{Secrets: ks}), Else: tokenAuth}
+		if authURI == "" {
+			authURI = strings.TrimSuffix(strings.TrimRight(cfg.KeystoneURL, "/"), "/v3")
+		}
+	}
+
 	svc := keypair.NewService(st, cfg.QuotaKeyPairs, nil)
 	srv := server.New(server.Config{
 		Nova: nova.New(nova.Config{
 			Service: svc, Auth: auth, Log: log,
-			PublicURL: cfg.PublicURL, AuthURI: cfg.AuthURI,
+			PublicURL: cfg.PublicURL, AuthURI: authURI,
 		}),
 		Identity:        identityHandler,
 		Health:          func(ctx context.Context) error { _, err := st.CountKeyPairs(ctx, ""); return err },
