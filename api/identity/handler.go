@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/keyhaven/keyhaven/api/publicurl"
 	"github.com/keyhaven/keyhaven/identity"
 	"github.com/keyhaven/keyhaven/identity/builtin"
 	"github.com/keyhaven/keyhaven/policy"
@@ -52,19 +53,10 @@ func New(cfg Config) *Handler {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
 	return &Handler{svc: cfg.Identity, services: cfg.Catalog, region: cfg.Region,
-		publicURL: strings.TrimRight(cfg.PublicURL, "/"), log: cfg.Log}
+		publicURL: cfg.PublicURL, log: cfg.Log}
 }
 
-func (h *Handler) baseURL(r *http.Request) string {
-	if h.publicURL != "" {
-		return h.publicURL
-	}
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	return scheme + "://" + r.Host
-}
+func (h *Handler) baseURL(r *http.Request) string { return publicurl.Base(r, h.publicURL) }
 
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/keyhaven/keyhaven/api/publicurl"
 	"github.com/keyhaven/keyhaven/identity"
 	"github.com/keyhaven/keyhaven/keypair"
 )
@@ -48,20 +49,11 @@ func New(cfg Config) *Handler {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Handler{svc: cfg.Service, auth: cfg.Auth, log: log,
-		publicURL: strings.TrimRight(cfg.PublicURL, "/"), authURIConf: cfg.AuthURI}
+		publicURL: cfg.PublicURL, authURIConf: cfg.AuthURI}
 }
 
 // baseURL is the scheme, host and port links are built on.
-func (h *Handler) baseURL(r *http.Request) string {
-	if h.publicURL != "" {
-		return h.publicURL
-	}
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	return scheme + "://" + r.Host
-}
+func (h *Handler) baseURL(r *http.Request) string { return publicurl.Base(r, h.publicURL) }
 
 func (h *Handler) authURI(r *http.Request) string {
 	if h.authURIConf != "" {

@@ -6,9 +6,6 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-
-	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/auth/signer"
-	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/request"
 )
 
 // adminToken gets a project-scoped token for the bootstrap admin.
@@ -51,42 +48,20 @@ func TestAKSKOnNova(t *testing.T) {
 	}
 	pub, _ := sshKeygen(t, "-t", "ed25519")
 
-	send := func(t *testing.T, ak, sk, method, path, body string, tamper func(*http.Request)) (int, string) {
+	try := func(t *testing.T, ak, sk, method, path, body string, tamper func(*http.Request)) (int, string) {
 		t.Helper()
-		b := request.NewHttpRequestBuilder().WithEndpoint(srv.URL).WithMethod(method).WithPath(path).
-			AddHeaderParam("Content-Type", "application/json").AddHeaderParam("OpenStack-API-Version", "compute 2.2")
-		if body != "" {
-			b = b.WithBody("", body)
-		}
-		r := b.Build()
-		hdrs, err := signer.Sign(r, ak, sk)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for k, v := range hdrs {
-			r.AddHeaderParam(k, v)
-		}
-		hr, err := r.ConvertRequest()
-		if err != nil {
-			t.Fatal(err)
-		}
+		r := srv.signedRequest(t, ak, sk, method, path, body, map[string]string{"OpenStack-API-Version": "compute 2.2"})
 		if tamper != nil {
-			tamper(hr)
+			tamper(r)
 		}
-		res, err := http.DefaultClient.Do(hr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		out, _ := io.ReadAll(res.Body)
-		return res.StatusCode, string(out)
+		return send(t, r)
 	}
 
 	create := `{"keypair": {"name": "signed", "public_key": "` + strings.TrimSpace(pub) + `"}}`
-	if code, out := send(t, cred.Credential.Access, cred.Credential.Secret, "POST", "/v2.1/os-keypairs", create, nil); code != 201 {
+	if code, out := try(t, cred.Credential.Access, cred.Credential.Secret, "POST", "/v2.1/os-keypairs", create, nil); code != 201 {
 		t.Fatalf("signed create: %d %s", code, out)
 	}
-	if code, out := send(t, cred.Credential.Access, cred.Credential.Secret, "GET", "/v2.1/os-keypairs/signed", "", nil); code != 200 || !strings.Contains(out, `"user_id":"`+user+`"`) {
+	if code, out := try(t, cred.Credential.Access, cred.Credential.Secret, "GET", "/v2.1/os-keypairs/signed", "", nil); code != 200 || !strings.Contains(out, `"user_id":"`+user+`"`) {
 		t.Fatalf("signed show: %d %s", code, out)
 	}
 	refusals := []struct {
@@ -110,7 +85,7 @@ func TestAKSKOnNova(t *testing.T) {
 	}
 	for _, c := range refusals {
 		t.Run(c.name, func(t *testing.T) {
-			code, out := send(t, c.ak, c.sk, c.method, c.path, c.body, c.tamper)
+			code, out := try(t, c.ak, c.sk, c.method, c.path, c.body, c.tamper)
 			if code != 401 || !strings.Contains(out, c.reason) || strings.Contains(out, cred.Credential.Secret) {
 				t.Fatalf("%d %s; want 401 with %q", code, out, c.reason)
 			}

@@ -9,6 +9,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/auth/signer"
+	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/request"
 )
 
 // testServer is the real keyhaven (the same serve() as the binary, real
@@ -85,4 +88,46 @@ func (s *testServer) do(t testing.TB, method, path string, headers map[string]st
 		t.Fatal(err)
 	}
 	return resp, b
+}
+
+// signedRequest builds a request to the server signed by the real Huawei
+// Cloud SDK signer with an access key and secret, as the SDK sends it.
+func (s *testServer) signedRequest(t testing.TB, ak, sk, method, path, body string, headers map[string]string) *http.Request {
+	t.Helper()
+	b := request.NewHttpRequestBuilder().WithEndpoint(s.URL).WithMethod(method).WithPath(path).
+		AddHeaderParam("Content-Type", "application/json")
+	for k, v := range headers {
+		b = b.AddHeaderParam(k, v)
+	}
+	if body != "" {
+		b = b.WithBody("", body)
+	}
+	r := b.Build()
+	hdrs, err := signer.Sign(r, ak, sk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range hdrs {
+		r.AddHeaderParam(k, v)
+	}
+	hr, err := r.ConvertRequest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return hr
+}
+
+// send sends a request and returns its status and body.
+func send(t testing.TB, r *http.Request) (int, string) {
+	t.Helper()
+	res, err := http.DefaultClient.Do(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	out, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.StatusCode, string(out)
 }

@@ -2,15 +2,11 @@ package main
 
 import (
 	"context"
-	"io"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/keypairs"
-	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/auth/signer"
-	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/request"
 
 	"github.com/keyhaven/keyhaven/internal/keystonetest"
 )
@@ -49,27 +45,9 @@ func TestRemoteKeystone(t *testing.T) {
 
 	// AK/SK with an EC2 credential Keystone holds.
 	access, secret := k.CreateEC2(t, userID, projectID)
-	r := request.NewHttpRequestBuilder().WithEndpoint(srv.URL).WithMethod("GET").WithPath("/v2.1/os-keypairs/from-keystone").
-		AddHeaderParam("Content-Type", "application/json").Build()
-	hdrs, err := signer.Sign(r, access, secret)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for name, v := range hdrs {
-		r.AddHeaderParam(name, v)
-	}
-	hr, err := r.ConvertRequest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := http.DefaultClient.Do(hr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(res.Body)
-	res.Body.Close()
-	if res.StatusCode != 200 || !strings.Contains(string(body), `"name":"from-keystone"`) {
-		t.Fatalf("AK/SK with a Keystone EC2 credential: %d %s", res.StatusCode, body)
+	code, body := send(t, srv.signedRequest(t, access, secret, "GET", "/v2.1/os-keypairs/from-keystone", "", nil))
+	if code != 200 || !strings.Contains(body, `"name":"from-keystone"`) {
+		t.Fatalf("AK/SK with a Keystone EC2 credential: %d %s", code, body)
 	}
 
 	// A token revoked in Keystone stops working here within the cache

@@ -13,12 +13,7 @@ import (
 // clouds.yaml, password auth against the built-in identity, the way an
 // operator would.
 func TestOpenStackCLI(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts the openstack CLI many times")
-	}
-	if _, err := exec.LookPath("openstack"); err != nil {
-		t.Fatal("the openstack CLI is required (Debian package python3-openstackclient; scripts/install-test-deps.sh installs it)")
-	}
+	requireCLI(t)
 	srv := startIdentityServer(t)
 	dir := t.TempDir()
 	osc := cli(t, srv, dir, "admin", bootstrapPassword, "admin")
@@ -137,12 +132,7 @@ func decodeJSON(t *testing.T, out string, v any) {
 // CLI, then acts as those users: a member may create key pairs, a reader
 // may only look, a disabled user may not log in.
 func TestOpenStackCLIAdmin(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts the openstack CLI many times")
-	}
-	if _, err := exec.LookPath("openstack"); err != nil {
-		t.Fatal("the openstack CLI is required (Debian package python3-openstackclient; scripts/install-test-deps.sh installs it)")
-	}
+	requireCLI(t)
 	srv := startIdentityServer(t)
 	dir := t.TempDir()
 	admin := cli(t, srv, dir, "admin", bootstrapPassword, "admin")
@@ -181,5 +171,17 @@ func TestOpenStackCLIAdmin(t *testing.T) {
 	decodeJSON(t, admin("user", "list", "-f", "json"), &users)
 	if len(users) != 3 {
 		t.Fatalf("users: %v", users)
+	}
+}
+
+// requireCLI fails the test when the openstack CLI is missing and skips it
+// in -short runs, which it would slow down.
+func requireCLI(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("starts the openstack CLI many times")
+	}
+	if _, err := exec.LookPath("openstack"); err != nil {
+		t.Fatal("the openstack CLI is required (Debian package python3-openstackclient; scripts/install-test-deps.sh installs it)")
 	}
 }
