@@ -21,6 +21,8 @@ const (
 	EQUOTA Code = "quota"
 	// EFORBIDDEN: policy does not let the caller perform the action.
 	EFORBIDDEN Code = "forbidden"
+	// EUNAVAILABLE: a dependency (the KMS) cannot serve now; retry later.
+	EUNAVAILABLE Code = "unavailable"
 	// EINTERNAL: anything else; never shown to users in detail.
 	EINTERNAL Code = "internal"
 )
@@ -35,6 +37,24 @@ const (
 	ActionList   Action = "index"
 	ActionShow   Action = "show"
 	ActionDelete Action = "delete"
+	ActionUpdate Action = "update"
+	ActionExport Action = "export"
+)
+
+// Reason refines a code for dialects that distinguish more cases (KPS has
+// an error code each).
+type Reason string
+
+// The reasons.
+const (
+	ReasonInvalidPublicKey  Reason = "invalid_public_key"
+	ReasonPrivateKeyInvalid Reason = "private_key_invalid"
+	ReasonKeyMismatch       Reason = "private_key_mismatch"
+	ReasonNoPrivateKey      Reason = "no_private_key"
+	ReasonHasPrivateKey     Reason = "has_private_key"
+	ReasonKMSKeyNotFound    Reason = "kms_key_not_found"
+	ReasonKMSUnavailable    Reason = "kms_unavailable"
+	ReasonEscrowUnsupported Reason = "escrow_unsupported"
 )
 
 // Error is an application error: a code, a message safe to show the caller,
@@ -46,6 +66,24 @@ type Error struct {
 	Message string
 	// Action is the refused action, for EFORBIDDEN only.
 	Action Action
+	// Reason refines Code; empty when the code says it all.
+	Reason Reason
+}
+
+// WithReason returns a copy of e carrying reason.
+func (e *Error) WithReason(r Reason) *Error {
+	c := *e
+	c.Reason = r
+	return &c
+}
+
+// ErrorReason returns the reason of an application error, or "".
+func ErrorReason(err error) Reason {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Reason
+	}
+	return ""
 }
 
 // Error returns the user-facing message.

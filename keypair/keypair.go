@@ -11,25 +11,67 @@ const (
 	TypeX509 Type = "x509"
 )
 
+// Scope says who sees a key pair: its owner only, or every user of the
+// owner's domain (KPS's shared key pairs).
+type Scope string
+
+// The scopes.
+const (
+	ScopeUser   Scope = "user"
+	ScopeDomain Scope = "domain"
+)
+
 // KeyPair is one stored key pair. Its public key is kept exactly as the
 // client sent it, because Nova returns imported keys byte for byte.
 type KeyPair struct {
-	// ID is the store's immutable numeric identity, shown by Nova's show.
+	// ID is the store's numeric identity, shown by Nova's show and KPS's
+	// detail; the store assigns it.
 	ID int64
-	// UserID owns the key pair: names are unique per user.
+	// UID is a random immutable identity the domain assigns before the
+	// insert; escrow binds sealed private keys to it.
+	UID string
+	// UserID owns the key pair.
 	UserID string
 	// ProjectID is the project the owner was acting in at creation.
 	ProjectID string
-	// Name is the owner-chosen name.
+	// DomainID is the owner's domain; domain-scope key pairs are shared
+	// within it. Empty for owners whose domain is unknown (static tokens).
+	DomainID string
+	// Name is the owner-chosen name. For any user a name resolves to at
+	// most one key pair: their own, or one shared with their domain.
 	Name string
 	// Type is ssh or x509.
 	Type Type
+	// Scope is user or domain.
+	Scope Scope
 	// PublicKey is the OpenSSH public key line or PEM certificate, as given.
 	PublicKey string
 	// Fingerprint is Nova's colon-hex MD5 (ssh) or SHA-1 (x509) fingerprint.
 	Fingerprint string
-	// CreatedAt is when the store wrote the row, in UTC.
-	CreatedAt time.Time
+	// Algorithm names the key as KPS does: rsa-2048, ed25519, ecdsa-256…
+	Algorithm string
+	// Description is KPS's free text.
+	Description string
+	// CreatedAt and UpdatedAt are when the store wrote the row, in UTC.
+	CreatedAt, UpdatedAt time.Time
+	// Escrow is the private key sealed in escrow, nil when there is none.
+	Escrow *Escrowed
+}
+
+// Escrowed is a private key in escrow, as the store keeps it: opaque to
+// everything but the escrow implementation.
+type Escrowed struct {
+	// KeyRef names the KMS key that wrapped the data key
+	// ("backend/key-name"); KPS shows it as key_id, rewrap selects by it.
+	KeyRef string
+	// Blob is the sealed envelope (wrapped data key, nonce, ciphertext).
+	Blob []byte
+}
+
+// Viewer is whose key pairs a lookup may see: the user's own, and those
+// shared with the user's domain.
+type Viewer struct {
+	UserID, DomainID string
 }
 
 // Actor is the authenticated caller as the domain sees it: identity
@@ -39,8 +81,12 @@ type Actor struct {
 	UserID string
 	// ProjectID is the project the caller's token is scoped to.
 	ProjectID string
+	// DomainID is the caller's domain, when the identity backend knows it.
+	DomainID string
 	// Roles are the caller's roles on that project.
 	Roles []string
+	// RemoteAddr and RequestID identify the request in the audit log.
+	RemoteAddr, RequestID string
 }
 
 // Page selects a slice of a user's key pairs ordered by name.

@@ -2,8 +2,12 @@ package keypair
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
 	"math"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/keyhaven/keyhaven/policy"
@@ -13,6 +17,9 @@ import (
 // DefaultQuota is the number of key pairs a user may own when the operator
 // sets nothing else; it is Nova's default for the key_pairs quota.
 const DefaultQuota = 100
+
+// Unlimited is the quota value that sets no limit.
+const Unlimited = -1
 
 // MaxNameLength is the longest key pair name any dialect accepts.
 const MaxNameLength = 255
@@ -30,31 +37,55 @@ type Generator interface {
 	GenerateX509(ctx context.Context, userID string) (*sshkey.Generated, error)
 }
 
-// Service applies keyhaven's rules to key pairs; every API dialect calls it.
-type Service struct {
-	store Store
-	quota int
-	gen   Generator
+// Config is what a Service is made of.
+type Config struct {
+	// Store keeps key pairs and the audit log.
+	Store Store
+	// Quota is the per-user key pair quota; Unlimited (any negative value)
+	// for none.
+	Quota int
+	// Generator makes keys; direct generation when nil.
+	Generator Generator
+	// Escrow seals private keys; nil means escrow is not offered.
+	Escrow Escrow
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
 }
 
-// Unlimited is the quota value that sets no limit.
-const Unlimited = -1
+// Service applies keyhaven's rules to key pairs; every API dialect calls it.
+type Service struct {
+	store  Store
+	quota  int
+	gen    Generator
+	escrow Escrow
+	now    func() time.Time
+}
 
-// NewService returns a Service over store with the given per-user quota
-// (Unlimited, or any negative value, for none) and generator (direct
-// generation when nil).
-func NewService(store Store, quota int, gen Generator) *Service {
-	if quota < 0 {
-		quota = math.MaxInt
+// NewService returns a Service.
+func NewService(cfg Config) *Service {
+	if cfg.Quota < 0 {
+		cfg.Quota = math.MaxInt
 	}
-	if gen == nil {
-		gen = directGenerator{}
+	if cfg.Generator == nil {
+		cfg.Generator = directGenerator{}
 	}
-	return &Service{store: store, quota: quota, gen: gen}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Service{store: cfg.Store, quota: cfg.Quota, gen: cfg.Generator, escrow: cfg.Escrow, now: cfg.Now}
 }
 
 // Quota returns the per-user key pair quota in force.
 func (s *Service) Quota() int { return s.quota }
+
+// Protection asks for a private key to be kept in escrow.
+type Protection struct {
+	// PrivateKey is the private key of an imported public key; nil with
+	// generation, where the generated key is kept.
+	PrivateKey *string
+	// Encryption says under which KMS key.
+	Encryption Encryption
+}
 
 // CreateInput is what a caller asks for when creating a key pair.
 type CreateInput struct {
@@ -62,15 +93,19 @@ type CreateInput struct {
 	Name string
 	// Type is ssh or x509; empty means ssh.
 	Type Type
+	// Scope is user or domain; empty means user.
+	Scope Scope
 	// PublicKey to import; nil means generate a new key pair.
 	PublicKey *string
 	// UserID is the owner when an administrator acts for someone else;
 	// empty means the caller.
 	UserID string
+	// Protection, when not nil, keeps the private key in escrow.
+	Protection *Protection
 }
 
 // Created is a new key pair and, when it was generated, its private key,
-// which is returned once and never stored.
+// which is returned once (and kept only sealed, if in escrow).
 type Created struct {
 	KeyPair    *KeyPair
 	PrivateKey string
@@ -82,25 +117,45 @@ var policyActions = map[Action]policy.Action{
 	ActionList:   policy.KeyPairList,
 	ActionShow:   policy.KeyPairShow,
 	ActionDelete: policy.KeyPairDelete,
+	ActionUpdate: policy.KeyPairUpdate,
+	ActionExport: policy.KeyPairExport,
 }
 
-// owner resolves the user a request acts on (the caller unless userID names
+func subject(a Actor) policy.Subject {
+	return policy.Subject{UserID: a.UserID, ProjectID: a.ProjectID, Roles: a.Roles}
+}
+
+// owner resolves the user a request acts as (the caller unless userID names
 // another) and asks the policy module whether the caller may act there.
 func owner(actor Actor, userID string, action Action) (string, error) {
 	if userID == "" {
 		userID = actor.UserID
 	}
-	subject := policy.Subject{UserID: actor.UserID, ProjectID: actor.ProjectID, Roles: actor.Roles}
-	if err := policy.Authorize(policyActions[action], subject, policy.Target{UserID: userID}); err != nil {
+	if err := policy.Authorize(policyActions[action], subject(actor), policy.Target{UserID: userID}); err != nil {
 		return "", Forbidden(action)
 	}
 	return userID, nil
 }
 
+// viewer is whose key pairs a request sees: the caller's, with the
+// caller's domain; or, for an administrator naming a user, that user's own.
+func viewer(actor Actor, user string) Viewer {
+	if user == actor.UserID {
+		return Viewer{UserID: user, DomainID: actor.DomainID}
+	}
+	return Viewer{UserID: user}
+}
+
+func newUID() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
 // Create imports or generates a key pair. The order of checks is Nova's:
 // policy, then quota (before the key is parsed or the name looked up), then
 // the key, then uniqueness; the store re-checks quota and uniqueness in the
-// insert's own transaction.
+// insert's own transaction, where a protected private key is sealed in.
 func (s *Service) Create(ctx context.Context, actor Actor, in CreateInput) (*Created, error) {
 	user, err := owner(actor, in.UserID, ActionCreate)
 	if err != nil {
@@ -109,12 +164,30 @@ func (s *Service) Create(ctx context.Context, actor Actor, in CreateInput) (*Cre
 	if err := ValidateName(in.Name); err != nil {
 		return nil, err
 	}
-	typ := in.Type
+	typ, scope := in.Type, in.Scope
 	if typ == "" {
 		typ = TypeSSH
 	}
 	if typ != TypeSSH && typ != TypeX509 {
 		return nil, Errorf(EINVALID, "Key pair type %q is not one of ssh, x509.", typ)
+	}
+	if scope == "" {
+		scope = ScopeUser
+	}
+	if scope != ScopeUser && scope != ScopeDomain {
+		return nil, Errorf(EINVALID, "Key pair scope %q is not one of user, domain.", scope)
+	}
+	domain := ""
+	if user == actor.UserID {
+		domain = actor.DomainID
+	}
+	if scope == ScopeDomain && domain == "" {
+		return nil, Errorf(EINVALID, "A domain-scope key pair is created by a user of that domain, for themself.")
+	}
+	if in.Protection != nil {
+		if err := s.checkProtection(typ, in); err != nil {
+			return nil, err
+		}
 	}
 	n, err := s.store.CountKeyPairs(ctx, user)
 	if err != nil {
@@ -124,13 +197,19 @@ func (s *Service) Create(ctx context.Context, actor Actor, in CreateInput) (*Cre
 		return nil, QuotaExceeded()
 	}
 
-	kp := &KeyPair{UserID: user, ProjectID: actor.ProjectID, Name: in.Name, Type: typ}
+	kp := &KeyPair{UID: newUID(), UserID: user, ProjectID: actor.ProjectID, DomainID: domain, Name: in.Name, Type: typ, Scope: scope}
 	out := &Created{KeyPair: kp}
+	var private string
 	if in.PublicKey != nil {
 		kp.PublicKey = *in.PublicKey
-		kp.Fingerprint, err = Fingerprint(typ, kp.PublicKey)
-		if err != nil {
+		if kp.Fingerprint, kp.Algorithm, err = describe(typ, kp.PublicKey); err != nil {
 			return nil, err
+		}
+		if in.Protection != nil {
+			private = *in.Protection.PrivateKey
+			if err := matchPrivate(kp.PublicKey, private); err != nil {
+				return nil, err
+			}
 		}
 	} else {
 		var g *sshkey.Generated
@@ -143,28 +222,96 @@ func (s *Service) Create(ctx context.Context, actor Actor, in CreateInput) (*Cre
 			return nil, err
 		}
 		kp.PublicKey, kp.Fingerprint, out.PrivateKey = g.PublicKey, g.Fingerprint, g.PrivateKey
+		if _, kp.Algorithm, err = describe(typ, kp.PublicKey); err != nil {
+			return nil, err
+		}
+		private = g.PrivateKey
+	}
+	if in.Protection != nil {
+		if kp.Escrow, err = s.escrow.Seal(ctx, kp.UID, []byte(private), in.Protection.Encryption); err != nil {
+			return nil, err
+		}
 	}
 	if err := s.store.CreateKeyPair(ctx, kp, s.quota); err != nil {
 		return nil, err
 	}
+	if kp.Escrow != nil {
+		if err := s.audit(ctx, actor, kp, AuditCreateEscrowed); err != nil {
+			return nil, err
+		}
+	}
 	return out, nil
+}
+
+// checkProtection validates a key_protection request before anything is
+// generated or stored.
+func (s *Service) checkProtection(typ Type, in CreateInput) error {
+	if s.escrow == nil {
+		return Errorf(EINVALID, "This service keeps no private keys in escrow.").WithReason(ReasonEscrowUnsupported)
+	}
+	if typ != TypeSSH {
+		return Errorf(EINVALID, "Only ssh key pairs can keep their private key in escrow.")
+	}
+	if in.PublicKey != nil && in.Protection.PrivateKey == nil {
+		return Errorf(EINVALID, "To keep an imported key pair's private key in escrow, give the private key.")
+	}
+	if in.PublicKey == nil && in.Protection.PrivateKey != nil {
+		return Errorf(EINVALID, "A private key can only be given with the public key it belongs to.")
+	}
+	return checkEncryption(in.Protection.Encryption)
+}
+
+func checkEncryption(e Encryption) error {
+	switch e.Type {
+	case "default":
+		return nil
+	case "kms":
+		if e.KMSKeyName == "" && e.KMSKeyID == "" {
+			return Errorf(EINVALID, "Encryption type kms needs kms_key_name or kms_key_id.")
+		}
+		return nil
+	}
+	return Errorf(EINVALID, "Encryption type %q is not one of default, kms.", e.Type)
+}
+
+// describe validates public key material of type typ and returns its Nova
+// fingerprint and KPS algorithm, or an EINVALID error with Nova's message.
+func describe(typ Type, public string) (fingerprint, algorithm string, err error) {
+	if typ == TypeX509 {
+		fp, err := sshkey.X509Fingerprint(public)
+		if err != nil {
+			return "", "", Errorf(EINVALID, "Keypair data is invalid: failed to generate X509 fingerprint. Error message: %s", err).WithReason(ReasonInvalidPublicKey)
+		}
+		return fp, "x509", nil
+	}
+	pk, err := sshkey.ParseAuthorizedKey(public)
+	if err != nil {
+		return "", "", Errorf(EINVALID, "Keypair data is invalid: failed to generate fingerprint").WithReason(ReasonInvalidPublicKey)
+	}
+	return pk.FingerprintMD5(), sshkey.Algorithm(pk), nil
 }
 
 // Fingerprint validates public key material of type typ and returns its
 // Nova fingerprint, or an EINVALID error with Nova's message.
 func Fingerprint(typ Type, public string) (string, error) {
-	if typ == TypeX509 {
-		fp, err := sshkey.X509Fingerprint(public)
-		if err != nil {
-			return "", Errorf(EINVALID, "Keypair data is invalid: failed to generate X509 fingerprint. Error message: %s", err)
-		}
-		return fp, nil
-	}
+	fp, _, err := describe(typ, public)
+	return fp, err
+}
+
+// matchPrivate checks that private is the private half of public.
+func matchPrivate(public, private string) error {
 	pk, err := sshkey.ParseAuthorizedKey(public)
 	if err != nil {
-		return "", Errorf(EINVALID, "Keypair data is invalid: failed to generate fingerprint")
+		return Errorf(EINVALID, "Keypair data is invalid: failed to generate fingerprint").WithReason(ReasonInvalidPublicKey)
 	}
-	return pk.FingerprintMD5(), nil
+	switch err := sshkey.MatchPrivateKey(private, pk); {
+	case errors.Is(err, sshkey.ErrPrivateKeyMismatch):
+		return Errorf(EINVALID, "The private key does not belong to the key pair's public key.").WithReason(ReasonKeyMismatch)
+	case err != nil:
+		msg := strings.TrimPrefix(err.Error(), "sshkey: ")
+		return Errorf(EINVALID, "The private key is invalid: %s.", msg).WithReason(ReasonPrivateKeyInvalid)
+	}
+	return nil
 }
 
 // ValidateName applies the rules every dialect shares: 1 to MaxNameLength
@@ -180,34 +327,205 @@ func ValidateName(name string) error {
 	return nil
 }
 
-// Get returns the key pair called name of the caller, or of userID when an
-// administrator names one.
+// Get returns the key pair called name that the caller sees (their own or
+// one shared with their domain), or that userID owns when an administrator
+// names one.
 func (s *Service) Get(ctx context.Context, actor Actor, userID, name string) (*KeyPair, error) {
 	user, err := owner(actor, userID, ActionShow)
 	if err != nil {
 		return nil, err
 	}
-	return s.store.GetKeyPair(ctx, user, name)
+	return s.store.GetKeyPair(ctx, viewer(actor, user), name)
 }
 
-// List returns a page of the key pairs of the caller, or of userID when an
-// administrator names one, ordered by name.
+// List returns a page of the key pairs the caller sees, or that userID
+// owns when an administrator names one, ordered by name.
 func (s *Service) List(ctx context.Context, actor Actor, userID string, page Page) ([]*KeyPair, error) {
 	user, err := owner(actor, userID, ActionList)
 	if err != nil {
 		return nil, err
 	}
-	return s.store.ListKeyPairs(ctx, user, page)
+	return s.store.ListKeyPairs(ctx, viewer(actor, user), page)
 }
 
-// Delete removes the key pair called name of the caller, or of userID when
-// an administrator names one.
+// resolve finds a key pair the caller sees and checks that the caller may
+// perform action on it, as its owner or an administrator: a key pair
+// shared with the domain may be read by all, changed by its owner.
+func (s *Service) resolve(ctx context.Context, actor Actor, userID, name string, action Action) (*KeyPair, error) {
+	user, err := owner(actor, userID, ActionShow)
+	if err != nil {
+		return nil, Forbidden(action)
+	}
+	kp, err := s.store.GetKeyPair(ctx, viewer(actor, user), name)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := owner(actor, kp.UserID, action); err != nil {
+		return nil, err
+	}
+	return kp, nil
+}
+
+// Delete removes the key pair called name that the caller may delete.
 func (s *Service) Delete(ctx context.Context, actor Actor, userID, name string) error {
-	user, err := owner(actor, userID, ActionDelete)
+	kp, err := s.resolve(ctx, actor, userID, name, ActionDelete)
 	if err != nil {
 		return err
 	}
-	return s.store.DeleteKeyPair(ctx, user, name)
+	if err := s.store.DeleteKeyPair(ctx, kp.ID); ErrorCode(err) == ENOTFOUND {
+		return NotFound(name, kp.UserID)
+	} else if err != nil {
+		return err
+	}
+	return nil
+}
+
+// UpdateDescription sets a key pair's description.
+func (s *Service) UpdateDescription(ctx context.Context, actor Actor, name, description string) (*KeyPair, error) {
+	kp, err := s.resolve(ctx, actor, "", name, ActionUpdate)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now().UTC()
+	if err := s.store.UpdateDescription(ctx, kp.ID, description, now); err != nil {
+		return nil, err
+	}
+	kp.Description, kp.UpdatedAt = description, now
+	return kp, nil
+}
+
+// ImportPrivateKey puts the private key of an existing key pair into
+// escrow; it must be the private half of the key pair's public key.
+func (s *Service) ImportPrivateKey(ctx context.Context, actor Actor, userID, name string, p Protection) (*KeyPair, error) {
+	kp, err := s.resolve(ctx, actor, userID, name, ActionUpdate)
+	if err != nil {
+		return nil, err
+	}
+	if s.escrow == nil {
+		return nil, Errorf(EINVALID, "This service keeps no private keys in escrow.").WithReason(ReasonEscrowUnsupported)
+	}
+	if kp.Type != TypeSSH {
+		return nil, Errorf(EINVALID, "Only ssh key pairs can keep their private key in escrow.")
+	}
+	if kp.Escrow != nil {
+		return nil, Errorf(ECONFLICT, "Key pair '%s' already keeps a private key in escrow; clear it first.", kp.Name).WithReason(ReasonHasPrivateKey)
+	}
+	if p.PrivateKey == nil {
+		return nil, Errorf(EINVALID, "The private key is required.")
+	}
+	if err := checkEncryption(p.Encryption); err != nil {
+		return nil, err
+	}
+	if err := matchPrivate(kp.PublicKey, *p.PrivateKey); err != nil {
+		return nil, err
+	}
+	sealed, err := s.escrow.Seal(ctx, kp.UID, []byte(*p.PrivateKey), p.Encryption)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.store.SwapEscrow(ctx, kp.ID, nil, sealed, s.now().UTC()); err != nil {
+		return nil, err
+	}
+	kp.Escrow = sealed
+	return kp, s.audit(ctx, actor, kp, AuditImportPrivate)
+}
+
+// ExportPrivateKey returns the escrowed private key of a key pair to its
+// owner or an administrator, and records the reveal in the audit log
+// before returning it.
+func (s *Service) ExportPrivateKey(ctx context.Context, actor Actor, userID, name string) (string, error) {
+	kp, err := s.resolve(ctx, actor, userID, name, ActionExport)
+	if err != nil {
+		return "", err
+	}
+	if kp.Escrow == nil {
+		return "", Errorf(ENOTFOUND, "Key pair '%s' keeps no private key in escrow.", kp.Name).WithReason(ReasonNoPrivateKey)
+	}
+	if s.escrow == nil {
+		return "", Errorf(EINVALID, "This service keeps no private keys in escrow.").WithReason(ReasonEscrowUnsupported)
+	}
+	private, err := s.escrow.Open(ctx, kp.UID, kp.Escrow)
+	if err != nil {
+		return "", err
+	}
+	if err := s.audit(ctx, actor, kp, AuditExport); err != nil {
+		return "", err
+	}
+	return string(private), nil
+}
+
+// ClearPrivateKey destroys the escrowed copy of a key pair's private key;
+// the key pair stays.
+func (s *Service) ClearPrivateKey(ctx context.Context, actor Actor, name string) error {
+	kp, err := s.resolve(ctx, actor, "", name, ActionUpdate)
+	if err != nil {
+		return err
+	}
+	if kp.Escrow == nil {
+		return Errorf(ENOTFOUND, "Key pair '%s' keeps no private key in escrow.", kp.Name).WithReason(ReasonNoPrivateKey)
+	}
+	if err := s.store.SwapEscrow(ctx, kp.ID, kp.Escrow, nil, s.now().UTC()); err != nil {
+		return err
+	}
+	return s.audit(ctx, actor, kp, AuditClear)
+}
+
+// audit appends one entry about kp to the audit log.
+func (s *Service) audit(ctx context.Context, actor Actor, kp *KeyPair, action AuditAction) error {
+	return s.store.AppendAudit(ctx, &AuditEntry{Time: s.now().UTC(), Action: action, UserID: actor.UserID, ProjectID: actor.ProjectID,
+		KeyPairID: kp.ID, KeyPairUID: kp.UID, KeyPairName: kp.Name, RemoteAddr: actor.RemoteAddr, RequestID: actor.RequestID})
+}
+
+// RewrapProgress reports a rewrap's advance: key pairs looked at, and
+// re-wrapped, so far.
+type RewrapProgress func(seen, rewrapped int)
+
+// Rewrap re-wraps the data key of every escrowed private key under the KMS
+// key toRef, online: each key pair is swapped atomically from its old
+// sealing to its new one, so an interrupted run loses nothing and a rerun
+// finishes the rest. Private keys are never decrypted.
+func (s *Service) Rewrap(ctx context.Context, actor Actor, toRef string, progress RewrapProgress) error {
+	if err := policy.Authorize(policy.IdentityAdmin, subject(actor), policy.Target{}); err != nil {
+		return Forbidden(ActionUpdate)
+	}
+	if s.escrow == nil {
+		return Errorf(EINVALID, "This service keeps no private keys in escrow.").WithReason(ReasonEscrowUnsupported)
+	}
+	seen, done := 0, 0
+	var after int64
+	for {
+		batch, err := s.store.ListEscrowed(ctx, after, 100)
+		if err != nil {
+			return err
+		}
+		if len(batch) == 0 {
+			return nil
+		}
+		for _, kp := range batch {
+			after = kp.ID
+			seen++
+			next, err := s.escrow.Rewrap(ctx, kp.UID, kp.Escrow, toRef)
+			if err != nil {
+				return err
+			}
+			if next.KeyRef != kp.Escrow.KeyRef {
+				err := s.store.SwapEscrow(ctx, kp.ID, kp.Escrow, next, s.now().UTC())
+				// A key pair cleared or deleted meanwhile needs no rewrap.
+				if c := ErrorCode(err); c != "" && c != ECONFLICT && c != ENOTFOUND {
+					return err
+				}
+				if err == nil {
+					done++
+					if err := s.audit(ctx, actor, kp, AuditRewrap); err != nil {
+						return err
+					}
+				}
+			}
+			if progress != nil {
+				progress(seen, done)
+			}
+		}
+	}
 }
 
 // directGenerator generates every key on demand with sshkey.

@@ -6,7 +6,7 @@
 //   - admin may do everything;
 //   - reads (list, show) are for the owner, as are validating and revoking
 //     one's own token;
-//   - writes (create, delete, export, credential management) are for the
+//   - writes (create, update, delete, export, credential management) are for the
 //     owner, unless the owner holds only the reader role;
 //   - acting on behalf of another user is for admin only.
 package policy
@@ -23,6 +23,7 @@ const (
 	KeyPairShow      Action = "keypair:show"
 	KeyPairDelete    Action = "keypair:delete"
 	KeyPairExport    Action = "keypair:export"
+	KeyPairUpdate    Action = "keypair:update"
 	CredentialCreate Action = "credential:create"
 	CredentialList   Action = "credential:list"
 	CredentialShow   Action = "credential:show"
@@ -46,6 +47,7 @@ var kinds = map[Action]kind{
 	KeyPairShow:      read,
 	KeyPairDelete:    write,
 	KeyPairExport:    write,
+	KeyPairUpdate:    write,
 	CredentialCreate: write,
 	CredentialList:   read,
 	CredentialShow:   read,

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/keyhaven/keyhaven/requestid"
 )
 
 // DefaultMaxBodyBytes is the largest request body accepted: far above any
@@ -23,6 +25,8 @@ type Config struct {
 	// Identity, when not nil, serves "/identity": the built-in identity
 	// service's Keystone v3 API.
 	Identity http.Handler
+	// KPS, when not nil, serves "/v3/": Huawei Cloud KPS v3.
+	KPS http.Handler
 	// Health reports whether the service can serve; nil means always.
 	Health func(context.Context) error
 	// Log receives the access log and server errors.
@@ -64,6 +68,9 @@ func New(cfg Config) *Server {
 		_, _ = w.Write([]byte("ok\n"))
 	})
 	mux.Handle("/", cfg.Nova)
+	if cfg.KPS != nil {
+		mux.Handle("/v3/", cfg.KPS)
+	}
 	if cfg.Identity != nil {
 		mux.Handle("/identity", cfg.Identity)
 		mux.Handle("/identity/", cfg.Identity)
@@ -106,13 +113,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	return nil
 }
 
-type ctxKey struct{}
-
 // RequestID returns the id the server gave the request carried by ctx.
-func RequestID(ctx context.Context) string {
-	id, _ := ctx.Value(ctxKey{}).(string)
-	return id
-}
+func RequestID(ctx context.Context) string { return requestid.From(ctx) }
 
 // requestID gives every request a Nova-style id, in both headers Nova
 // uses, written in Nova's lower case.
@@ -122,7 +124,7 @@ func (s *Server) requestID(next http.Handler) http.Handler {
 		h := w.Header()
 		h["x-openstack-request-id"] = []string{id}
 		h["x-compute-request-id"] = []string{id}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, id)))
+		next.ServeHTTP(w, r.WithContext(requestid.With(r.Context(), id)))
 	})
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/keyhaven/keyhaven/api/publicurl"
 	"github.com/keyhaven/keyhaven/identity"
 	"github.com/keyhaven/keyhaven/keypair"
+	"github.com/keyhaven/keyhaven/requestid"
 )
 
 // Config is what the Nova dialect needs from its wiring.
@@ -148,7 +149,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, badRequest(fmt.Sprintf("Malformed request URL: URL's project_id '%s' doesn't match Context's project_id '%s'", rt.project, p.ProjectID)))
 		return
 	}
-	actor := keypair.Actor{UserID: p.UserID, ProjectID: p.ProjectID, Roles: p.Roles}
+	actor := keypair.Actor{UserID: p.UserID, ProjectID: p.ProjectID, DomainID: p.DomainID, Roles: p.Roles,
+		RemoteAddr: r.RemoteAddr, RequestID: requestid.From(r.Context())}
 	req := request{w: w, r: r, v: v, actor: actor, rt: rt}
 	switch {
 	case rt.op == "collection" && r.Method == http.MethodPost:
@@ -215,7 +217,7 @@ func (h *Handler) create(q request) error {
 		return err
 	}
 	created, err := h.svc.Create(q.r.Context(), q.actor, keypair.CreateInput{
-		Name: in.Name, Type: in.Type, PublicKey: in.PublicKey, UserID: in.UserID,
+		Name: in.Name, Type: in.Type, PublicKey: in.PublicKey, UserID: in.UserID, Protection: in.Protection,
 	})
 	if err != nil {
 		return err

@@ -22,7 +22,7 @@ func newTestHandler(t *testing.T, st keypair.Store, log *slog.Logger) *Handler {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return New(Config{Service: keypair.NewService(st, 10, nil), Auth: auth, Log: log})
+	return New(Config{Service: keypair.NewService(keypair.Config{Store: st, Quota: 10}), Auth: auth, Log: log})
 }
 
 func faultOf(t *testing.T, rec *httptest.ResponseRecorder) (string, string) {

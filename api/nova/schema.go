@@ -24,6 +24,9 @@ type createRequest struct {
 	Type      keypair.Type
 	PublicKey *string
 	UserID    string
+	// Protection is Huawei's key_protection extension: keep the private
+	// key in escrow.
+	Protection *keypair.Protection
 }
 
 // keypairProps lists the properties of the "keypair" object a microversion
@@ -37,7 +40,8 @@ func keypairProps(v Version) []string {
 	if v.AtLeast(2, 10) {
 		props = append(props, "user_id")
 	}
-	return props
+	// Huawei's ECS edition accepts key_protection at every microversion.
+	return append(props, "key_protection")
 }
 
 // fieldError formats a jsonschema error found at a named field.
@@ -95,7 +99,66 @@ func decodeCreate(body []byte, v Version) (*createRequest, error) {
 		req.PublicKey = &pk
 	}
 	req.UserID, _ = kp.vals["user_id"].(string)
+	if p, ok := kp.vals["key_protection"].(*object); ok {
+		req.Protection = protectionOf(p)
+	}
 	return req, nil
+}
+
+// validateProtection checks key_protection with the same jsonschema
+// wording as the rest of the body.
+func validateProtection(val any) error {
+	p, ok := val.(*object)
+	if !ok {
+		return fieldError("key_protection", val, notOfType(val, "object"))
+	}
+	if pk, ok := p.get("private_key"); ok {
+		if _, isStr := pk.(string); !isStr {
+			return fieldError("private_key", pk, notOfType(pk, "string"))
+		}
+	}
+	enc, ok := p.get("encryption")
+	if !ok {
+		return fieldError("key_protection", p, "'encryption' is a required property")
+	}
+	e, isObj := enc.(*object)
+	if !isObj {
+		return fieldError("encryption", enc, notOfType(enc, "object"))
+	}
+	t, ok := e.get("type")
+	if !ok {
+		return fieldError("encryption", e, "'type' is a required property")
+	}
+	if err := validateEnum("type", t, []string{"default", "kms"}); err != nil {
+		return err
+	}
+	for _, k := range []string{"kms_key_name", "kms_key_id"} {
+		if v, ok := e.get(k); ok {
+			if _, isStr := v.(string); !isStr {
+				return fieldError(k, v, notOfType(v, "string"))
+			}
+		}
+	}
+	if extras := extraKeys(e, []string{"type", "kms_key_name", "kms_key_id"}); len(extras) > 0 {
+		return fieldError("encryption", e, additionalMsg(extras))
+	}
+	if extras := extraKeys(p, []string{"private_key", "encryption"}); len(extras) > 0 {
+		return fieldError("key_protection", p, additionalMsg(extras))
+	}
+	return nil
+}
+
+// protectionOf reads a validated key_protection object.
+func protectionOf(p *object) *keypair.Protection {
+	out := &keypair.Protection{}
+	if pk, ok := p.vals["private_key"].(string); ok {
+		out.PrivateKey = &pk
+	}
+	e := p.vals["encryption"].(*object)
+	out.Encryption.Type, _ = e.vals["type"].(string)
+	out.Encryption.KMSKeyName, _ = e.vals["kms_key_name"].(string)
+	out.Encryption.KMSKeyID, _ = e.vals["kms_key_id"].(string)
+	return out
 }
 
 func mustObject(o *object, k string) *object {
@@ -130,6 +193,8 @@ func validateKeypair(raw any, v Version) error {
 			err = validateName(val, v)
 		case "type":
 			err = validateEnum("type", val, []string{"ssh", "x509"})
+		case "key_protection":
+			err = validateProtection(val)
 		default:
 			if _, ok := val.(string); !ok {
 				err = fieldError(p, val, notOfType(val, "string"))

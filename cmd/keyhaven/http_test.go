@@ -57,7 +57,7 @@ func TestHTTPErrors(t *testing.T) {
 		{"body over 64 KiB", "POST", "/v2.1/os-keypairs", with(map[string]string{"Content-Type": "application/json"}), huge, 413, "overLimit", "Request is too large.", [2]string{}},
 		{"unsupported content type", "POST", "/v2.1/os-keypairs", with(map[string]string{"Content-Type": "application/xml"}), okBody, 415, "badMediaType", "Unsupported Content-Type", [2]string{}},
 		{"unknown path", "GET", "/v2.1/os-keypairz", alice, "", 404, "itemNotFound", "The resource could not be found.", [2]string{}},
-		{"unknown top path", "GET", "/v3/keypairs", alice, "", 404, "itemNotFound", "The resource could not be found.", [2]string{}},
+		{"unknown top path", "GET", "/v4/keypairs", alice, "", 404, "itemNotFound", "The resource could not be found.", [2]string{}},
 		{"nested path", "GET", "/v2.1/os-keypairs/a/b", alice, "", 404, "itemNotFound", "The resource could not be found.", [2]string{}},
 		{"put on item", "PUT", "/v2.1/os-keypairs/k", alice, okBody, 405, "badMethod", "The method PUT is not allowed for this resource.", [2]string{"Allow", "GET, DELETE"}},
 		{"delete collection", "DELETE", "/v2.1/os-keypairs", alice, "", 405, "badMethod", "The method DELETE is not allowed for this resource.", [2]string{"Allow", "GET, POST"}},

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	identityapi "github.com/keyhaven/keyhaven/api/identity"
+	"github.com/keyhaven/keyhaven/api/kps"
 	"github.com/keyhaven/keyhaven/api/nova"
 	"github.com/keyhaven/keyhaven/identity"
 	"github.com/keyhaven/keyhaven/identity/aksk"
@@ -224,6 +225,7 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer, ready chan<- strin
 			Catalog: []identityapi.Service{
 				{Type: "identity", Name: "keystone", Path: "/identity"},
 				{Type: "compute", Name: "nova", Path: "/v2.1"},
+				{Type: "kps", Name: "kps", Path: "/v3"},
 			},
 		})
 	}
@@ -245,13 +247,14 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer, ready chan<- strin
 		}
 	}
 
-	svc := keypair.NewService(st, cfg.QuotaKeyPairs, nil)
+	svc := keypair.NewService(keypair.Config{Store: st, Quota: cfg.QuotaKeyPairs})
 	srv := server.New(server.Config{
 		Nova: nova.New(nova.Config{
 			Service: svc, Auth: auth, Log: log,
 			PublicURL: cfg.PublicURL, AuthURI: authURI,
 		}),
 		Identity:        identityHandler,
+		KPS:             kps.New(kps.Config{Service: svc, Auth: auth, Log: log}),
 		Health:          func(ctx context.Context) error { _, err := st.CountKeyPairs(ctx, ""); return err },
 		Log:             log,
 		ShutdownTimeout: cfg.ShutdownTimeout,

@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/keyhaven/keyhaven/keypair"
 )
 
 // TestGracefulShutdownFinishesInFlight starts a request, asks the server to
@@ -77,7 +79,7 @@ func TestGracefulShutdownFinishesInFlight(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	if _, err := st.GetKeyPair(context.Background(), "alice", "in-flight"); err != nil {
+	if _, err := st.GetKeyPair(context.Background(), keypair.Viewer{UserID: "alice"}, "in-flight"); err != nil {
 		t.Fatalf("in-flight key pair lost: %v", err)
 	}
 }

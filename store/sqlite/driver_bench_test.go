@@ -52,11 +52,11 @@ func BenchmarkDrivers(b *testing.B) {
 				return s.CreateKeyPair(b.Context(), kp, 1<<30)
 			}
 			get := func(i int) error {
-				_, err := s.GetKeyPair(b.Context(), "reader", seeded[i%benchSeed])
+				_, err := s.GetKeyPair(b.Context(), keypair.Viewer{UserID: "reader"}, seeded[i%benchSeed])
 				return err
 			}
 			list := func() error {
-				kps, err := s.ListKeyPairs(b.Context(), "reader", keypair.Page{Limit: 50})
+				kps, err := s.ListKeyPairs(b.Context(), keypair.Viewer{UserID: "reader"}, keypair.Page{Limit: 50})
 				if err == nil && len(kps) != 50 {
 					err = fmt.Errorf("listed %d key pairs, want 50", len(kps))
 				}

@@ -1,7 +1,6 @@
 package sqlite
 
 import (
-	"database/sql"
 	"errors"
 	"path/filepath"
 	"strings"
@@ -9,7 +8,6 @@ import (
 	"time"
 
 	"github.com/keyhaven/keyhaven/identity"
-	"github.com/keyhaven/keyhaven/keypair"
 	"github.com/keyhaven/keyhaven/store/storetest"
 )
 
@@ -21,73 +19,6 @@ func TestIdentityContract(t *testing.T) {
 		}
 		return s
 	})
-}
-
-// TestMigrateKeepsKeyPairs upgrades a database made by a keyhaven that knew
-// only migration 0001, holding key pairs, to the current schema.
-func TestMigrateKeepsKeyPairs(t *testing.T) {
-	ctx := t.Context()
-	path := filepath.Join(t.TempDir(), "old.db")
-	ms, err := migrations()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if ms[0].version != 1 || len(ms) < 2 {
-		t.Fatalf("migrations %v: want 0001 and at least one more", ms)
-	}
-
-	// What the old binary did: its Migrate, with only 0001 embedded.
-	db, err := sql.Open(driverName, dsn(path, Options{BusyTimeout: DefaultBusyTimeout}, false))
-	if err != nil {
-		t.Fatal(err)
-	}
-	db.SetMaxOpenConns(1)
-	old := &Store{path: path, w: db}
-	if _, err := db.ExecContext(ctx, `CREATE TABLE schema_migrations (
-		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`); err != nil {
-		t.Fatal(err)
-	}
-	if err := old.apply(ctx, ms[0]); err != nil {
-		t.Fatal(err)
-	}
-	old.r = db // reads may share the one connection here
-	var kept []*keypair.KeyPair
-	for _, name := range []string{"a", "b"} {
-		kp := testKP("alice", name)
-		if err := old.CreateKeyPair(ctx, kp, 10); err != nil {
-			t.Fatal(err)
-		}
-		kept = append(kept, kp)
-	}
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
-
-	s := openTest(t, path, Options{})
-	if v, err := s.SchemaVersion(ctx); err != nil || v != ms[len(ms)-1].version {
-		t.Fatalf("after upgrade SchemaVersion = %d, %v; want %d", v, err, ms[len(ms)-1].version)
-	}
-	list, err := s.ListKeyPairs(ctx, "alice", keypair.Page{})
-	if err != nil || len(list) != len(kept) {
-		t.Fatalf("after upgrade ListKeyPairs = %d key pairs, %v; want %d", len(list), err, len(kept))
-	}
-	for i, got := range list {
-		want := kept[i]
-		if got.ID != want.ID || got.Name != want.Name || got.PublicKey != want.PublicKey || !got.CreatedAt.Equal(want.CreatedAt) {
-			t.Errorf("after upgrade got %+v, want %+v", got, want)
-		}
-	}
-	if err := s.CreateDomain(ctx, &identity.Domain{ID: "default", Name: "Default", Enabled: true}); err != nil {
-		t.Errorf("identity tables missing after upgrade: %v", err)
-	}
-	rows, err := s.w.QueryContext(ctx, `PRAGMA foreign_key_check`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	if rows.Next() {
-		t.Error("PRAGMA foreign_key_check reports violations after upgrade")
-	}
 }
 
 // TestForeignKeysEnforced writes around the store's own checks, straight

@@ -15,34 +15,90 @@ import (
 var _ keypair.Store = (*Store)(nil)
 
 // columns lists key_pairs columns in the order scanKeyPair reads them.
-const columns = `id, user_id, project_id, name, type, public_key, fingerprint, created_at`
+const columns = `id, uid, user_id, project_id, domain_id, name, type, scope, public_key,
+	fingerprint, algorithm, description, created_at, updated_at, escrow_ref, escrow_blob`
 
 // rowScanner is what *sql.Row and *sql.Rows have in common.
 type rowScanner interface {
 	Scan(dest ...any) error
 }
 
-// scanKeyPair reads one row selected with columns.
+// scanKeyPair reads one row selected with columns. Escrow is nil when the
+// row holds no escrowed private key.
 func scanKeyPair(r rowScanner) (*keypair.KeyPair, error) {
 	var kp keypair.KeyPair
-	var typ string
-	var micros int64
-	if err := r.Scan(&kp.ID, &kp.UserID, &kp.ProjectID, &kp.Name, &typ,
-		&kp.PublicKey, &kp.Fingerprint, &micros); err != nil {
+	var typ, scope string
+	var created, updated int64
+	var ref sql.NullString
+	var blob []byte
+	if err := r.Scan(&kp.ID, &kp.UID, &kp.UserID, &kp.ProjectID, &kp.DomainID, &kp.Name, &typ, &scope,
+		&kp.PublicKey, &kp.Fingerprint, &kp.Algorithm, &kp.Description, &created, &updated,
+		&ref, &blob); err != nil {
 		return nil, err
 	}
 	kp.Type = keypair.Type(typ)
-	kp.CreatedAt = time.UnixMicro(micros).UTC()
+	kp.Scope = keypair.Scope(scope)
+	kp.CreatedAt = time.UnixMicro(created).UTC()
+	kp.UpdatedAt = time.UnixMicro(updated).UTC()
+	if ref.Valid {
+		kp.Escrow = &keypair.Escrowed{KeyRef: ref.String, Blob: blob}
+	}
 	return &kp, nil
 }
 
-// CreateKeyPair inserts kp in one write transaction: it counts the owner's
-// key pairs and fails with EQUOTA when there are quota or more, then inserts
-// and fails with ECONFLICT when the owner already has that name. On success
-// it sets kp.ID and kp.CreatedAt (UTC, to the microsecond).
-func (s *Store) CreateKeyPair(ctx context.Context, kp *keypair.KeyPair, quota int) error {
-	if kp == nil {
+// escrowArgs returns the escrow_ref and escrow_blob values for e: both
+// NULL when e is nil.
+func escrowArgs(e *keypair.Escrowed) (ref, blob any) {
+	if e == nil {
+		return nil, nil
+	}
+	return e.KeyRef, e.Blob
+}
+
+// checkEscrow refuses an escrowed key without bytes: drivers may bind an
+// empty blob as NULL, which would read back as no escrow at all.
+func checkEscrow(e *keypair.Escrowed) error {
+	if e != nil && len(e.Blob) == 0 {
+		return errors.New("empty escrow blob")
+	}
+	return nil
+}
+
+// checkNew validates what the schema would refuse less clearly.
+func checkNew(kp *keypair.KeyPair) error {
+	switch {
+	case kp == nil:
 		return errors.New("sqlite: create key pair: nil key pair")
+	case kp.UID == "":
+		return errors.New("sqlite: create key pair: empty uid")
+	case kp.Scope != keypair.ScopeUser && kp.Scope != keypair.ScopeDomain:
+		return fmt.Errorf("sqlite: create key pair: scope %q is neither user nor domain", kp.Scope)
+	case kp.Scope == keypair.ScopeDomain && kp.DomainID == "":
+		return keypair.Errorf(keypair.EINVALID, "a domain-scope key pair needs the owner's domain")
+	}
+	if err := checkEscrow(kp.Escrow); err != nil {
+		return fmt.Errorf("sqlite: create key pair: %w", err)
+	}
+	return nil
+}
+
+// CreateKeyPair inserts kp in one write transaction (BEGIN IMMEDIATE, so
+// it holds the database's write lock throughout and concurrent creates, in
+// this process or another, run one after the other). It counts the owner's
+// key pairs and fails with EQUOTA when there are quota or more, then fails
+// with ECONFLICT when the name would resolve to two key pairs for some
+// user:
+//
+//   - user scope: the owner has a key pair of that name, or one of that
+//     name is shared with the owner's domain (when it is known);
+//   - domain scope: the owner has a key pair of that name, or any key pair
+//     of the domain (shared, or owned by one of its users) has it.
+//
+// A domain-scope key pair needs kp.DomainID (EINVALID). On success it sets
+// kp.ID, kp.CreatedAt and kp.UpdatedAt (UTC, to the microsecond).
+func (s *Store) CreateKeyPair(ctx context.Context, kp *keypair.KeyPair, quota int) error {
+	if err := checkNew(kp); err != nil {
+		return err
 	}
 	tx, err := s.w.BeginTx(ctx, nil) // BEGIN IMMEDIATE: takes the write lock now
 	if err != nil {
@@ -59,18 +115,35 @@ func (s *Store) CreateKeyPair(ctx context.Context, kp *keypair.KeyPair, quota in
 		return keypair.QuotaExceeded()
 	}
 
-	created := time.Now().UTC().Truncate(time.Microsecond)
-	var id int64
-	err = tx.QueryRowContext(ctx, `INSERT INTO key_pairs
-		(user_id, project_id, name, type, public_key, fingerprint, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (user_id, name) DO NOTHING
-		RETURNING id`,
-		kp.UserID, kp.ProjectID, kp.Name, string(kp.Type), kp.PublicKey, kp.Fingerprint,
-		created.UnixMicro()).Scan(&id)
-	if errors.Is(err, sql.ErrNoRows) {
+	// The owner's names; then, in the domain, the shared names (user
+	// scope) or all names (domain scope).
+	inDomain := `scope = 'domain'`
+	if kp.Scope == keypair.ScopeDomain {
+		inDomain = `scope IN ('user', 'domain')`
+	}
+	var taken bool
+	err = tx.QueryRowContext(ctx, `SELECT
+		EXISTS (SELECT 1 FROM key_pairs WHERE user_id = ?1 AND name = ?2) OR
+		EXISTS (SELECT 1 FROM key_pairs WHERE ?3 <> '' AND domain_id = ?3 AND `+inDomain+` AND name = ?2)`,
+		kp.UserID, kp.Name, kp.DomainID).Scan(&taken)
+	if err != nil {
+		return fmt.Errorf("sqlite: create key pair: check name: %w", err)
+	}
+	if taken {
 		return keypair.Conflict(kp.Name)
 	}
+
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	ref, blob := escrowArgs(kp.Escrow)
+	var id int64
+	err = tx.QueryRowContext(ctx, `INSERT INTO key_pairs
+		(uid, user_id, project_id, domain_id, name, type, scope, public_key, fingerprint,
+		 algorithm, description, created_at, updated_at, escrow_ref, escrow_blob)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		RETURNING id`,
+		kp.UID, kp.UserID, kp.ProjectID, kp.DomainID, kp.Name, string(kp.Type), string(kp.Scope),
+		kp.PublicKey, kp.Fingerprint, kp.Algorithm, kp.Description, now.UnixMicro(), now.UnixMicro(),
+		ref, blob).Scan(&id)
 	if err != nil {
 		return fmt.Errorf("sqlite: create key pair: insert: %w", err)
 	}
@@ -78,17 +151,30 @@ func (s *Store) CreateKeyPair(ctx context.Context, kp *keypair.KeyPair, quota in
 		return fmt.Errorf("sqlite: create key pair: commit: %w", err)
 	}
 	kp.ID = id
-	kp.CreatedAt = created
+	kp.CreatedAt, kp.UpdatedAt = now, now
 	return nil
 }
 
-// GetKeyPair returns the owner's key pair called name, or ENOTFOUND.
-func (s *Store) GetKeyPair(ctx context.Context, userID, name string) (*keypair.KeyPair, error) {
-	row := s.r.QueryRowContext(ctx,
-		`SELECT `+columns+` FROM key_pairs WHERE user_id = ? AND name = ?`, userID, name)
+// visible selects, with ?1 the viewer's user and ?2 their domain, the key
+// pairs the viewer sees that also match cond (on name, with ?3): their own,
+// then those shared with their domain whose name they do not own. Creates
+// keep names from resolving twice; should it happen anyway (a user whose
+// recorded domain changed), their own key pair wins, in Get and List alike.
+func visible(cond string) string {
+	return `SELECT ` + columns + ` FROM key_pairs WHERE user_id = ?1 AND ` + cond + `
+		UNION ALL
+		SELECT ` + columns + ` FROM key_pairs AS k
+		WHERE ?2 <> '' AND domain_id = ?2 AND scope = 'domain' AND user_id <> ?1 AND ` + cond + `
+		AND NOT EXISTS (SELECT 1 FROM key_pairs WHERE user_id = ?1 AND name = k.name)`
+}
+
+// GetKeyPair returns the key pair called name that v sees: v's own, or one
+// shared with v's domain; ENOTFOUND when there is none.
+func (s *Store) GetKeyPair(ctx context.Context, v keypair.Viewer, name string) (*keypair.KeyPair, error) {
+	row := s.r.QueryRowContext(ctx, visible(`name = ?3`)+` LIMIT 1`, v.UserID, v.DomainID, name)
 	kp, err := scanKeyPair(row)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, keypair.NotFound(name, userID)
+		return nil, keypair.NotFound(name, v.UserID)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: get key pair: %w", err)
@@ -96,30 +182,23 @@ func (s *Store) GetKeyPair(ctx context.Context, userID, name string) (*keypair.K
 	return kp, nil
 }
 
-// ListKeyPairs returns the owner's key pairs in byte order of name, those
-// after page.Marker when it is set (EINVALID when the owner has no key pair
-// of that name), at most page.Limit of them when Limit > 0.
+// ListKeyPairs returns the key pairs v sees in byte order of name, those
+// after page.Marker when it is set (EINVALID when v sees no key pair of
+// that name), at most page.Limit of them when Limit > 0.
 //
 // With a marker it runs one statement, name >= marker, and checks that the
 // first row is the marker itself, so the check and the page come from the
 // same snapshot.
-func (s *Store) ListKeyPairs(ctx context.Context, userID string, page keypair.Page) ([]*keypair.KeyPair, error) {
+func (s *Store) ListKeyPairs(ctx context.Context, v keypair.Viewer, page keypair.Page) ([]*keypair.KeyPair, error) {
 	limit := int64(-1) // SQLite: a negative LIMIT means no limit
 	if page.Limit > 0 {
 		limit = int64(page.Limit)
-	}
-	var rows *sql.Rows
-	var err error
-	if page.Marker == "" {
-		rows, err = s.r.QueryContext(ctx, `SELECT `+columns+` FROM key_pairs
-			WHERE user_id = ? ORDER BY name LIMIT ?`, userID, limit)
-	} else {
-		if limit > 0 && limit < math.MaxInt64 {
+		if page.Marker != "" && limit < math.MaxInt64 {
 			limit++ // room for the marker row
 		}
-		rows, err = s.r.QueryContext(ctx, `SELECT `+columns+` FROM key_pairs
-			WHERE user_id = ? AND name >= ? ORDER BY name LIMIT ?`, userID, page.Marker, limit)
 	}
+	rows, err := s.r.QueryContext(ctx, visible(`name >= ?3`)+` ORDER BY name LIMIT ?4`,
+		v.UserID, v.DomainID, page.Marker, limit)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: list key pairs: %w", err)
 	}
@@ -150,7 +229,7 @@ func (s *Store) ListKeyPairs(ctx context.Context, userID string, page keypair.Pa
 	return kps, nil
 }
 
-// CountKeyPairs returns how many key pairs the owner has.
+// CountKeyPairs returns how many key pairs the user owns, of either scope.
 func (s *Store) CountKeyPairs(ctx context.Context, userID string) (int, error) {
 	var n int
 	err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM key_pairs WHERE user_id = ?`, userID).Scan(&n)
@@ -160,18 +239,25 @@ func (s *Store) CountKeyPairs(ctx context.Context, userID string) (int, error) {
 	return n, nil
 }
 
-// DeleteKeyPair removes the owner's key pair called name, or ENOTFOUND.
-func (s *Store) DeleteKeyPair(ctx context.Context, userID, name string) error {
-	res, err := s.w.ExecContext(ctx, `DELETE FROM key_pairs WHERE user_id = ? AND name = ?`, userID, name)
+// DeleteKeyPair removes the key pair with id, escrowed private key and
+// all (secure_delete zeroes its bytes), or fails with ENOTFOUND.
+func (s *Store) DeleteKeyPair(ctx context.Context, id int64) error {
+	res, err := s.w.ExecContext(ctx, `DELETE FROM key_pairs WHERE id = ?`, id)
 	if err != nil {
 		return fmt.Errorf("sqlite: delete key pair: %w", err)
 	}
+	return oneRow(res, id, "delete key pair")
+}
+
+// oneRow maps a statement on the key pair with id that changed no row to
+// ENOTFOUND.
+func oneRow(res sql.Result, id int64, op string) error {
 	n, err := res.RowsAffected()
 	if err != nil {
-		return fmt.Errorf("sqlite: delete key pair: %w", err)
+		return fmt.Errorf("sqlite: %s: %w", op, err)
 	}
 	if n == 0 {
-		return keypair.NotFound(name, userID)
+		return keypair.Errorf(keypair.ENOTFOUND, "Keypair %d not found", id)
 	}
 	return nil
 }

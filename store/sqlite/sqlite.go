@@ -96,6 +96,15 @@ func openDriver(ctx context.Context, driver, path string, opts Options) (*Store,
 		s.w.Close()
 		return nil, fmt.Errorf("sqlite: open %s: journal_mode is %q, want wal (is the file on a file system without shared memory?)", abs, mode)
 	}
+	var secure int
+	if err := s.w.QueryRowContext(ctx, "PRAGMA secure_delete").Scan(&secure); err != nil {
+		s.w.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", abs, err)
+	}
+	if secure != 1 {
+		s.w.Close()
+		return nil, fmt.Errorf("sqlite: open %s: secure_delete is %d, want 1", abs, secure)
+	}
 	if err := s.Migrate(ctx); err != nil {
 		s.w.Close()
 		return nil, err
@@ -151,6 +160,13 @@ var uriEscaper = strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23")
 // drivers accept the same underscore keys: busy_timeout first, journal_mode
 // (persistent, so only the writer sets it), synchronous, foreign_keys,
 // BEGIN IMMEDIATE for the writer's transactions and query_only for readers.
+//
+// The writer also runs secure_delete=ON, so SQLite zeroes the content it
+// frees: a cleared escrowed private key or a deleted key pair does not
+// linger in free pages of the database file. (Old page images stay in the
+// WAL until a checkpoint overwrites or truncates it; Close truncates it.)
+// modernc takes it as _pragma, mattn as _secure_delete; each ignores the
+// other's key, and Open checks that it took.
 func dsn(path string, opts Options, reader bool) string {
 	ms := opts.BusyTimeout.Milliseconds()
 	if ms < 1 {
@@ -161,7 +177,7 @@ func dsn(path string, opts Options, reader bool) string {
 	if reader {
 		q += "&_query_only=1"
 	} else {
-		q += "&_journal_mode=WAL&_txlock=immediate"
+		q += "&_journal_mode=WAL&_txlock=immediate&_pragma=secure_delete(1)&_secure_delete=on"
 	}
 	return "file:" + uriEscaper.Replace(path) + "?" + q
 }

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -27,9 +28,12 @@ func openTest(t *testing.T, path string, opts Options) *Store {
 	return s
 }
 
+// testKP returns a user-scope key pair fixture owned by user, whose
+// domain is unknown.
 func testKP(user, name string) *keypair.KeyPair {
 	return &keypair.KeyPair{
-		UserID: user, ProjectID: "p", Name: name, Type: keypair.TypeSSH,
+		UID:    rand.Text(),
+		UserID: user, ProjectID: "p", Name: name, Type: keypair.TypeSSH, Scope: keypair.ScopeUser,
 		PublicKey:   "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHGnfXxBmdWbQw1v6H4mNq2fO5yKc6Jm0X2kqQ8pRzB1 t@h",
 		Fingerprint: "00:11:22:33:44:55:66:77:88:99:aa:bb:cc:dd:ee:ff",
 	}
@@ -68,6 +72,9 @@ func TestPragmas(t *testing.T) {
 			"foreign_keys": "1",
 			"busy_timeout": "1500",
 			"query_only":   pool.queryOnly,
+		}
+		if pool.name == "writer" {
+			want["secure_delete"] = "1"
 		}
 		for name, w := range want {
 			if got := pragma(t, pool.db, name); got != w {
@@ -148,6 +155,7 @@ func TestPersistsAcrossReopen(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "k.db")
 	s := openTest(t, path, Options{})
 	var kept []*keypair.KeyPair
+	var newest int64
 	for _, name := range []string{"a", "b", "c"} {
 		kp := testKP("alice", name)
 		if err := s.CreateKeyPair(t.Context(), kp, 10); err != nil {
@@ -156,9 +164,10 @@ func TestPersistsAcrossReopen(t *testing.T) {
 		if name != "c" {
 			kept = append(kept, kp)
 		}
+		newest = kp.ID
 	}
 	// Delete the newest, so that a reused ID would show.
-	if err := s.DeleteKeyPair(t.Context(), "alice", "c"); err != nil {
+	if err := s.DeleteKeyPair(t.Context(), newest); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Close(); err != nil {
@@ -169,7 +178,7 @@ func TestPersistsAcrossReopen(t *testing.T) {
 	}
 
 	s = openTest(t, path, Options{})
-	list, err := s.ListKeyPairs(t.Context(), "alice", keypair.Page{})
+	list, err := s.ListKeyPairs(t.Context(), keypair.Viewer{UserID: "alice"}, keypair.Page{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,7 +187,7 @@ func TestPersistsAcrossReopen(t *testing.T) {
 	}
 	for i, got := range list {
 		want := kept[i]
-		if got.ID != want.ID || got.Name != want.Name || !got.CreatedAt.Equal(want.CreatedAt) || got.PublicKey != want.PublicKey {
+		if got.ID != want.ID || got.UID != want.UID || got.Name != want.Name || !got.CreatedAt.Equal(want.CreatedAt) || got.PublicKey != want.PublicKey {
 			t.Errorf("after reopen got %+v, want %+v", got, want)
 		}
 	}
@@ -186,8 +195,8 @@ func TestPersistsAcrossReopen(t *testing.T) {
 	if err := s.CreateKeyPair(t.Context(), kp, 10); err != nil {
 		t.Fatal(err)
 	}
-	if kp.ID <= kept[len(kept)-1].ID+1 {
-		t.Errorf("new ID %d reuses the deleted key pair's ID (kept up to %d)", kp.ID, kept[len(kept)-1].ID)
+	if kp.ID <= newest {
+		t.Errorf("new ID %d reuses the deleted key pair's ID %d", kp.ID, newest)
 	}
 }
 
@@ -298,20 +307,25 @@ func TestReadWriteMix(t *testing.T) {
 	}
 	for w := range 8 {
 		user := fmt.Sprint("u", w%2)
+		v := keypair.Viewer{UserID: user, DomainID: "d"}
 		wg.Go(func() {
 			for i := range 25 {
-				name := fmt.Sprintf("w%d-%02d", w, i)
-				fail("create", s.CreateKeyPair(ctx, testKP(user, name), 1000))
-				if i%3 == 0 {
-					fail("delete", s.DeleteKeyPair(ctx, user, name))
+				kp := testKP(user, fmt.Sprintf("w%d-%02d", w, i))
+				kp.DomainID = "d"
+				if i%4 == 1 {
+					kp.Scope = keypair.ScopeDomain
+				}
+				fail("create", s.CreateKeyPair(ctx, kp, 1000))
+				if i%3 == 0 && kp.ID != 0 {
+					fail("delete", s.DeleteKeyPair(ctx, kp.ID))
 				}
 			}
 		})
 		wg.Go(func() {
 			for i := range 50 {
-				_, err := s.GetKeyPair(ctx, user, fmt.Sprintf("w%d-%02d", w, i%25))
+				_, err := s.GetKeyPair(ctx, v, fmt.Sprintf("w%d-%02d", w, i%25))
 				fail("get", err)
-				_, err = s.ListKeyPairs(ctx, user, keypair.Page{Limit: 10})
+				_, err = s.ListKeyPairs(ctx, v, keypair.Page{Limit: 10})
 				fail("list", err)
 				_, err = s.CountKeyPairs(ctx, user)
 				fail("count", err)

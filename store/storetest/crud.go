@@ -1,6 +1,8 @@
 package storetest
 
 import (
+	"fmt"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -39,6 +41,18 @@ func testRoundTrip(t *testing.T, s keypair.Store) {
 			kp.ProjectID = "project-2"
 			return kp
 		}()},
+		{"kps fields", func() *keypair.KeyPair {
+			kp := newKP("alice", "kps")
+			kp.Algorithm = "rsa-2048"
+			kp.Description = "deploy key — prod ✓\nline two"
+			return kp
+		}()},
+		{"domain scope", sharedKP("alice", domain, "shared")},
+		{"escrowed", func() *keypair.KeyPair {
+			kp := newKP("alice", "escrowed")
+			kp.Escrow = &keypair.Escrowed{KeyRef: "local/default", Blob: []byte{0, 1, 2, 0xff, 0, 'x'}}
+			return kp
+		}()},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -60,13 +74,16 @@ func testRoundTrip(t *testing.T, s keypair.Store) {
 			if kp.CreatedAt.Before(before.Add(-clockSlack)) || kp.CreatedAt.After(after.Add(clockSlack)) {
 				t.Errorf("CreatedAt %s is not around the time of the call (%s .. %s)", kp.CreatedAt, before, after)
 			}
+			if !kp.UpdatedAt.Equal(kp.CreatedAt) {
+				t.Errorf("UpdatedAt %s differs from CreatedAt %s on create", kp.UpdatedAt, kp.CreatedAt)
+			}
 			want := in
-			want.ID, want.CreatedAt = kp.ID, kp.CreatedAt
+			want.ID, want.CreatedAt, want.UpdatedAt = kp.ID, kp.CreatedAt, kp.UpdatedAt
 			if d := diff(kp, &want); d != "" {
 				t.Errorf("create changed the input: %s", d)
 			}
 
-			got, err := s.GetKeyPair(t.Context(), in.UserID, in.Name)
+			got, err := s.GetKeyPair(t.Context(), me(in.UserID), in.Name)
 			if err != nil {
 				t.Fatalf("GetKeyPair: %v", err)
 			}
@@ -76,7 +93,7 @@ func testRoundTrip(t *testing.T, s keypair.Store) {
 		})
 	}
 
-	list, err := s.ListKeyPairs(t.Context(), "alice", keypair.Page{})
+	list, err := s.ListKeyPairs(t.Context(), me("alice"), keypair.Page{})
 	if err != nil {
 		t.Fatalf("ListKeyPairs: %v", err)
 	}
@@ -118,7 +135,7 @@ func testDuplicateName(t *testing.T, s keypair.Store) {
 		t.Errorf("failed create set ID %d", again.ID)
 	}
 
-	got, err := s.GetKeyPair(t.Context(), "alice", "dup")
+	got, err := s.GetKeyPair(t.Context(), me("alice"), "dup")
 	if err != nil {
 		t.Fatalf("GetKeyPair: %v", err)
 	}
@@ -142,7 +159,7 @@ func testCaseSensitive(t *testing.T, s keypair.Store) {
 	lower := mustCreate(t, s, newKP("alice", "key"))
 
 	for _, want := range []*keypair.KeyPair{upper, lower} {
-		got, err := s.GetKeyPair(t.Context(), "alice", want.Name)
+		got, err := s.GetKeyPair(t.Context(), me("alice"), want.Name)
 		if err != nil {
 			t.Fatalf("GetKeyPair(%q): %v", want.Name, err)
 		}
@@ -150,57 +167,62 @@ func testCaseSensitive(t *testing.T, s keypair.Store) {
 			t.Errorf("GetKeyPair(%q): %s", want.Name, d)
 		}
 	}
-	_, err := s.GetKeyPair(t.Context(), "alice", "KEY")
+	_, err := s.GetKeyPair(t.Context(), me("alice"), "KEY")
 	wantCode(t, err, keypair.ENOTFOUND, `GetKeyPair("KEY")`)
-	_, err = s.GetKeyPair(t.Context(), "Alice", "key")
+	_, err = s.GetKeyPair(t.Context(), me("Alice"), "key")
 	wantCode(t, err, keypair.ENOTFOUND, `GetKeyPair of user "Alice"`)
 
-	if err := s.DeleteKeyPair(t.Context(), "alice", "key"); err != nil {
+	if err := s.DeleteKeyPair(t.Context(), lower.ID); err != nil {
 		t.Fatalf("DeleteKeyPair(key): %v", err)
 	}
-	if _, err := s.GetKeyPair(t.Context(), "alice", "Key"); err != nil {
+	if _, err := s.GetKeyPair(t.Context(), me("alice"), "Key"); err != nil {
 		t.Errorf("deleting %q removed %q: %v", "key", "Key", err)
 	}
 }
 
 func testNotFound(t *testing.T, s keypair.Store) {
-	mustCreate(t, s, newKP("alice", "mine"))
+	mine := mustCreate(t, s, newKP("alice", "mine"))
 	cases := []struct {
-		name, user, kp string
+		name string
+		v    keypair.Viewer
+		kp   string
 	}{
-		{"missing name", "alice", "nope"},
-		{"missing user", "carol", "mine"},
-		{"other user's key", "bob", "mine"},
-		{"prefix of a name", "alice", "min"},
-		{"name with trailing space", "alice", "mine "},
+		{"missing name", me("alice"), "nope"},
+		{"missing user", me("carol"), "mine"},
+		{"other user's key", me("bob"), "mine"},
+		{"other user's key, no domain", keypair.Viewer{UserID: "bob"}, "mine"},
+		{"prefix of a name", me("alice"), "min"},
+		{"name with trailing space", me("alice"), "mine "},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := s.GetKeyPair(t.Context(), tc.user, tc.kp)
+			_, err := s.GetKeyPair(t.Context(), tc.v, tc.kp)
 			wantCode(t, err, keypair.ENOTFOUND, "GetKeyPair")
-			err = s.DeleteKeyPair(t.Context(), tc.user, tc.kp)
-			wantCode(t, err, keypair.ENOTFOUND, "DeleteKeyPair")
 		})
 	}
-	if list, err := s.ListKeyPairs(t.Context(), "bob", keypair.Page{}); err != nil || len(list) != 0 {
+	for _, id := range []int64{0, -1, mine.ID + 1, mine.ID + 1000, math.MaxInt64} {
+		err := s.DeleteKeyPair(t.Context(), id)
+		wantCode(t, err, keypair.ENOTFOUND, fmt.Sprintf("DeleteKeyPair(%d)", id))
+	}
+	if list, err := s.ListKeyPairs(t.Context(), me("bob"), keypair.Page{}); err != nil || len(list) != 0 {
 		t.Errorf("ListKeyPairs(bob) = %v, %v; want nothing", names(list), err)
 	}
 	if n, err := s.CountKeyPairs(t.Context(), "bob"); err != nil || n != 0 {
 		t.Errorf("CountKeyPairs(bob) = %d, %v; want 0", n, err)
 	}
-	if _, err := s.GetKeyPair(t.Context(), "alice", "mine"); err != nil {
-		t.Errorf("alice's key pair is gone after others' failed deletes: %v", err)
+	if _, err := s.GetKeyPair(t.Context(), me("alice"), "mine"); err != nil {
+		t.Errorf("alice's key pair is gone after failed deletes: %v", err)
 	}
 }
 
 func testDeleteRecreate(t *testing.T, s keypair.Store) {
 	first := mustCreate(t, s, newKP("alice", "k"))
-	if err := s.DeleteKeyPair(t.Context(), "alice", "k"); err != nil {
+	if err := s.DeleteKeyPair(t.Context(), first.ID); err != nil {
 		t.Fatalf("DeleteKeyPair: %v", err)
 	}
-	_, err := s.GetKeyPair(t.Context(), "alice", "k")
+	_, err := s.GetKeyPair(t.Context(), me("alice"), "k")
 	wantCode(t, err, keypair.ENOTFOUND, "GetKeyPair after delete")
-	err = s.DeleteKeyPair(t.Context(), "alice", "k")
+	err = s.DeleteKeyPair(t.Context(), first.ID)
 	wantCode(t, err, keypair.ENOTFOUND, "second DeleteKeyPair")
 
 	second := newKP("alice", "k")
@@ -209,7 +231,7 @@ func testDeleteRecreate(t *testing.T, s keypair.Store) {
 	if second.ID <= first.ID {
 		t.Errorf("re-created key pair got ID %d, want more than the deleted one's %d", second.ID, first.ID)
 	}
-	got, err := s.GetKeyPair(t.Context(), "alice", "k")
+	got, err := s.GetKeyPair(t.Context(), me("alice"), "k")
 	if err != nil {
 		t.Fatalf("GetKeyPair: %v", err)
 	}
@@ -219,4 +241,58 @@ func testDeleteRecreate(t *testing.T, s keypair.Store) {
 	if n, err := s.CountKeyPairs(t.Context(), "alice"); err != nil || n != 1 {
 		t.Errorf("CountKeyPairs = %d, %v; want 1", n, err)
 	}
+}
+
+// testInvalidCreate: what the domain must never pass is refused, and a
+// refused create stores nothing.
+func testInvalidCreate(t *testing.T, s keypair.Store) {
+	taken := mustCreate(t, s, newKP("alice", "taken"))
+	cases := []struct {
+		name string
+		edit func(kp *keypair.KeyPair)
+		code keypair.Code // "" for any error
+	}{
+		{"domain scope without domain", func(kp *keypair.KeyPair) {
+			kp.Scope, kp.DomainID = keypair.ScopeDomain, ""
+		}, keypair.EINVALID},
+		{"empty UID", func(kp *keypair.KeyPair) { kp.UID = "" }, ""},
+		{"UID taken", func(kp *keypair.KeyPair) { kp.UID = taken.UID }, ""},
+		{"unknown scope", func(kp *keypair.KeyPair) { kp.Scope = "project" }, ""},
+		{"empty escrow blob", func(kp *keypair.KeyPair) {
+			kp.Escrow = &keypair.Escrowed{KeyRef: "local/default"}
+		}, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			kp := newKP("alice", "new")
+			tc.edit(kp)
+			err := s.CreateKeyPair(t.Context(), kp, quota)
+			if err == nil {
+				t.Fatal("create succeeded")
+			}
+			if tc.code != "" {
+				wantCode(t, err, tc.code, "create")
+			}
+			if kp.ID != 0 {
+				t.Errorf("refused create set ID %d", kp.ID)
+			}
+		})
+	}
+	if n, err := s.CountKeyPairs(t.Context(), "alice"); err != nil || n != 1 {
+		t.Errorf("CountKeyPairs = %d, %v; want 1", n, err)
+	}
+	if d := diffGet(t, s, me("alice"), taken); d != "" {
+		t.Errorf("the existing key pair changed: %s", d)
+	}
+}
+
+// diffGet gets the key pair named like want as v and describes how it
+// differs from want.
+func diffGet(t *testing.T, s keypair.Store, v keypair.Viewer, want *keypair.KeyPair) string {
+	t.Helper()
+	got, err := s.GetKeyPair(t.Context(), v, want.Name)
+	if err != nil {
+		t.Fatalf("GetKeyPair(%+v, %q): %v", v, want.Name, err)
+	}
+	return diff(got, want)
 }

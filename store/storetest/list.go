@@ -47,7 +47,7 @@ func testList(t *testing.T, s keypair.Store) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := s.ListKeyPairs(t.Context(), "alice", tc.page)
+			got, err := s.ListKeyPairs(t.Context(), me("alice"), tc.page)
 			if tc.code != "" {
 				wantCode(t, err, tc.code, fmt.Sprintf("ListKeyPairs(%+v)", tc.page))
 				return
@@ -68,11 +68,11 @@ func testList(t *testing.T, s keypair.Store) {
 }
 
 func testListEmpty(t *testing.T, s keypair.Store) {
-	got, err := s.ListKeyPairs(t.Context(), "nobody", keypair.Page{Limit: 10})
+	got, err := s.ListKeyPairs(t.Context(), me("nobody"), keypair.Page{Limit: 10})
 	if err != nil || len(got) != 0 {
 		t.Fatalf("ListKeyPairs of a user with no key pairs = %q, %v; want nothing", names(got), err)
 	}
-	_, err = s.ListKeyPairs(t.Context(), "nobody", keypair.Page{Marker: "x"})
+	_, err = s.ListKeyPairs(t.Context(), me("nobody"), keypair.Page{Marker: "x"})
 	wantCode(t, err, keypair.EINVALID, "ListKeyPairs with a marker for a user with no key pairs")
 }
 
@@ -94,7 +94,7 @@ func testPaginate(t *testing.T, s keypair.Store) {
 		if pages > total/limit+1 {
 			t.Fatalf("pagination does not end: pages of %v so far", sizes)
 		}
-		page, err := s.ListKeyPairs(t.Context(), "alice", keypair.Page{Marker: marker, Limit: limit})
+		page, err := s.ListKeyPairs(t.Context(), me("alice"), keypair.Page{Marker: marker, Limit: limit})
 		if err != nil {
 			t.Fatalf("ListKeyPairs(marker %q): %v", marker, err)
 		}
@@ -125,16 +125,20 @@ func testCount(t *testing.T, s keypair.Store) {
 		}
 	}
 	count("alice", 0)
+	var kps []*keypair.KeyPair
 	for i := range 5 {
-		mustCreate(t, s, newKP("alice", fmt.Sprint("k", i)))
+		kps = append(kps, mustCreate(t, s, newKP("alice", fmt.Sprint("k", i))))
 	}
 	mustCreate(t, s, newKP("bob", "k0"))
-	count("alice", 5)
-	count("bob", 1)
+	// Key pairs shared with the domain count for their owner only.
+	mustCreate(t, s, sharedKP("alice", domain, "shared"))
+	mustCreate(t, s, sharedKP("bob", domain, "shared-bob"))
+	count("alice", 6)
+	count("bob", 2)
 	count("carol", 0)
-	if err := s.DeleteKeyPair(t.Context(), "alice", "k3"); err != nil {
+	if err := s.DeleteKeyPair(t.Context(), kps[3].ID); err != nil {
 		t.Fatalf("DeleteKeyPair: %v", err)
 	}
-	count("alice", 4)
-	count("bob", 1)
+	count("alice", 5)
+	count("bob", 2)
 }

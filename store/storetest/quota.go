@@ -7,16 +7,23 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/keyhaven/keyhaven/keypair"
 )
 
 func testQuota(t *testing.T, s keypair.Store) {
 	const q = 3
+	var kps []*keypair.KeyPair
 	for i := range q {
-		if err := s.CreateKeyPair(t.Context(), newKP("alice", fmt.Sprint("k", i)), q); err != nil {
+		kp := newKP("alice", fmt.Sprint("k", i))
+		if i == q-1 {
+			kp = sharedKP("alice", domain, "k2") // shared key pairs count too
+		}
+		if err := s.CreateKeyPair(t.Context(), kp, q); err != nil {
 			t.Fatalf("create %d of %d: %v", i+1, q, err)
 		}
+		kps = append(kps, kp)
 	}
 	over := newKP("alice", "k3")
 	err := s.CreateKeyPair(t.Context(), over, q)
@@ -25,7 +32,7 @@ func testQuota(t *testing.T, s keypair.Store) {
 	if over.ID != 0 {
 		t.Errorf("refused create set ID %d", over.ID)
 	}
-	_, err = s.GetKeyPair(t.Context(), "alice", "k3")
+	_, err = s.GetKeyPair(t.Context(), me("alice"), "k3")
 	wantCode(t, err, keypair.ENOTFOUND, "GetKeyPair of the refused key pair")
 	if n, err := s.CountKeyPairs(t.Context(), "alice"); err != nil || n != q {
 		t.Fatalf("CountKeyPairs = %d, %v; want %d", n, err, q)
@@ -36,7 +43,7 @@ func testQuota(t *testing.T, s keypair.Store) {
 		t.Errorf("another user's create: %v", err)
 	}
 	// A delete makes room again.
-	if err := s.DeleteKeyPair(t.Context(), "alice", "k0"); err != nil {
+	if err := s.DeleteKeyPair(t.Context(), kps[0].ID); err != nil {
 		t.Fatalf("DeleteKeyPair: %v", err)
 	}
 	if err := s.CreateKeyPair(t.Context(), newKP("alice", "k3"), q); err != nil {
@@ -55,23 +62,44 @@ func testQuotaZero(t *testing.T, s keypair.Store) {
 }
 
 func testCancelledContext(t *testing.T, s keypair.Store) {
-	mustCreate(t, s, newKP("alice", "k"))
+	k := mustCreate(t, s, newKP("alice", "k"))
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	if err := s.CreateKeyPair(ctx, newKP("alice", "late"), quota); err == nil {
 		t.Error("CreateKeyPair with a cancelled context succeeded")
 	}
-	if _, err := s.GetKeyPair(ctx, "alice", "k"); err == nil {
+	if _, err := s.GetKeyPair(ctx, me("alice"), "k"); err == nil {
 		t.Error("GetKeyPair with a cancelled context succeeded")
 	}
-	if _, err := s.ListKeyPairs(ctx, "alice", keypair.Page{}); err == nil {
+	if _, err := s.ListKeyPairs(ctx, me("alice"), keypair.Page{}); err == nil {
 		t.Error("ListKeyPairs with a cancelled context succeeded")
 	}
 	if _, err := s.CountKeyPairs(ctx, "alice"); err == nil {
 		t.Error("CountKeyPairs with a cancelled context succeeded")
 	}
-	if err := s.DeleteKeyPair(ctx, "alice", "k"); err == nil {
+	if err := s.DeleteKeyPair(ctx, k.ID); err == nil {
 		t.Error("DeleteKeyPair with a cancelled context succeeded")
+	}
+	if err := s.UpdateDescription(ctx, k.ID, "late", time.Now()); err == nil {
+		t.Error("UpdateDescription with a cancelled context succeeded")
+	}
+	if err := s.SwapEscrow(ctx, k.ID, nil, testEscrow("late"), time.Now()); err == nil {
+		t.Error("SwapEscrow with a cancelled context succeeded")
+	}
+	if _, err := s.ListEscrowed(ctx, 0, 10); err == nil {
+		t.Error("ListEscrowed with a cancelled context succeeded")
+	}
+	if err := s.AppendAudit(ctx, testAudit(0)); err == nil {
+		t.Error("AppendAudit with a cancelled context succeeded")
+	}
+	if _, err := s.ListAudit(ctx, 0, 10); err == nil {
+		t.Error("ListAudit with a cancelled context succeeded")
+	}
+	if d := diffGet(t, s, me("alice"), k); d != "" {
+		t.Errorf("after cancelled calls the key pair changed: %s", d)
+	}
+	if es, err := s.ListAudit(t.Context(), 0, 100); err != nil || len(es) != 0 {
+		t.Errorf("after a cancelled append ListAudit = %d entries, %v; want none", len(es), err)
 	}
 	if n, err := s.CountKeyPairs(t.Context(), "alice"); err != nil || n != 1 {
 		t.Errorf("after cancelled calls CountKeyPairs = %d, %v; want 1", n, err)
@@ -138,7 +166,7 @@ func testConcurrentQuota(t *testing.T, s keypair.Store) {
 			created = append(created, fmt.Sprintf("k%03d", i))
 		}
 	}
-	list, err := s.ListKeyPairs(t.Context(), "alice", keypair.Page{})
+	list, err := s.ListKeyPairs(t.Context(), me("alice"), keypair.Page{})
 	if err != nil {
 		t.Fatalf("ListKeyPairs: %v", err)
 	}

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -25,6 +26,7 @@ func Run(t *testing.T, open func(t *testing.T) keypair.Store) {
 		fn   func(t *testing.T, s keypair.Store)
 	}{
 		{"CreateGetRoundTrip", testRoundTrip},
+		{"InvalidCreate", testInvalidCreate},
 		{"IDsIncrease", testIDsIncrease},
 		{"DuplicateName", testDuplicateName},
 		{"NamesCaseSensitive", testCaseSensitive},
@@ -34,11 +36,24 @@ func Run(t *testing.T, open func(t *testing.T) keypair.Store) {
 		{"ListEmpty", testListEmpty},
 		{"Paginate", testPaginate},
 		{"Count", testCount},
+		{"Visibility", testVisibility},
+		{"ListShared", testListShared},
+		{"NameConflicts", testNameConflicts},
+		{"OwnWinsOverShared", testOwnWinsOverShared},
 		{"Quota", testQuota},
 		{"QuotaZero", testQuotaZero},
 		{"CancelledContext", testCancelledContext},
 		{"ConcurrentSameName", testConcurrentSameName},
+		{"ConcurrentScopes", testConcurrentScopes},
+		{"ConcurrentScopeMix", testConcurrentScopeMix},
 		{"ConcurrentQuota", testConcurrentQuota},
+		{"UpdateDescription", testUpdateDescription},
+		{"SwapEscrow", testSwapEscrow},
+		{"CreateEscrowed", testCreateEscrowed},
+		{"ListEscrowed", testListEscrowed},
+		{"AuditChain", testAuditChain},
+		{"AuditConcurrent", testAuditConcurrent},
+		{"AuditPaging", testAuditPaging},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -59,22 +74,46 @@ func Run(t *testing.T, open func(t *testing.T) keypair.Store) {
 // Fixtures. None of them needs to be a valid key: stores keep bytes as given.
 const (
 	project     = "project-1"
+	domain      = "domain-1"
 	sshPublic   = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFj2YwYzbnx8rI8ZmPs0nTb0m3uVd1Qm2Hn2yq3cX8kq storetest@keyhaven"
 	fingerprint = "4e:2f:9a:10:b3:5c:77:0d:e1:aa:42:c9:3b:8f:61:d0"
 	// quota is large enough not to matter in tests that are not about it.
 	quota = 1000
 )
 
-// newKP returns a fresh ssh key pair fixture owned by user.
+// newUID returns a random key pair UID, as the domain would assign.
+func newUID() string {
+	return rand.Text()
+}
+
+// newKP returns a fresh user-scope ssh key pair fixture owned by user of
+// domain.
 func newKP(user, name string) *keypair.KeyPair {
 	return &keypair.KeyPair{
+		UID:         newUID(),
 		UserID:      user,
 		ProjectID:   project,
+		DomainID:    domain,
 		Name:        name,
 		Type:        keypair.TypeSSH,
+		Scope:       keypair.ScopeUser,
 		PublicKey:   sshPublic,
 		Fingerprint: fingerprint,
+		Algorithm:   "ed25519",
 	}
+}
+
+// sharedKP returns a domain-scope fixture owned by user of dom.
+func sharedKP(user, dom, name string) *keypair.KeyPair {
+	kp := newKP(user, name)
+	kp.DomainID = dom
+	kp.Scope = keypair.ScopeDomain
+	return kp
+}
+
+// me is user's viewer in the fixtures' domain.
+func me(user string) keypair.Viewer {
+	return keypair.Viewer{UserID: user, DomainID: domain}
 }
 
 // x509PEM returns a freshly made self-signed client certificate in PEM.
@@ -129,7 +168,7 @@ func wantNoSecret(t *testing.T, err error, publicKey string) {
 }
 
 // diff describes how got differs from want, "" when they are the same key
-// pair. CreatedAt must be the same instant and in UTC.
+// pair. Times must be the same instants and in UTC.
 func diff(got, want *keypair.KeyPair) string {
 	if got == nil || want == nil {
 		return fmt.Sprintf("got %v, want %v", got, want)
@@ -141,19 +180,46 @@ func diff(got, want *keypair.KeyPair) string {
 		}
 	}
 	field("ID", got.ID, want.ID)
+	field("UID", got.UID, want.UID)
 	field("UserID", got.UserID, want.UserID)
 	field("ProjectID", got.ProjectID, want.ProjectID)
+	field("DomainID", got.DomainID, want.DomainID)
 	field("Name", got.Name, want.Name)
 	field("Type", got.Type, want.Type)
+	field("Scope", got.Scope, want.Scope)
 	field("PublicKey", got.PublicKey, want.PublicKey)
 	field("Fingerprint", got.Fingerprint, want.Fingerprint)
-	if !got.CreatedAt.Equal(want.CreatedAt) {
-		d = append(d, fmt.Sprintf("CreatedAt = %s, want %s", got.CreatedAt.Format(time.RFC3339Nano), want.CreatedAt.Format(time.RFC3339Nano)))
+	field("Algorithm", got.Algorithm, want.Algorithm)
+	field("Description", got.Description, want.Description)
+	for _, tm := range []struct {
+		name      string
+		got, want time.Time
+	}{{"CreatedAt", got.CreatedAt, want.CreatedAt}, {"UpdatedAt", got.UpdatedAt, want.UpdatedAt}} {
+		if !tm.got.Equal(tm.want) {
+			d = append(d, fmt.Sprintf("%s = %s, want %s", tm.name, tm.got.Format(time.RFC3339Nano), tm.want.Format(time.RFC3339Nano)))
+		}
+		if tm.got.Location() != time.UTC {
+			d = append(d, fmt.Sprintf("%s location = %s, want UTC", tm.name, tm.got.Location()))
+		}
 	}
-	if got.CreatedAt.Location() != time.UTC {
-		d = append(d, fmt.Sprintf("CreatedAt location = %s, want UTC", got.CreatedAt.Location()))
+	if e := escrowDiff(got.Escrow, want.Escrow); e != "" {
+		d = append(d, "Escrow "+e)
 	}
 	return strings.Join(d, "; ")
+}
+
+// escrowDiff describes how got differs from want, "" when they are the
+// same escrowed key (or both none).
+func escrowDiff(got, want *keypair.Escrowed) string {
+	switch {
+	case got == nil && want == nil:
+		return ""
+	case got == nil || want == nil:
+		return fmt.Sprintf("= %v, want %v", got, want)
+	case got.KeyRef != want.KeyRef || !bytes.Equal(got.Blob, want.Blob):
+		return fmt.Sprintf("= {%q, %x}, want {%q, %x}", got.KeyRef, got.Blob, want.KeyRef, want.Blob)
+	}
+	return ""
 }
 
 // names returns the names of kps in order.

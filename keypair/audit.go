@@ -1,0 +1,68 @@
+package keypair
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"time"
+)
+
+// AuditAction names what an audit entry records.
+type AuditAction string
+
+// The audited actions: every reveal of a private key and every change to
+// the escrowed copy.
+const (
+	AuditCreateEscrowed AuditAction = "create-escrowed"
+	AuditImportPrivate  AuditAction = "import-private-key"
+	AuditExport         AuditAction = "export-private-key"
+	AuditClear          AuditAction = "clear-private-key"
+	AuditRewrap         AuditAction = "rewrap"
+)
+
+// AuditEntry is one line of the append-only, hash-chained audit log.
+type AuditEntry struct {
+	// Seq is the entry's position, assigned by the store from 1.
+	Seq int64
+	// Time is when the action happened, UTC.
+	Time time.Time
+	// Action is what happened.
+	Action AuditAction
+	// UserID and ProjectID are who did it.
+	UserID, ProjectID string
+	// KeyPairID, KeyPairUID and KeyPairName say to which key pair.
+	KeyPairID   int64
+	KeyPairUID  string
+	KeyPairName string
+	// RemoteAddr and RequestID say from where, and which request.
+	RemoteAddr, RequestID string
+	// PrevHash is the previous entry's Hash (32 zero bytes for the first),
+	// Hash this entry's: tampering with any entry breaks every later link.
+	PrevHash, Hash []byte
+}
+
+// ComputeHash returns the hash of e chained to prev: SHA-256 over prev and
+// every field but Hash, each length-prefixed so no two entries encode
+// alike. Every store computes it the same way, inside the append's
+// transaction.
+func (e *AuditEntry) ComputeHash(prev []byte) []byte {
+	h := sha256.New()
+	field := func(b []byte) {
+		var n [8]byte
+		binary.BigEndian.PutUint64(n[:], uint64(len(b)))
+		h.Write(n[:])
+		h.Write(b)
+	}
+	num := func(v int64) {
+		var n [8]byte
+		binary.BigEndian.PutUint64(n[:], uint64(v))
+		field(n[:])
+	}
+	field(prev)
+	num(e.Seq)
+	num(e.Time.UTC().UnixMicro())
+	for _, s := range []string{string(e.Action), e.UserID, e.ProjectID, e.KeyPairUID, e.KeyPairName, e.RemoteAddr, e.RequestID} {
+		field([]byte(s))
+	}
+	num(e.KeyPairID)
+	return h.Sum(nil)
+}

@@ -1,0 +1,162 @@
+package sqlite
+
+import (
+	"bytes"
+	"crypto/rand"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/keyhaven/keyhaven/keypair"
+)
+
+// TestAuditAppendOnly writes around the store, straight into audit_log on
+// the writer: the schema's triggers must refuse every change, removal and
+// out-of-chain insert, leaving the chain intact.
+func TestAuditAppendOnly(t *testing.T) {
+	s := openTest(t, filepath.Join(t.TempDir(), "k.db"), Options{})
+	ctx := t.Context()
+	for i := range 3 {
+		e := &keypair.AuditEntry{Time: time.Now(), Action: keypair.AuditExport, UserID: "u", KeyPairID: int64(i)}
+		if err := s.AppendAudit(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const cols = `(seq, time, action, user_id, project_id, keypair_id, keypair_uid, keypair_name, remote_addr, request_id, prev_hash, hash)`
+	for _, q := range []string{
+		`UPDATE audit_log SET user_id = 'mallory' WHERE seq = 2`,
+		`UPDATE audit_log SET hash = zeroblob(32)`,
+		`DELETE FROM audit_log WHERE seq = 3`,
+		`DELETE FROM audit_log`,
+		`INSERT OR REPLACE INTO audit_log ` + cols + ` SELECT seq, time, action, 'mallory', project_id, keypair_id,
+			keypair_uid, keypair_name, remote_addr, request_id, prev_hash, hash FROM audit_log WHERE seq = 2`,
+		`INSERT INTO audit_log ` + cols + ` VALUES (9, 0, 'export-private-key', '', '', 0, '', '', '', '',
+			(SELECT hash FROM audit_log WHERE seq = 3), zeroblob(32))`,
+		`INSERT INTO audit_log ` + cols + ` VALUES (4, 0, 'export-private-key', '', '', 0, '', '', '', '',
+			zeroblob(32), zeroblob(32))`,
+	} {
+		if _, err := s.w.ExecContext(ctx, q); err == nil || !strings.Contains(err.Error(), "audit_log") {
+			t.Errorf("%s: %v, want the triggers to refuse it", q, err)
+		}
+	}
+	es, err := s.ListAudit(ctx, 0, 0)
+	if err != nil || len(es) != 3 {
+		t.Fatalf("ListAudit = %d entries, %v; want the 3 appended", len(es), err)
+	}
+	prev := make([]byte, 32)
+	for i, e := range es {
+		if e.Seq != int64(i+1) || e.UserID != "u" || !bytes.Equal(e.PrevHash, prev) || !bytes.Equal(e.Hash, e.ComputeHash(prev)) {
+			t.Errorf("entry %d changed: %+v", i+1, e)
+		}
+		prev = e.Hash
+	}
+}
+
+// TestSchemaChecks writes around the store's own checks: the schema must
+// still refuse what would make a key pair ambiguous or half-escrowed.
+func TestSchemaChecks(t *testing.T) {
+	s := openTest(t, filepath.Join(t.TempDir(), "k.db"), Options{})
+	ctx := t.Context()
+	kp := testKP("u", "shared")
+	kp.DomainID, kp.Scope = "d", keypair.ScopeDomain
+	if err := s.CreateKeyPair(ctx, kp, 10); err != nil {
+		t.Fatal(err)
+	}
+	const ins = `INSERT INTO key_pairs (uid, user_id, project_id, domain_id, name, type, scope, public_key,
+		fingerprint, created_at, updated_at, escrow_ref, escrow_blob) VALUES `
+	for _, q := range []string{
+		ins + `('', 'v', 'p', '', 'k', 'ssh', 'user', 'pk', 'fp', 0, 0, NULL, NULL)`,
+		ins + `('` + kp.UID + `', 'v', 'p', '', 'k', 'ssh', 'user', 'pk', 'fp', 0, 0, NULL, NULL)`,
+		ins + `('x1', 'v', 'p', '', 'k', 'ssh', 'project', 'pk', 'fp', 0, 0, NULL, NULL)`,
+		ins + `('x2', 'v', 'p', '', 'k', 'ssh', 'domain', 'pk', 'fp', 0, 0, NULL, NULL)`,
+		ins + `('x3', 'v', 'p', 'd', 'shared', 'ssh', 'domain', 'pk', 'fp', 0, 0, NULL, NULL)`,
+		ins + `('x4', 'v', 'p', '', 'k', 'ssh', 'user', 'pk', 'fp', 0, 0, 'local/k', NULL)`,
+		ins + `('x5', 'v', 'p', '', 'k', 'ssh', 'user', 'pk', 'fp', 0, 0, NULL, x'00')`,
+	} {
+		if _, err := s.w.ExecContext(ctx, q); err == nil {
+			t.Errorf("%s: accepted", q)
+		}
+	}
+}
+
+// fileHolds reports whether any of the store's files (database, WAL)
+// holds needle.
+func fileHolds(t *testing.T, s *Store, needle []byte) bool {
+	t.Helper()
+	for _, p := range []string{s.path, s.path + "-wal"} {
+		b, err := os.ReadFile(p)
+		if err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+		if bytes.Contains(b, needle) {
+			return true
+		}
+	}
+	return false
+}
+
+// checkpoint copies the WAL into the database file and truncates it.
+func checkpoint(t *testing.T, s *Store) {
+	t.Helper()
+	if _, err := s.w.ExecContext(t.Context(), `PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestClearedEscrowLeavesNoTrace: once SwapEscrow has cleared a sealed key
+// (or DeleteKeyPair removed one) and the WAL is checkpointed, its bytes are
+// nowhere in the database files, thanks to secure_delete; small blobs live
+// in the row's page, large ones in overflow pages, and both must go.
+func TestClearedEscrowLeavesNoTrace(t *testing.T) {
+	for _, size := range []int{200, 20000} {
+		for _, how := range []string{"clear", "delete"} {
+			t.Run(fmt.Sprint(how, size), func(t *testing.T) {
+				s := openTest(t, filepath.Join(t.TempDir(), "k.db"), Options{})
+				ctx := t.Context()
+				blob := make([]byte, size)
+				rand.Read(blob)
+				// Neighbours, so the page is not simply dropped.
+				for i := range 5 {
+					if err := s.CreateKeyPair(ctx, testKP("u", fmt.Sprint("n", i)), 100); err != nil {
+						t.Fatal(err)
+					}
+				}
+				kp := testKP("u", "escrowed")
+				kp.Escrow = &keypair.Escrowed{KeyRef: "local/k", Blob: blob}
+				if err := s.CreateKeyPair(ctx, kp, 100); err != nil {
+					t.Fatal(err)
+				}
+				for i := range 5 {
+					if err := s.CreateKeyPair(ctx, testKP("u", fmt.Sprint("m", i)), 100); err != nil {
+						t.Fatal(err)
+					}
+				}
+				checkpoint(t, s)
+				needle := blob[size/2 : size/2+32]
+				if !fileHolds(t, s, needle) {
+					t.Fatal("the escrowed blob is not in the database file: the test cannot see it")
+				}
+
+				var err error
+				if how == "clear" {
+					err = s.SwapEscrow(ctx, kp.ID, kp.Escrow, nil, time.Now())
+				} else {
+					err = s.DeleteKeyPair(ctx, kp.ID)
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				checkpoint(t, s)
+				if fileHolds(t, s, needle) {
+					t.Errorf("after %s and a checkpoint the blob's bytes are still in the database file", how)
+				}
+				if fileHolds(t, s, blob[:16]) || fileHolds(t, s, blob[size-16:]) {
+					t.Errorf("after %s and a checkpoint parts of the blob are still in the database file", how)
+				}
+			})
+		}
+	}
+}
