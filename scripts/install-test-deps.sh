@@ -16,8 +16,10 @@ for pkg in "${!need[@]}"; do
 done
 # python3-nova: real Nova's own key code, the oracle sshkey's tests compare with.
 /usr/bin/python3 -c 'import nova.crypto' >/dev/null 2>&1 || missing+=(python3-nova)
-# A real OpenStack Keystone, for the remote-Keystone tests.
+# A real OpenStack Keystone, for the remote-Keystone tests, and SoftHSM2,
+# the PKCS#11 HSM the escrow tests use.
 "$(dirname "$0")/keystone-test-deps.sh"
+"$(dirname "$0")/softhsm-test-deps.sh"
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi

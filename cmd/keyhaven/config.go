@@ -38,6 +38,11 @@ type Config struct {
 	KeystoneProject   string        `yaml:"keystone_project" help:"with auth=keystone: the service user's project"`
 	KeystoneDomain    string        `yaml:"keystone_domain" help:"with auth=keystone: the domain of the service user and project"`
 	KeystoneCacheTTL  time.Duration `yaml:"keystone_cache_ttl" help:"with auth=keystone: how long a token validation is reused (never past the token's expiry)"`
+	KMSDefault        string        `yaml:"kms_default" help:"KMS backend that seals escrowed private keys with encryption type default: local or pkcs11"`
+	PKCS11Module      string        `yaml:"pkcs11_module" help:"PKCS#11 module (.so) of the HSM; enables the pkcs11 KMS backend"`
+	PKCS11Token       string        `yaml:"pkcs11_token" help:"label of the HSM token holding keyhaven's keys"`
+	PKCS11PIN         string        `yaml:"pkcs11_pin" help:"user PIN of the HSM token (prefer KEYHAVEN_PKCS11_PIN)"`
+	PKCS11Key         string        `yaml:"pkcs11_key" help:"label of the HSM key used when a request names none"`
 	QuotaKeyPairs     int           `yaml:"quota_key_pairs" help:"key pairs a user may own; -1 for no limit"`
 	PublicURL         string        `yaml:"public_url" help:"base URL of links in responses, when behind a proxy (default: the request's host)"`
 	AuthURI           string        `yaml:"auth_uri" help:"identity endpoint advertised in 401 responses (default: PUBLIC_URL/identity)"`
@@ -55,6 +60,7 @@ func defaultConfig() Config {
 		Region:           "RegionOne",
 		KeystoneDomain:   "Default",
 		KeystoneCacheTTL: 5 * time.Minute,
+		KMSDefault:       "local",
 		DataDir:          "./keyhaven-data",
 		QuotaKeyPairs:    keypair.DefaultQuota,
 		LogFormat:        "text",
@@ -214,6 +220,15 @@ func (c *Config) validate() error {
 	// forgotten two rotations later.
 	if c.TokenKeyRotation*2 <= c.TokenLifetime {
 		errs = append(errs, fmt.Errorf("token_key_rotation: %s; want more than half of token_lifetime (%s)", c.TokenKeyRotation, c.TokenLifetime))
+	}
+	switch {
+	case c.KMSDefault != "local" && c.KMSDefault != "pkcs11":
+		errs = append(errs, fmt.Errorf("kms_default: %q; want local or pkcs11", c.KMSDefault))
+	case c.KMSDefault == "pkcs11" && c.PKCS11Module == "":
+		errs = append(errs, errors.New("kms_default: pkcs11 needs pkcs11_module"))
+	}
+	if c.PKCS11Module != "" && (c.PKCS11Token == "" || c.PKCS11PIN == "" || c.PKCS11Key == "") {
+		errs = append(errs, errors.New("pkcs11_module: also set pkcs11_token, pkcs11_pin (or KEYHAVEN_PKCS11_PIN) and pkcs11_key"))
 	}
 	if c.Region == "" {
 		errs = append(errs, errors.New("region: must not be empty"))

@@ -20,6 +20,7 @@ const usage = `keyhaven: an SSH key pair service speaking OpenStack Nova's os-ke
 Usage:
   keyhaven serve   [flags]   run the service (keyhaven serve -h lists the flags)
   keyhaven migrate [flags]   create or upgrade the database, then exit
+  keyhaven audit list|verify print the audit log, or check its hash chain
   keyhaven identity ...      manage built-in identity users, projects and roles
                              (keyhaven identity help)
   keyhaven version           print the version
@@ -59,6 +60,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return err
 		}
 		return migrate(ctx, cfg, stderr)
+	case "audit":
+		return auditCommand(ctx, args[1:], getenv, stdout, stderr)
 	case "identity":
 		if len(args) == 1 || args[1] == "help" || args[1] == "-h" {
 			fmt.Fprint(stdout, identityUsage)

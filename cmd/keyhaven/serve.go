@@ -20,6 +20,7 @@ import (
 	identityapi "github.com/keyhaven/keyhaven/api/identity"
 	"github.com/keyhaven/keyhaven/api/kps"
 	"github.com/keyhaven/keyhaven/api/nova"
+	"github.com/keyhaven/keyhaven/escrow"
 	"github.com/keyhaven/keyhaven/identity"
 	"github.com/keyhaven/keyhaven/identity/aksk"
 	"github.com/keyhaven/keyhaven/identity/builtin"
@@ -247,7 +248,12 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer, ready chan<- strin
 		}
 	}
 
-	svc := keypair.NewService(keypair.Config{Store: st, Quota: cfg.QuotaKeyPairs})
+	reg, err := openKMS(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer reg.Close()
+	svc := keypair.NewService(keypair.Config{Store: st, Quota: cfg.QuotaKeyPairs, Escrow: escrow.New(reg)})
 	srv := server.New(server.Config{
 		Nova: nova.New(nova.Config{
 			Service: svc, Auth: auth, Log: log,
