@@ -21,6 +21,8 @@ Usage:
   keyhaven serve   [flags]   run the service (keyhaven serve -h lists the flags)
   keyhaven migrate [flags]   create or upgrade the database, then exit
   keyhaven audit list|verify print the audit log, or check its hash chain
+  keyhaven kms ...           rewrap escrowed keys, rotate the local master key
+                             (keyhaven kms with no command lists them)
   keyhaven identity ...      manage built-in identity users, projects and roles
                              (keyhaven identity help)
   keyhaven version           print the version
@@ -60,6 +62,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return err
 		}
 		return migrate(ctx, cfg, stderr)
+	case "kms":
+		return kmsCommand(ctx, args[1:], getenv, stdout, stderr)
 	case "audit":
 		return auditCommand(ctx, args[1:], getenv, stdout, stderr)
 	case "identity":
