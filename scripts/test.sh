@@ -30,7 +30,8 @@ for target in \
   ./api/nova:FuzzDecodeListQuery \
   ./identity/aksk:FuzzParseAuthorization \
   ./identity/aksk:FuzzAuthenticate \
-  ./identity/token:FuzzOpen
+  ./identity/token:FuzzOpen \
+  ./api/kps:FuzzCreateBody
 do
   pkg=${target%%:*} name=${target##*:}
   go test -run '^$' -fuzz "^${name}\$" -fuzztime "$FUZZTIME" "$pkg"
