@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"path/filepath"
 
 	"github.com/keyhaven/keyhaven/kms"
@@ -25,14 +26,21 @@ var kmsBackends = []struct {
 	}},
 }
 
-// openKMS opens the configured KMS backends.
-func openKMS(ctx context.Context, cfg Config) (*kms.Registry, error) {
+// openKMS opens the configured KMS backends. The default backend must
+// open; another one that cannot (an HSM that is down, a wrong PIN) is kept
+// as unavailable, logged, so that only requests for its keys fail while
+// everything else is served.
+func openKMS(ctx context.Context, cfg Config, log *slog.Logger) (*kms.Registry, error) {
 	var opened []kms.Wrapper
 	for _, b := range kmsBackends {
 		if !b.enabled(cfg) {
 			continue
 		}
 		w, err := b.open(ctx, cfg)
+		if err != nil && b.name != cfg.KMSDefault {
+			log.Error("KMS backend unavailable: requests for its keys will fail until keyhaven restarts with it reachable", "backend", b.name, "error", err)
+			w, err = unavailable{name: b.name, cause: err}, nil
+		}
 		if err != nil {
 			for _, o := range opened {
 				closeWrapper(o)
@@ -42,6 +50,22 @@ func openKMS(ctx context.Context, cfg Config) (*kms.Registry, error) {
 		opened = append(opened, w)
 	}
 	return kms.NewRegistry(cfg.KMSDefault, opened...)
+}
+
+// unavailable stands for a backend that could not be opened.
+type unavailable struct {
+	name  string
+	cause error
+}
+
+func (u unavailable) Name() string { return u.name }
+
+func (u unavailable) Wrap(context.Context, string, []byte) ([]byte, string, error) {
+	return nil, "", kms.UnavailableError(u.cause, "kms %s could not be opened at start-up", u.name)
+}
+
+func (u unavailable) Unwrap(context.Context, string, []byte) ([]byte, error) {
+	return nil, kms.UnavailableError(u.cause, "kms %s could not be opened at start-up", u.name)
 }
 
 func closeWrapper(w kms.Wrapper) {

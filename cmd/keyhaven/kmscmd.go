@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 
 	"github.com/keyhaven/keyhaven/escrow"
 	"github.com/keyhaven/keyhaven/keypair"
@@ -42,7 +43,7 @@ func kmsCommand(ctx context.Context, args []string, getenv func(string) string, 
 		return err
 	}
 	verb, rest := args[split], args[split+1:]
-	reg, err := openKMS(ctx, cfg)
+	reg, err := openKMS(ctx, cfg, slog.New(slog.NewTextHandler(stderr, nil)))
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"strings"
 	"testing"
 
@@ -79,7 +80,7 @@ func TestRewrapInterruptedAndSoftHSM(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg, err := openKMS(ctx, srv.cfg)
+	reg, err := openKMS(ctx, srv.cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,4 +122,32 @@ func TestRewrapInterruptedAndSoftHSM(t *testing.T) {
 	exportAll("with the HSM back", "pkcs11/kek-1")
 	kmsRun("rewrap", "--to", "local/master")
 	exportAll("back home", "local/master@v2")
+}
+
+// TestWrongHSMPINKeepsServing starts keyhaven with a wrong HSM PIN: the
+// service comes up, requests for HSM keys get a clear 503 and write
+// nothing, everything else works.
+func TestWrongHSMPINKeepsServing(t *testing.T) {
+	tok := softhsmtest.New(t, "keyhaven-pin")
+	var logs syncBuffer
+	srv := startServerLog(t, &logs, "", "--bootstrap-password", bootstrapPassword, "--pkcs11-module", tok.Module,
+		"--pkcs11-token", tok.Label, "--pkcs11-pin", "wrong-pin", "--pkcs11-key", "kek")
+	adminTok, _, _ := adminToken(t, srv)
+	alice := newCloudUser(t, srv, adminTok, "alice", "team", "member")
+	c := kpsClient(t, srv, alice)
+	_, err := c.CreateKeypair(&model.CreateKeypairRequest{Body: &model.CreateKeypairRequestBody{Keypair: &model.CreateKeypairAction{
+		Name: "hsm", KeyProtection: &model.KeyProtection{Encryption: &model.Encryption{Type: model.GetEncryptionTypeEnum().KMS, KmsKeyName: ptr("kek")}}}}})
+	wantKPSError(t, err, 503, "KPS.0008")
+	if strings.Contains(err.Error(), "wrong-pin") || strings.Contains(logs.String(), "wrong-pin") {
+		t.Fatal("the PIN was shown")
+	}
+	_, err = c.ListKeypairDetail(&model.ListKeypairDetailRequest{KeypairName: "hsm"})
+	wantKPSError(t, err, 404, "KPS.0003")
+	if _, err := c.CreateKeypair(&model.CreateKeypairRequest{Body: &model.CreateKeypairRequestBody{Keypair: &model.CreateKeypairAction{
+		Name: "local", KeyProtection: protectDefault()}}}); err != nil {
+		t.Fatalf("escrow under the local key while the HSM is refused: %v", err)
+	}
+	if !strings.Contains(logs.String(), "KMS backend unavailable") {
+		t.Fatal("the refused HSM was not logged")
+	}
 }

@@ -248,7 +248,7 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer, ready chan<- strin
 		}
 	}
 
-	reg, err := openKMS(ctx, cfg)
+	reg, err := openKMS(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
