@@ -20,6 +20,8 @@ done
 # the PKCS#11 HSM the escrow tests use.
 "$(dirname "$0")/keystone-test-deps.sh"
 "$(dirname "$0")/softhsm-test-deps.sh"
+# PostgreSQL, which the tests start themselves in a temporary directory.
+"$(dirname "$0")/postgres-test-deps.sh"
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi

@@ -1,0 +1,195 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/keyhaven/keyhaven/identity"
+	"github.com/keyhaven/keyhaven/internal/pgtest"
+	"github.com/keyhaven/keyhaven/keypair"
+	"github.com/keyhaven/keyhaven/store/storetest"
+)
+
+// openFresh opens a Store on a new, empty database.
+func openFresh(t *testing.T) *Store {
+	t.Helper()
+	s, err := Open(t.Context(), pgtest.NewDatabase(t), Options{})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	return s
+}
+
+// openOn opens a Store on the database dsn, closed when the test ends.
+func openOn(t *testing.T, dsn string) *Store {
+	t.Helper()
+	s, err := Open(t.Context(), dsn, Options{})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestContract(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) keypair.Store { return openFresh(t) })
+}
+
+func TestIdentityContract(t *testing.T) {
+	storetest.RunIdentity(t, func(t *testing.T) identity.Store { return openFresh(t) })
+}
+
+func TestMigrateIdempotent(t *testing.T) {
+	dsn := pgtest.NewDatabase(t)
+	s := openOn(t, dsn)
+	want, err := s.SchemaVersion(t.Context())
+	if err != nil || want < 3 {
+		t.Fatalf("SchemaVersion = %d, %v; want at least 3", want, err)
+	}
+	for range 2 {
+		if err := s.Migrate(t.Context()); err != nil {
+			t.Fatalf("Migrate again: %v", err)
+		}
+	}
+	s2 := openOn(t, dsn)
+	if v, err := s2.SchemaVersion(t.Context()); err != nil || v != want {
+		t.Errorf("after reopening SchemaVersion = %d, %v; want %d", v, err, want)
+	}
+	var n int
+	if err := s.pool.QueryRow(t.Context(), `SELECT count(*) FROM schema_migrations`).Scan(&n); err != nil || n != want {
+		t.Errorf("schema_migrations has %d rows, %v; want %d", n, err, want)
+	}
+}
+
+// TestConcurrentOpen: Stores opening one empty database together all
+// succeed; the advisory lock makes them migrate one after the other.
+func TestConcurrentOpen(t *testing.T) {
+	dsn := pgtest.NewDatabase(t)
+	const n = 4
+	stores := make([]*Store, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { stores[i], errs[i] = Open(t.Context(), dsn, Options{MaxConns: 2}) })
+	}
+	wg.Wait()
+	for i := range n {
+		if errs[i] != nil {
+			t.Errorf("Open %d: %v", i, errs[i])
+			continue
+		}
+		if v, err := stores[i].SchemaVersion(t.Context()); err != nil || v < 3 {
+			t.Errorf("store %d: SchemaVersion = %d, %v", i, v, err)
+		}
+		stores[i].Close()
+	}
+}
+
+func TestAuditAppendOnly(t *testing.T) {
+	s := openOn(t, pgtest.NewDatabase(t))
+	ctx := t.Context()
+	for i := range 2 {
+		if err := s.AppendAudit(ctx, &keypair.AuditEntry{Action: keypair.AuditExport, UserID: fmt.Sprint("u", i)}); err != nil {
+			t.Fatalf("AppendAudit: %v", err)
+		}
+	}
+	for _, q := range []string{
+		`UPDATE audit_log SET user_id = 'mallory' WHERE seq = 1`,
+		`DELETE FROM audit_log WHERE seq = 2`,
+		`TRUNCATE audit_log`,
+		`INSERT INTO audit_log SELECT seq + 10, at, action, user_id, project_id, keypair_id, keypair_uid,
+			keypair_name, remote_addr, request_id, prev_hash, hash FROM audit_log WHERE seq = 2`,
+	} {
+		if _, err := s.pool.Exec(ctx, q); err == nil {
+			t.Errorf("%s: succeeded", q)
+		}
+	}
+	es, err := s.ListAudit(ctx, 0, 0)
+	if err != nil || len(es) != 2 || es[0].UserID != "u0" {
+		t.Errorf("after refused changes ListAudit = %d entries, %v", len(es), err)
+	}
+}
+
+// TestTwoInstancesSameName races creates of one name on two Stores (two
+// pools, as two keyhaven instances) on one database, by one owner and by
+// several users of one domain in both scopes: exactly one wins.
+func TestTwoInstancesSameName(t *testing.T) {
+	dsn := pgtest.NewDatabase(t)
+	a, b := openOn(t, dsn), openOn(t, dsn)
+	const n = 50
+	for _, mode := range []string{"one owner", "mixed scopes"} {
+		t.Run(mode, func(t *testing.T) {
+			name := "same-" + mode
+			errs := make([]error, n)
+			start := make(chan struct{})
+			var wg sync.WaitGroup
+			for i := range n {
+				s := a
+				if i%2 == 1 {
+					s = b
+				}
+				kp := &keypair.KeyPair{
+					UID: fmt.Sprintf("uid-%s-%d", mode, i), UserID: "alice", ProjectID: "p", DomainID: "d",
+					Name: name, Type: keypair.TypeSSH, Scope: keypair.ScopeUser, PublicKey: "ssh-ed25519 AAAA",
+				}
+				if mode == "mixed scopes" {
+					kp.UserID = fmt.Sprint("user", i%5)
+					if i%3 == 0 {
+						kp.Scope = keypair.ScopeDomain
+					}
+				}
+				wg.Go(func() {
+					<-start
+					errs[i] = s.CreateKeyPair(context.Background(), kp, 1000)
+				})
+			}
+			close(start)
+			wg.Wait()
+			won := 0
+			for i, err := range errs {
+				switch keypair.ErrorCode(err) {
+				case "":
+					won++
+				case keypair.ECONFLICT:
+				default:
+					t.Errorf("create %d: %v", i, err)
+				}
+			}
+			if mode == "one owner" && won != 1 {
+				t.Errorf("%d of %d concurrent creates of one name by one owner succeeded, want 1", won, n)
+			}
+			if mode == "mixed scopes" {
+				// Either one shared key pair and nothing else of that
+				// name in the domain, or one per user and none shared.
+				var shared, total int
+				err := a.pool.QueryRow(t.Context(), `SELECT count(*) FILTER (WHERE scope = 'domain'), count(*)
+					FROM key_pairs WHERE name = $1`, name).Scan(&shared, &total)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if shared > 1 || shared == 1 && total != 1 || total > 5 || total != won {
+					t.Errorf("%d created, %d shared, %d rows of the name; want one shared alone or up to one per user", won, shared, total)
+				}
+			}
+		})
+	}
+}
+
+// TestConnectionFailure: an unreachable server gives a plain error, not a
+// domain one.
+func TestConnectionFailure(t *testing.T) {
+	srv := pgtest.Start(t)
+	s := openOn(t, pgtest.NewDatabase(t))
+	s.Close()
+	_, err := s.GetKeyPair(t.Context(), keypair.Viewer{UserID: "alice"}, "k")
+	if err == nil || keypair.ErrorCode(err) != keypair.EINTERNAL {
+		t.Errorf("GetKeyPair on a closed store: %v (code %q), want an internal error", err, keypair.ErrorCode(err))
+	}
+	_, err = Open(t.Context(), srv.DatabaseDSN("no_such_database"), Options{})
+	if err == nil || keypair.ErrorCode(err) != keypair.EINTERNAL || errors.Is(err, identity.ErrNotFound) {
+		t.Errorf("Open of a missing database: %v, want a plain error", err)
+	}
+}
