@@ -25,7 +25,7 @@ import (
 type Config struct {
 	Listen            string        `yaml:"listen" help:"address to listen on"`
 	DataDir           string        `yaml:"data_dir" help:"directory for the database and generated secrets"`
-	Database          string        `yaml:"database" help:"SQLite database file (default DATA_DIR/keyhaven.db)"`
+	Database          string        `yaml:"database" help:"the database: a SQLite file path (sqlite://PATH also works; default DATA_DIR/keyhaven.db) or a postgres:// URL"`
 	Auth              string        `yaml:"auth" help:"who authenticates requests: builtin (keyhaven's own Keystone-compatible identity), keystone (a remote Keystone) or static (the tokens file only)"`
 	TokensFile        string        `yaml:"tokens_file" help:"static tokens file: token user-id project-id [roles] per line; with auth=builtin optional, with auth=static default DATA_DIR/tokens (created with an admin token if missing)"`
 	BootstrapPassword string        `yaml:"bootstrap_password" help:"password of the admin user the built-in identity creates on first start (default: generated and printed once)"`

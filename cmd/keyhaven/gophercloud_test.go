@@ -376,8 +376,13 @@ func TestGophercloudMicroversion292(t *testing.T) {
 
 // TestConcurrentCreates checks that uniqueness and quota hold under
 // concurrent requests through the whole stack.
-func TestConcurrentCreates(t *testing.T) {
-	srv := startServer(t, testTokens, "--quota-key-pairs", "100")
+func TestConcurrentCreates(t *testing.T) { concurrentCreates(t) }
+
+// TestConcurrentCreatesPostgres is the same on PostgreSQL.
+func TestConcurrentCreatesPostgres(t *testing.T) { concurrentCreates(t, "--database", postgresURL(t)) }
+
+func concurrentCreates(t *testing.T, flags ...string) {
+	srv := startServer(t, testTokens, append([]string{"--quota-key-pairs", "100"}, flags...)...)
 	ctx := context.Background()
 	pub, _ := sshKeygen(t, "-t", "ed25519")
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +13,8 @@ import (
 
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/auth/signer"
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/request"
+
+	"github.com/keyhaven/keyhaven/internal/pgtest"
 )
 
 // testServer is the real keyhaven (the same serve() as the binary, real
@@ -130,4 +133,17 @@ func send(t testing.TB, r *http.Request) (int, string) {
 		t.Fatal(err)
 	}
 	return res.StatusCode, string(out)
+}
+
+// postgresURL returns a postgres:// URL of a new, empty database on the
+// test PostgreSQL server (internal/pgtest).
+func postgresURL(t testing.TB) string {
+	t.Helper()
+	kv := map[string]string{}
+	for _, f := range strings.Fields(pgtest.NewDatabase(t)) {
+		k, v, _ := strings.Cut(f, "=")
+		kv[k] = v
+	}
+	q := url.Values{"host": {kv["host"]}, "sslmode": {"disable"}}
+	return "postgres://" + url.PathEscape(kv["user"]) + "@/" + url.PathEscape(kv["dbname"]) + "?" + q.Encode()
 }

@@ -120,8 +120,14 @@ func ptr[T any](v T) *T { return &v }
 // TestKPSWithHuaweiSDK runs the KPS operations through the real Huawei
 // Cloud Go SDK with AK/SK signatures, and checks that Nova and KPS share
 // one store.
-func TestKPSWithHuaweiSDK(t *testing.T) {
-	srv := startIdentityServer(t, "--quota-key-pairs", "20")
+func TestKPSWithHuaweiSDK(t *testing.T) { kpsWithHuaweiSDK(t) }
+
+// TestKPSWithHuaweiSDKPostgres runs the same with identity and key pairs
+// on PostgreSQL.
+func TestKPSWithHuaweiSDKPostgres(t *testing.T) { kpsWithHuaweiSDK(t, "--database", postgresURL(t)) }
+
+func kpsWithHuaweiSDK(t *testing.T, flags ...string) {
+	srv := startIdentityServer(t, append([]string{"--quota-key-pairs", "20"}, flags...)...)
 	adminTok, _, _ := adminToken(t, srv)
 	alice := newCloudUser(t, srv, adminTok, "alice", "team", "member")
 	bob := newCloudUser(t, srv, adminTok, "bob", "team", "member")

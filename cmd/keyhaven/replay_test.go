@@ -79,7 +79,15 @@ func first(h map[string][]string, k string) string {
 	return ""
 }
 
-func TestReplayNovaRecordings(t *testing.T) {
+func TestReplayNovaRecordings(t *testing.T) { replayNova(t) }
+
+// TestReplayNovaRecordingsPostgres replays the same conversation against
+// keyhaven on PostgreSQL: both engines must answer alike.
+func TestReplayNovaRecordingsPostgres(t *testing.T) {
+	replayNova(t, "--database", postgresURL(t))
+}
+
+func replayNova(t *testing.T, flags ...string) {
 	var cases []peerCase
 	data, err := os.ReadFile("testdata/nova-peer/cases.json")
 	if err != nil {
@@ -123,7 +131,7 @@ func TestReplayNovaRecordings(t *testing.T) {
 		}
 		fmt.Fprintf(&tokens, "%s %s %s %s\n", tok, user, project, roles)
 	}
-	srv := startServer(t, tokens.String(), "--quota-key-pairs", "20")
+	srv := startServer(t, tokens.String(), append([]string{"--quota-key-pairs", "20"}, flags...)...)
 
 	// Generated key material differs from Nova's; the first time a
 	// generated value appears, remember which of ours stands for it, and

@@ -30,6 +30,7 @@ import (
 	"github.com/keyhaven/keyhaven/identity/token"
 	"github.com/keyhaven/keyhaven/keypair"
 	"github.com/keyhaven/keyhaven/server"
+	"github.com/keyhaven/keyhaven/store/postgres"
 	"github.com/keyhaven/keyhaven/store/sqlite"
 )
 
@@ -44,24 +45,41 @@ func newLogger(cfg Config, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-// openStore creates the data directory (mode 0700: it holds secrets) and
-// opens the database in it.
-func openStore(ctx context.Context, cfg Config) (*sqlite.Store, error) {
+// dataStore is what every store engine provides: key pairs and the audit
+// log, and the built-in identity's objects.
+type dataStore interface {
+	keypair.Store
+	identity.Store
+}
+
+// isPostgres reports whether a database setting names PostgreSQL.
+func isPostgres(db string) bool {
+	return strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://")
+}
+
+// openStore opens the configured database: PostgreSQL for a postgres://
+// URL, otherwise a SQLite file. It also creates the data directory (mode
+// 0700: it holds secrets).
+func openStore(ctx context.Context, cfg Config) (dataStore, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
-	if err := os.MkdirAll(filepath.Dir(cfg.Database), 0o700); err != nil {
+	if isPostgres(cfg.Database) {
+		return postgres.Open(ctx, cfg.Database, postgres.Options{})
+	}
+	path := strings.TrimPrefix(cfg.Database, "sqlite://")
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("database dir: %w", err)
 	}
 	// Create the file ourselves so that it is private from its first byte;
 	// SQLite would create it world-readable under the usual umask, and its
 	// -wal and -shm files copy the database file's mode.
-	f, err := os.OpenFile(cfg.Database, os.O_RDONLY|os.O_CREATE, 0o600)
+	f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("database: %w", err)
 	}
 	f.Close()
-	return sqlite.Open(ctx, cfg.Database, sqlite.Options{})
+	return sqlite.Open(ctx, path, sqlite.Options{})
 }
 
 func migrate(ctx context.Context, cfg Config, stderr io.Writer) error {
@@ -69,7 +87,7 @@ func migrate(ctx context.Context, cfg Config, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(stderr, "keyhaven: database", cfg.Database, "is up to date")
+	fmt.Fprintln(stderr, "keyhaven: the database is up to date")
 	return st.Close()
 }
 
@@ -131,7 +149,7 @@ func loadCredentialKey(path string) ([]byte, error) {
 
 // openBuiltin starts the built-in identity service over st, bootstrapping
 // it on first start.
-func openBuiltin(ctx context.Context, cfg Config, st *sqlite.Store, log *slog.Logger, stderr io.Writer) (*builtin.Service, *token.Keyring, error) {
+func openBuiltin(ctx context.Context, cfg Config, st identity.Store, log *slog.Logger, stderr io.Writer) (*builtin.Service, *token.Keyring, error) {
 	ring, err := token.OpenKeyring(filepath.Join(cfg.DataDir, "token-keys"), 3)
 	if err != nil {
 		return nil, nil, err
@@ -269,7 +287,11 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer, ready chan<- strin
 	if err != nil {
 		return err
 	}
-	log.Info("keyhaven serving", "addr", ln.Addr().String(), "data_dir", cfg.DataDir, "database", cfg.Database, "auth", cfg.Auth)
+	dbName := cfg.Database
+	if isPostgres(dbName) {
+		dbName = "postgres" // the URL may hold a password
+	}
+	log.Info("keyhaven serving", "addr", ln.Addr().String(), "data_dir", cfg.DataDir, "database", dbName, "auth", cfg.Auth)
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}
