@@ -1,10 +1,12 @@
 package identity
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/keyhaven/keyhaven/identity"
 	"github.com/keyhaven/keyhaven/identity/builtin"
@@ -33,6 +35,7 @@ var titles = map[int]string{
 	409: "Conflict",
 	413: "Request Entity Too Large",
 	415: "Unsupported Media Type",
+	503: "Service Unavailable",
 	500: "Internal Server Error",
 }
 
@@ -65,6 +68,14 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	status, msg := statusOf(err)
 	if status == http.StatusInternalServerError {
 		h.log.ErrorContext(r.Context(), "internal error", "method", r.Method, "path", r.URL.Path, "error", err)
+		if h.health != nil {
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 2*time.Second)
+			down := h.health(ctx) != nil
+			cancel()
+			if down {
+				status, msg = http.StatusServiceUnavailable, "The service cannot reach its database at the moment. Retry later."
+			}
+		}
 	}
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", fmt.Sprintf("Keystone uri=%q", h.baseURL(r)+"/identity"))

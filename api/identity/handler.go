@@ -1,6 +1,7 @@
 package identity
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -33,6 +34,9 @@ type Config struct {
 	PublicURL string
 	// Log receives internal errors, never tokens or secrets.
 	Log *slog.Logger
+	// Health reports whether the database is reachable; an internal error
+	// while it is not is answered 503 rather than 500.
+	Health func(context.Context) error
 }
 
 // Handler serves /identity.
@@ -42,6 +46,7 @@ type Handler struct {
 	region    string
 	publicURL string
 	log       *slog.Logger
+	health    func(context.Context) error
 }
 
 // New returns the identity dialect's handler.
@@ -53,7 +58,7 @@ func New(cfg Config) *Handler {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
 	return &Handler{svc: cfg.Identity, services: cfg.Catalog, region: cfg.Region,
-		publicURL: cfg.PublicURL, log: cfg.Log}
+		publicURL: cfg.PublicURL, log: cfg.Log, health: cfg.Health}
 }
 
 func (h *Handler) baseURL(r *http.Request) string { return publicurl.Base(r, h.publicURL) }

@@ -1,11 +1,13 @@
 package kps
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/keyhaven/keyhaven/identity"
 	"github.com/keyhaven/keyhaven/keypair"
@@ -40,13 +42,14 @@ var (
 	ErrMethodNotAllowed  = ErrorCode{"KPS.0017", 405, "The resource does not support that method."}
 	ErrInternal          = ErrorCode{"KPS.0018", 500, "An unexpected error; the operator's log has the details."}
 	ErrConflict          = ErrorCode{"KPS.0019", 409, "The key pair changed while the request ran; retry."}
+	ErrUnavailable       = ErrorCode{"KPS.0020", 503, "The service cannot reach its database at the moment; nothing was changed. Retry later."}
 )
 
 // Codes lists every error code, in order.
 var Codes = []ErrorCode{ErrInvalidParameter, ErrKeypairExists, ErrKeypairNotFound, ErrQuotaExceeded, ErrInvalidPublicKey,
 	ErrKeyMismatch, ErrKMSKeyNotFound, ErrKMSUnavailable, ErrNotAuthorized, ErrUnauthenticated, ErrNoPrivateKey,
 	ErrHasPrivateKey, ErrInvalidPrivateKey, ErrEscrowUnsupported, ErrTooLarge, ErrResourceNotFound, ErrMethodNotAllowed,
-	ErrInternal, ErrConflict}
+	ErrInternal, ErrConflict, ErrUnavailable}
 
 // apiError is an error this dialect raises, with its code and message.
 type apiError struct {
@@ -113,6 +116,9 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	code, msg := codeOf(err)
 	if code == ErrInternal {
 		h.log.ErrorContext(r.Context(), "internal error", "method", r.Method, "path", r.URL.Path, "error", err)
+		if h.databaseDown(r.Context()) {
+			code, msg = ErrUnavailable, "The service cannot reach its database at the moment. Retry later."
+		}
 	}
 	writeJSON(w, code.Status, map[string]string{"error_code": code.Code, "error_msg": msg})
 }
@@ -137,4 +143,15 @@ func ErrorsDoc() string {
 		fmt.Fprintf(&b, "| %s | %d | %s |\n", c.Code, c.Status, c.Meaning)
 	}
 	return b.String()
+}
+
+// databaseDown asks the health probe, briefly, whether the database is
+// unreachable.
+func (h *Handler) databaseDown(ctx context.Context) bool {
+	if h.health == nil {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	return h.health(ctx) != nil
 }

@@ -2,6 +2,7 @@ package kps
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -24,13 +25,17 @@ type Config struct {
 	Auth identity.Authenticator
 	// Log receives internal errors; never key material.
 	Log *slog.Logger
+	// Health reports whether the database is reachable; an internal error
+	// while it is not is answered 503 (KPS.0020) rather than 500.
+	Health func(context.Context) error
 }
 
 // Handler serves /v3/{project_id}/….
 type Handler struct {
-	svc  *keypair.Service
-	auth identity.Authenticator
-	log  *slog.Logger
+	svc    *keypair.Service
+	auth   identity.Authenticator
+	log    *slog.Logger
+	health func(context.Context) error
 }
 
 // New returns the KPS dialect's handler.
@@ -38,7 +43,7 @@ func New(cfg Config) *Handler {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Handler{svc: cfg.Service, auth: cfg.Auth, log: cfg.Log}
+	return &Handler{svc: cfg.Service, auth: cfg.Auth, log: cfg.Log, health: cfg.Health}
 }
 
 // request is one authenticated KPS request.

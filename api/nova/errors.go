@@ -1,10 +1,12 @@
 package nova
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/keyhaven/keyhaven/identity"
 	"github.com/keyhaven/keyhaven/keypair"
@@ -40,6 +42,19 @@ var faultNames = map[int]string{
 // internalMessage is what users see of an unexpected failure; the cause is
 // logged for the operator only.
 const internalMessage = "Unexpected API Error. Please report this to the operator of this service and attach its log if possible."
+
+// unavailableMessage answers requests while the database cannot be reached.
+const unavailableMessage = "The service cannot reach its database at the moment. Retry later."
+
+// databaseDown asks health, briefly, whether the database is unreachable.
+func databaseDown(ctx context.Context, health func(context.Context) error) bool {
+	if health == nil {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	return health(ctx) != nil
+}
 
 // unauthenticatedMessage is keystonemiddleware's 401 message.
 const unauthenticatedMessage = "The request you have made requires authentication."
@@ -81,6 +96,9 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	status, msg := statusOf(err)
 	if status == http.StatusInternalServerError {
 		h.log.ErrorContext(r.Context(), "internal error", "method", r.Method, "path", r.URL.Path, "error", err)
+		if databaseDown(r.Context(), h.health) {
+			status, msg = http.StatusServiceUnavailable, unavailableMessage
+		}
 	}
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", fmt.Sprintf("Keystone uri=%q", h.authURI(r)))

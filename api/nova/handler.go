@@ -1,6 +1,7 @@
 package nova
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -32,6 +33,9 @@ type Config struct {
 	// AuthURI is the identity endpoint advertised in 401 responses; when
 	// empty it is the request's base URL plus "/identity".
 	AuthURI string
+	// Health reports whether the database is reachable; an internal error
+	// while it is not is answered 503 rather than 500.
+	Health func(context.Context) error
 }
 
 // Handler serves Nova's version documents and os-keypairs.
@@ -41,6 +45,7 @@ type Handler struct {
 	log         *slog.Logger
 	publicURL   string
 	authURIConf string
+	health      func(context.Context) error
 }
 
 // New returns the Nova dialect's handler.
@@ -50,7 +55,7 @@ func New(cfg Config) *Handler {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Handler{svc: cfg.Service, auth: cfg.Auth, log: log,
-		publicURL: cfg.PublicURL, authURIConf: cfg.AuthURI}
+		publicURL: cfg.PublicURL, authURIConf: cfg.AuthURI, health: cfg.Health}
 }
 
 // baseURL is the scheme, host and port links are built on.

@@ -211,6 +211,7 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer, ready chan<- strin
 	}
 	defer st.Close()
 
+	health := func(ctx context.Context) error { _, err := st.CountKeyPairs(ctx, ""); return err }
 	var tokenAuth identity.Chain
 	var auth identity.Authenticator = tokenAuth
 	if cfg.Auth == "static" {
@@ -240,7 +241,7 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer, ready chan<- strin
 		defer stop()
 		go maintain(mctx, idsvc, ring, cfg.TokenKeyRotation, log)
 		identityHandler = identityapi.New(identityapi.Config{
-			Identity: idsvc, Region: cfg.Region, PublicURL: cfg.PublicURL, Log: log,
+			Identity: idsvc, Region: cfg.Region, PublicURL: cfg.PublicURL, Log: log, Health: health,
 			Catalog: []identityapi.Service{
 				{Type: "identity", Name: "keystone", Path: "/identity"},
 				{Type: "compute", Name: "nova", Path: "/v2.1"},
@@ -275,11 +276,11 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer, ready chan<- strin
 	srv := server.New(server.Config{
 		Nova: nova.New(nova.Config{
 			Service: svc, Auth: auth, Log: log,
-			PublicURL: cfg.PublicURL, AuthURI: authURI,
+			PublicURL: cfg.PublicURL, AuthURI: authURI, Health: health,
 		}),
 		Identity:        identityHandler,
-		KPS:             kps.New(kps.Config{Service: svc, Auth: auth, Log: log}),
-		Health:          func(ctx context.Context) error { _, err := st.CountKeyPairs(ctx, ""); return err },
+		KPS:             kps.New(kps.Config{Service: svc, Auth: auth, Log: log, Health: health}),
+		Health:          health,
 		Log:             log,
 		ShutdownTimeout: cfg.ShutdownTimeout,
 	})

@@ -32,6 +32,9 @@ const startTimeout = 2 * time.Minute
 
 // Server is a running PostgreSQL server reachable on a Unix socket.
 type Server struct {
+	bin  string
+	cred *syscall.Credential
+
 	// DSN is a keyword/value connection string for the server's
 	// "postgres" database as superuser postgres, e.g.
 	// "host=/tmp/pgtest-123 port=5432 dbname=postgres user=postgres sslmode=disable".
@@ -61,12 +64,7 @@ func Start(t testing.TB) *Server {
 	t.Helper()
 	bin, err := binDir()
 	if err != nil {
-		msg := fmt.Sprintf("pgtest: %v: PostgreSQL is not installed (run scripts/postgres-test-deps.sh); "+
-			"SKIPPING the PostgreSQL tests", err)
-		if os.Getenv(RequireEnv) == "1" {
-			t.Fatal(msg + " — but " + RequireEnv + "=1")
-		}
-		t.Skip(msg)
+		unavailable(t, err.Error())
 	}
 	sharedOnce.Do(func() { shared, sharedErr = launch(bin) })
 	if sharedErr != nil {
@@ -185,7 +183,9 @@ func launch(bin string) (*Server, error) {
 		}
 	}
 	s := &Server{
-		Dir: dir,
+		bin:  bin,
+		cred: cred,
+		Dir:  dir,
 		DSN: fmt.Sprintf("host=%s port=5432 dbname=postgres user=postgres sslmode=disable", dir),
 	}
 
@@ -215,13 +215,71 @@ func launch(bin string) (*Server, error) {
 		"--no-sync", "--encoding=UTF8", "--locale=C"); err != nil {
 		return nil, err
 	}
-	opts := fmt.Sprintf("-k %s -c listen_addresses='' -c port=5432 -c fsync=off -c synchronous_commit=off "+
-		"-c full_page_writes=off -c max_connections=300", dir)
-	if err := s.run(ctx, cred, filepath.Join(bin, "pg_ctl"), "-D", data, "-l", filepath.Join(dir, "server.log"),
-		"-o", opts, "-w", "-t", "60", "start"); err != nil {
-		return nil, fmt.Errorf("%w\nserver log:\n%s", err, s.Log())
+	if err := s.start(ctx); err != nil {
+		return nil, err
 	}
 	return s, nil
+}
+
+// start starts the server of the cluster in s.Dir.
+func (s *Server) start(ctx context.Context) error {
+	opts := fmt.Sprintf("-k %s -c listen_addresses='' -c port=5432 -c fsync=off -c synchronous_commit=off "+
+		"-c full_page_writes=off -c max_connections=300", s.Dir)
+	if err := s.run(ctx, s.cred, filepath.Join(s.bin, "pg_ctl"), "-D", filepath.Join(s.Dir, "data"), "-l", filepath.Join(s.Dir, "server.log"),
+		"-o", opts, "-w", "-t", "60", "start"); err != nil {
+		return fmt.Errorf("%w\nserver log:\n%s", err, s.Log())
+	}
+	return nil
+}
+
+// unavailable skips (or, under RequireEnv, fails) a test that needs a
+// PostgreSQL installation this machine lacks.
+func unavailable(t testing.TB, why string) {
+	t.Helper()
+	msg := fmt.Sprintf("pgtest: %s: PostgreSQL is not installed (run scripts/postgres-test-deps.sh); "+
+		"SKIPPING the PostgreSQL tests", why)
+	if os.Getenv(RequireEnv) == "1" {
+		t.Fatal(msg + " — but " + RequireEnv + "=1")
+	}
+	t.Skip(msg)
+}
+
+// StartDedicated starts a server of the test's own, for tests that stop
+// and restart it; the watchdog removes it when the test binary exits.
+func StartDedicated(t testing.TB) *Server {
+	t.Helper()
+	bin, err := binDir()
+	if err != nil {
+		unavailable(t, err.Error())
+	}
+	s, err := launch(bin)
+	if err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	t.Cleanup(func() { _ = s.stop(context.Background()) })
+	return s
+}
+
+// Stop stops the server (fast shutdown: clients are disconnected).
+func (s *Server) Stop(t testing.TB) {
+	t.Helper()
+	if err := s.stop(context.Background()); err != nil {
+		t.Fatalf("pgtest: stop: %v", err)
+	}
+}
+
+func (s *Server) stop(ctx context.Context) error {
+	return s.run(ctx, s.cred, filepath.Join(s.bin, "pg_ctl"), "-D", filepath.Join(s.Dir, "data"), "-m", "fast", "-w", "stop")
+}
+
+// Restart starts a stopped server again.
+func (s *Server) Restart(t testing.TB) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
+	defer cancel()
+	if err := s.start(ctx); err != nil {
+		t.Fatalf("pgtest: restart: %v", err)
+	}
 }
 
 // run runs a PostgreSQL program as cred (nil: this process's user) in the
