@@ -154,6 +154,9 @@ func openBuiltin(ctx context.Context, cfg Config, st identity.Store, log *slog.L
 	if err != nil {
 		return nil, nil, err
 	}
+	// Instances sharing the key directory reload it every 10 seconds (see
+	// maintain), so a new key waits longer than that before it seals.
+	ring.Staging = 30 * time.Second
 	credKey, err := loadCredentialKey(filepath.Join(cfg.DataDir, "credential.key"))
 	if err != nil {
 		return nil, nil, err
@@ -182,7 +185,8 @@ func openBuiltin(ctx context.Context, cfg Config, st identity.Store, log *slog.L
 }
 
 // maintain runs the built-in identity's periodic work until ctx is done:
-// picking up revocations other processes made, and rotating token keys.
+// picking up revocations and token keys other instances made, and
+// rotating token keys.
 func maintain(ctx context.Context, svc *builtin.Service, ring *token.Keyring, rotation time.Duration, log *slog.Logger) {
 	t := time.NewTicker(10 * time.Second)
 	defer t.Stop()
@@ -194,6 +198,9 @@ func maintain(ctx context.Context, svc *builtin.Service, ring *token.Keyring, ro
 		}
 		if err := svc.ReloadRevocations(ctx); err != nil && ctx.Err() == nil {
 			log.Error("reloading token revocations", "error", err)
+		}
+		if err := ring.Reload(); err != nil {
+			log.Error("reloading token keys", "error", err)
 		}
 		if err := ring.RotateIfOlder(rotation, time.Now()); err != nil {
 			log.Error("rotating token keys", "error", err)

@@ -24,10 +24,17 @@ type Keyring struct {
 	dir string
 	// Keep is how many keys a rotation leaves, the new primary included.
 	keep int
+	// Staging is how long a new key waits before it seals tokens. Every
+	// keyhaven instance sharing the directory reloads it more often than
+	// that, so all of them can open a token before any of them issues it
+	// (Keystone stages Fernet keys for the same reason). Zero seals with a
+	// new key at once, right for a single instance.
+	Staging time.Duration
 
 	mu      sync.RWMutex
 	keys    map[uint32][]byte
-	primary uint32
+	born    map[uint32]time.Time
+	newest  uint32
 	created time.Time
 }
 
@@ -58,7 +65,8 @@ func (k *Keyring) load() error {
 		return fmt.Errorf("token keys: %w", err)
 	}
 	keys := map[uint32][]byte{}
-	var primary uint32
+	born := map[uint32]time.Time{}
+	var newest uint32
 	var created time.Time
 	for _, e := range entries {
 		id, err := strconv.ParseUint(e.Name(), 10, 32)
@@ -75,18 +83,23 @@ func (k *Keyring) load() error {
 			return fmt.Errorf("token keys: %s is not a base64 %d-byte key", path, KeySize)
 		}
 		keys[uint32(id)] = key
-		if uint32(id) >= primary {
-			primary = uint32(id)
-			if fi, err := e.Info(); err == nil {
-				created = fi.ModTime()
-			}
+		if fi, err := e.Info(); err == nil {
+			born[uint32(id)] = fi.ModTime()
+		}
+		if uint32(id) >= newest {
+			newest = uint32(id)
+			created = born[newest]
 		}
 	}
 	k.mu.Lock()
-	k.keys, k.primary, k.created = keys, primary, created
+	k.keys, k.born, k.newest, k.created = keys, born, newest, created
 	k.mu.Unlock()
 	return nil
 }
+
+// Reload reads the key directory again, picking up keys that other
+// keyhaven instances sharing it have made or forgotten.
+func (k *Keyring) Reload() error { return k.load() }
 
 // Rotate makes a new primary key and forgets the oldest keys beyond keep.
 // Tokens sealed under a forgotten key no longer open, so keep times the
@@ -98,22 +111,36 @@ func (k *Keyring) Rotate() error {
 	if _, err := rand.Read(key); err != nil {
 		return err
 	}
-	id := k.primary + 1
-	if len(k.keys) == 0 {
-		id = 1
-	}
+	id := k.newest + 1
 	path := filepath.Join(k.dir, strconv.FormatUint(uint64(id), 10))
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, []byte(base64.StdEncoding.EncodeToString(key)+"\n"), 0o600); err != nil {
+	tmp, err := os.CreateTemp(k.dir, "new-*.tmp")
+	if err != nil {
 		return fmt.Errorf("token keys: %w", err)
 	}
-	if err := os.Rename(tmp, path); err != nil {
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.WriteString(base64.StdEncoding.EncodeToString(key) + "\n"); err != nil {
+		tmp.Close()
+		return fmt.Errorf("token keys: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("token keys: %w", err)
+	}
+	// A link, unlike a rename, never replaces a key another instance made
+	// under the same id at the same moment: the loser takes the winner's.
+	if err := os.Link(tmp.Name(), path); err != nil {
+		if errors.Is(err, os.ErrExist) {
+			k.mu.Unlock()
+			err := k.load()
+			k.mu.Lock()
+			return err
+		}
 		return fmt.Errorf("token keys: %w", err)
 	}
 	if k.keys == nil {
-		k.keys = map[uint32][]byte{}
+		k.keys, k.born = map[uint32][]byte{}, map[uint32]time.Time{}
 	}
-	k.keys[id], k.primary, k.created = key, id, time.Now()
+	now := time.Now()
+	k.keys[id], k.born[id], k.newest, k.created = key, now, id, now
 	ids := make([]uint32, 0, len(k.keys))
 	for i := range k.keys {
 		ids = append(ids, i)
@@ -141,10 +168,28 @@ func (k *Keyring) RotateIfOlder(age time.Duration, now time.Time) error {
 	return k.Rotate()
 }
 
+// primaryKey is the key that seals new tokens: the newest key that has been
+// staged long enough, or the oldest key when none has.
 func (k *Keyring) primaryKey() (uint32, []byte) {
 	k.mu.RLock()
 	defer k.mu.RUnlock()
-	return k.primary, k.keys[k.primary]
+	if k.Staging <= 0 {
+		return k.newest, k.keys[k.newest]
+	}
+	now := time.Now()
+	var best, oldest uint32
+	for id := range k.keys {
+		if oldest == 0 || id < oldest {
+			oldest = id
+		}
+		if now.Sub(k.born[id]) >= k.Staging && id > best {
+			best = id
+		}
+	}
+	if best == 0 {
+		best = oldest
+	}
+	return best, k.keys[best]
 }
 
 func (k *Keyring) key(id uint32) ([]byte, bool) {

@@ -142,3 +142,61 @@ func BenchmarkOpen(b *testing.B) {
 		}
 	}
 }
+
+// TestSharedKeyDirectory is two keyhaven instances on one key directory:
+// a key one of them makes is staged, so the other has loaded it before it
+// seals anything, and two rotations at once do not lose a key.
+func TestSharedKeyDirectory(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "keys")
+	a, err := OpenKeyring(dir, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := OpenKeyring(dir, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Staging, b.Staging = time.Hour, time.Hour
+	ia, ib := NewIssuer(a), NewIssuer(b)
+	now := time.Now()
+	p := Payload{UserID: "u", ProjectID: "p", Methods: []string{"password"}, IssuedAt: now, ExpiresAt: now.Add(time.Hour), AuditID: NewAuditID()}
+
+	if err := a.Rotate(); err != nil {
+		t.Fatal(err)
+	}
+	// a made key 2 but keeps sealing with key 1 while 2 is staged, so b,
+	// which has not reloaded yet, still opens a's tokens.
+	tok, err := ia.Seal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ib.Open(tok, now); err != nil {
+		t.Fatalf("b cannot open a's token after a's rotation: %v", err)
+	}
+	// b rotates too without reloading: it must not overwrite a's key 2.
+	if err := b.Rotate(); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	a.mu.RLock()
+	k2a := append([]byte(nil), a.keys[2]...)
+	a.mu.RUnlock()
+	b.mu.RLock()
+	k2b := b.keys[2]
+	b.mu.RUnlock()
+	if string(k2a) != string(k2b) {
+		t.Fatal("two instances hold different keys under one id")
+	}
+	// Once staged long enough, both seal with the newest key and open
+	// each other's tokens.
+	a.Staging, b.Staging = time.Nanosecond, time.Nanosecond
+	if err := b.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	tok2, _ := ia.Seal(p)
+	if _, err := ib.Open(tok2, now); err != nil {
+		t.Fatalf("b cannot open a's token sealed with the new key: %v", err)
+	}
+}
