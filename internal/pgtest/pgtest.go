@@ -186,7 +186,7 @@ func launch(bin string) (*Server, error) {
 		bin:  bin,
 		cred: cred,
 		Dir:  dir,
-		DSN: fmt.Sprintf("host=%s port=5432 dbname=postgres user=postgres sslmode=disable", dir),
+		DSN:  fmt.Sprintf("host=%s port=5432 dbname=postgres user=postgres sslmode=disable", dir),
 	}
 
 	// The watchdog comes first, so that even a start cut short leaves
