@@ -1,11 +1,16 @@
 package main
 
 import (
+	"bufio"
 	"fmt"
+	"io"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 )
 
@@ -125,4 +130,68 @@ func namesIn(raw string) []string {
 		out = append(out, part[:strings.Index(part, `"`)])
 	}
 	return out
+}
+
+// TestTwoProcessesOneDatabase starts the real binary twice on one
+// PostgreSQL database and one data directory, and races creates of one name
+// across both processes.
+func TestTwoProcessesOneDatabase(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := buildBinary(t)
+	db := postgresURL(t)
+	dir := t.TempDir()
+	tokens := filepath.Join(dir, "tokens")
+	if err := os.WriteFile(tokens, []byte(testTokens), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var servers []*testServer
+	for range 2 {
+		addr := freeAddr(t)
+		cmd := exec.Command(bin, "serve", "--listen", addr, "--database", db, "--data-dir", filepath.Join(dir, "data"),
+			"--tokens-file", tokens, "--bootstrap-password", bootstrapPassword)
+		stderr, err := cmd.StderrPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = cmd.Process.Signal(syscall.SIGTERM); _ = cmd.Wait() })
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() && !strings.Contains(sc.Text(), "keyhaven serving") {
+		}
+		go io.Copy(io.Discard, stderr)
+		servers = append(servers, &testServer{URL: "http://" + addr})
+	}
+	pub, _ := sshKeygen(t, "-t", "ed25519")
+	h := map[string]string{"X-Auth-Token": "bob-token", "Content-Type": "application/json", "OpenStack-API-Version": "compute 2.2"}
+	var ok, conflict int64
+	var wg sync.WaitGroup
+	for i := range 50 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, raw := servers[i%2].do(t, "POST", "/v2.1/os-keypairs", h, `{"keypair": {"name": "same", "public_key": "`+strings.TrimSpace(pub)+`"}}`)
+			switch resp.StatusCode {
+			case 201:
+				atomic.AddInt64(&ok, 1)
+			case 409:
+				atomic.AddInt64(&conflict, 1)
+			default:
+				t.Errorf("%d %s", resp.StatusCode, raw)
+			}
+		}()
+	}
+	wg.Wait()
+	if ok != 1 || conflict != 49 {
+		t.Fatalf("50 creates of one name across two processes: %d succeeded, %d conflicted", ok, conflict)
+	}
+	// Both processes see the one key pair.
+	for _, s := range servers {
+		if resp, _ := s.do(t, "GET", "/v2.1/os-keypairs/same", h, ""); resp.StatusCode != 200 {
+			t.Fatalf("a process does not see the key pair: %d", resp.StatusCode)
+		}
+	}
 }
