@@ -72,14 +72,14 @@ func TestMigrateKeepsKeyPairs(t *testing.T) {
 	}
 	hex32 := regexp.MustCompile(`^[0-9a-f]{32}$`)
 	for _, from := range []int{1, 2} {
-		t.Run(ms[from-1].name, func(t *testing.T) {
+		t.Run(ms[from-1].Name, func(t *testing.T) {
 			ctx := t.Context()
 			path := filepath.Join(t.TempDir(), "old.db")
 			kept, deleted := oldDatabase(t, path, from)
 
 			s := openTest(t, path, Options{})
-			if v, err := s.SchemaVersion(ctx); err != nil || v != ms[len(ms)-1].version {
-				t.Fatalf("after upgrade SchemaVersion = %d, %v; want %d", v, err, ms[len(ms)-1].version)
+			if v, err := s.SchemaVersion(ctx); err != nil || v != ms[len(ms)-1].Version {
+				t.Fatalf("after upgrade SchemaVersion = %d, %v; want %d", v, err, ms[len(ms)-1].Version)
 			}
 			uids := map[string]bool{}
 			for _, want := range kept {

@@ -101,11 +101,11 @@ func TestMigrationsWellFormed(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, m := range ms {
-		if m.version != i+1 {
-			t.Errorf("migration %s has version %d, want %d (no gaps)", m.name, m.version, i+1)
+		if m.Version != i+1 {
+			t.Errorf("migration %s has version %d, want %d (no gaps)", m.Name, m.Version, i+1)
 		}
-		if strings.TrimSpace(m.sql) == "" {
-			t.Errorf("migration %s is empty", m.name)
+		if strings.TrimSpace(m.SQL) == "" {
+			t.Errorf("migration %s is empty", m.Name)
 		}
 	}
 }
@@ -125,8 +125,8 @@ func TestMigrateIdempotent(t *testing.T) {
 			t.Fatalf("Migrate again: %v", err)
 		}
 		v, err := s.SchemaVersion(t.Context())
-		if err != nil || v != ms[len(ms)-1].version {
-			t.Errorf("SchemaVersion = %d, %v; want %d", v, err, ms[len(ms)-1].version)
+		if err != nil || v != ms[len(ms)-1].Version {
+			t.Errorf("SchemaVersion = %d, %v; want %d", v, err, ms[len(ms)-1].Version)
 		}
 		var n int
 		if err := s.w.QueryRow(`SELECT count(*) FROM schema_migrations`).Scan(&n); err != nil || n != len(ms) {
