@@ -1,6 +1,10 @@
 package keypair
 
-import "time"
+import (
+	"errors"
+	"fmt"
+	"time"
+)
 
 // Type says what kind of public material a key pair holds.
 type Type string
@@ -96,4 +100,30 @@ type Page struct {
 	Marker string
 	// Limit caps the number of key pairs returned; 0 or less means no cap.
 	Limit int
+}
+
+// Check refuses an escrowed key without bytes, which a store could not
+// tell from no escrow at all. A nil *Escrowed (no escrow) is fine.
+func (e *Escrowed) Check() error {
+	if e != nil && len(e.Blob) == 0 {
+		return errors.New("empty escrow blob")
+	}
+	return nil
+}
+
+// CheckStorable refuses a key pair no store may write: every engine calls
+// it before an insert, so they refuse alike and more clearly than their
+// schemas would.
+func (kp *KeyPair) CheckStorable() error {
+	switch {
+	case kp == nil:
+		return errors.New("nil key pair")
+	case kp.UID == "":
+		return errors.New("empty uid")
+	case kp.Scope != ScopeUser && kp.Scope != ScopeDomain:
+		return fmt.Errorf("scope %q is neither user nor domain", kp.Scope)
+	case kp.Scope == ScopeDomain && kp.DomainID == "":
+		return Errorf(EINVALID, "a domain-scope key pair needs the owner's domain")
+	}
+	return kp.Escrow.Check()
 }

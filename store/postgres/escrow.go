@@ -42,7 +42,7 @@ func sameEscrow(a, b *keypair.Escrowed) bool {
 // until VACUUM reclaims it and the space is reused: unlike the SQLite
 // engine's secure_delete, the bytes are not zeroed at once.
 func (s *Store) SwapEscrow(ctx context.Context, id int64, old, next *keypair.Escrowed, now time.Time) error {
-	if err := checkEscrow(next); err != nil {
+	if err := next.Check(); err != nil {
 		return fmt.Errorf("postgres: swap escrow: %w", err)
 	}
 	err := s.inTx(ctx, func(tx pgx.Tx) error {

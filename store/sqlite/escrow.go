@@ -41,7 +41,7 @@ func sameEscrow(a, b *keypair.Escrowed) bool {
 // zeroes the freed bytes, so the sealed key does not survive in the
 // database file once the write-ahead log is checkpointed.
 func (s *Store) SwapEscrow(ctx context.Context, id int64, old, next *keypair.Escrowed, now time.Time) error {
-	if err := checkEscrow(next); err != nil {
+	if err := next.Check(); err != nil {
 		return fmt.Errorf("sqlite: swap escrow: %w", err)
 	}
 	tx, err := s.w.BeginTx(ctx, nil)

@@ -55,31 +55,14 @@ func escrowArgs(e *keypair.Escrowed) (ref, blob any) {
 	return e.KeyRef, e.Blob
 }
 
-// checkEscrow refuses an escrowed key without bytes: drivers may bind an
-// empty blob as NULL, which would read back as no escrow at all.
-func checkEscrow(e *keypair.Escrowed) error {
-	if e != nil && len(e.Blob) == 0 {
-		return errors.New("empty escrow blob")
-	}
-	return nil
-}
-
-// checkNew validates what the schema would refuse less clearly.
+// checkNew validates a key pair before an insert: the domain's rules,
+// with this engine's name on plain errors.
 func checkNew(kp *keypair.KeyPair) error {
-	switch {
-	case kp == nil:
-		return errors.New("sqlite: create key pair: nil key pair")
-	case kp.UID == "":
-		return errors.New("sqlite: create key pair: empty uid")
-	case kp.Scope != keypair.ScopeUser && kp.Scope != keypair.ScopeDomain:
-		return fmt.Errorf("sqlite: create key pair: scope %q is neither user nor domain", kp.Scope)
-	case kp.Scope == keypair.ScopeDomain && kp.DomainID == "":
-		return keypair.Errorf(keypair.EINVALID, "a domain-scope key pair needs the owner's domain")
-	}
-	if err := checkEscrow(kp.Escrow); err != nil {
+	err := kp.CheckStorable()
+	if err != nil && keypair.ErrorCode(err) == keypair.EINTERNAL {
 		return fmt.Errorf("sqlite: create key pair: %w", err)
 	}
-	return nil
+	return err
 }
 
 // CreateKeyPair inserts kp in one write transaction (BEGIN IMMEDIATE, so
