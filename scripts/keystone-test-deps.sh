@@ -19,29 +19,7 @@ fi
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
 
-# No service may start while installing. An existing policy-rc.d is saved
-# and put back afterwards.
-policy=/usr/sbin/policy-rc.d
-saved=""
-if [ -e "$policy" ]; then
-  saved=$(mktemp)
-  $SUDO cp -p "$policy" "$saved"
-fi
-restore() {
-  if [ -n "$saved" ]; then
-    $SUDO cp -p "$saved" "$policy"
-    rm -f "$saved"
-  else
-    $SUDO rm -f "$policy"
-  fi
-}
-trap restore EXIT
-printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null
-$SUDO chmod 755 "$policy"
-
-echo "installing: python3-keystone"
-$SUDO apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends python3-keystone
+"$(dirname "$0")/apt-install-quiet.sh" python3-keystone
 
 # If Debian's keystone daemon package is (or was already) installed, keep its
 # service from running or starting at boot: the tests do not need it.

@@ -20,29 +20,7 @@ done
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
 
-# No service may start while installing. An existing policy-rc.d is saved
-# and put back afterwards.
-policy=/usr/sbin/policy-rc.d
-saved=""
-if [ -e "$policy" ]; then
-  saved=$(mktemp)
-  $SUDO cp -p "$policy" "$saved"
-fi
-restore() {
-  if [ -n "$saved" ]; then
-    $SUDO cp -p "$saved" "$policy"
-    rm -f "$saved"
-  else
-    $SUDO rm -f "$policy"
-  fi
-}
-trap restore EXIT
-printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null
-$SUDO chmod 755 "$policy"
-
-echo "installing: postgresql"
-$SUDO apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends postgresql
+"$(dirname "$0")/apt-install-quiet.sh" postgresql
 
 # Keep Debian's own cluster from running now or at boot: the tests start
 # servers of their own.
