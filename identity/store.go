@@ -59,6 +59,52 @@ type Revocation struct {
 	ExpiresAt time.Time
 }
 
+// AccessKind names what an AccessEvent is about.
+type AccessKind string
+
+// The kinds of AccessEvent.
+const (
+	// AccessUser: the user was disabled, deleted or given a new password.
+	AccessUser AccessKind = "user"
+	// AccessProject: the project was disabled.
+	AccessProject AccessKind = "project"
+	// AccessDomain: the domain was disabled.
+	AccessDomain AccessKind = "domain"
+	// AccessGrant: a role of a user on a project was removed; the subject
+	// is GrantSubject(user, project).
+	AccessGrant AccessKind = "grant"
+)
+
+// GrantSubject is the subject of an AccessGrant event.
+func GrantSubject(userID, projectID string) string { return userID + "/" + projectID }
+
+// AccessEvent withdraws access: every token of its subject issued before
+// NotBefore stops being valid. Stores write one in the same transaction as
+// the change that withdraws access, so every keyhaven instance sharing the
+// database learns of it from the store, and a token can never outlive the
+// change that revoked it (Keystone's revocation events do the same).
+type AccessEvent struct {
+	Kind    AccessKind
+	Subject string
+	// NotBefore is when access was withdrawn, to the microsecond, UTC.
+	NotBefore time.Time
+}
+
+// AccessSnapshot is what authentication needs to know about withdrawn
+// access, small enough to hold in memory and reload every few seconds:
+// what is disabled now, and the recent access events.
+type AccessSnapshot struct {
+	// DisabledUsers are users that are disabled or in a disabled domain.
+	DisabledUsers []string
+	// DisabledProjects are projects that are disabled or in a disabled
+	// domain.
+	DisabledProjects []string
+	// DisabledDomains are the disabled domains.
+	DisabledDomains []string
+	// Events are the access events with NotBefore after the time asked for.
+	Events []AccessEvent
+}
+
 // Store errors; implementations wrap them with context.
 var (
 	// ErrNotFound: no such object.
@@ -91,11 +137,27 @@ type Store interface {
 	GetUserByName(ctx context.Context, domainID, name string) (*User, error)
 	// ListUsers honours Filter.DomainID and Filter.Name.
 	ListUsers(ctx context.Context, f Filter) ([]*User, error)
+	// SetPassword replaces the password hash, recording an AccessUser
+	// event: tokens issued before a password change stop working.
 	SetPassword(ctx context.Context, userID, passwordHash string) error
 	// UpdateUser writes u's name, enabled flag and password hash (its id
 	// and domain never change): ErrNotFound for a missing user, ErrConflict
-	// when the new name is taken in its domain.
+	// when the new name is taken in its domain. Disabling the user or
+	// changing its password records an AccessUser event with the change,
+	// as SetPassword does.
 	UpdateUser(ctx context.Context, u *User) error
+	// DeleteUser removes the user with its role assignments and EC2
+	// credentials, recording an AccessUser event; ErrNotFound when there is
+	// no such user.
+	DeleteUser(ctx context.Context, id string) error
+	// UpdateProject writes p's name, description and enabled flag:
+	// ErrNotFound, or ErrConflict for a name taken in its domain. Disabling
+	// it records an AccessProject event.
+	UpdateProject(ctx context.Context, p *Project) error
+	// UpdateDomain writes d's name and enabled flag: ErrNotFound, or
+	// ErrConflict for a taken name. Disabling it records an AccessDomain
+	// event.
+	UpdateDomain(ctx context.Context, d *Domain) error
 
 	CreateRole(ctx context.Context, r *Role) error
 	GetRole(ctx context.Context, id string) (*Role, error)
@@ -105,6 +167,8 @@ type Store interface {
 	// AddAssignment is idempotent; it fails with ErrNotFound when the
 	// user, project or role does not exist.
 	AddAssignment(ctx context.Context, a Assignment) error
+	// RemoveAssignment records an AccessGrant event for the user and
+	// project with the removal.
 	RemoveAssignment(ctx context.Context, a Assignment) error
 	// ListAssignments honours Filter.UserID and Filter.ProjectID.
 	ListAssignments(ctx context.Context, f Filter) ([]Assignment, error)
@@ -125,4 +189,11 @@ type Store interface {
 	Revocations(ctx context.Context, now time.Time) ([]Revocation, error)
 	// PruneRevocations forgets revocations that expired before now.
 	PruneRevocations(ctx context.Context, now time.Time) error
+
+	// Access returns what is disabled now and the access events with
+	// NotBefore after since.
+	Access(ctx context.Context, since time.Time) (*AccessSnapshot, error)
+	// PruneAccessEvents forgets access events with NotBefore before
+	// before: every token they could refuse has expired by then.
+	PruneAccessEvents(ctx context.Context, before time.Time) error
 }

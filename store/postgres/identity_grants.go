@@ -73,19 +73,22 @@ func (s *Store) AddAssignment(ctx context.Context, a identity.Assignment) error 
 	})
 }
 
-// RemoveAssignment withdraws the grant, or fails with identity.ErrNotFound
-// when there is no such grant.
+// RemoveAssignment withdraws the grant and records the access event that
+// ends the user's older tokens on the project, or fails with
+// identity.ErrNotFound when there is no such grant.
 func (s *Store) RemoveAssignment(ctx context.Context, a identity.Assignment) error {
 	const op = "remove assignment"
-	tag, err := s.pool.Exec(ctx, `DELETE FROM assignments
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `DELETE FROM assignments
 		WHERE user_id = $1 AND project_id = $2 AND role_id = $3`, a.UserID, a.ProjectID, a.RoleID)
-	if err != nil {
-		return fmt.Errorf("postgres: %s: %w", op, err)
-	}
-	if tag.RowsAffected() == 0 {
-		return notFound(op, fmt.Sprintf("role %q of user %q on project %q", a.RoleID, a.UserID, a.ProjectID))
-	}
-	return nil
+		if err != nil {
+			return fmt.Errorf("postgres: %s: %w", op, err)
+		}
+		if tag.RowsAffected() == 0 {
+			return notFound(op, fmt.Sprintf("role %q of user %q on project %q", a.RoleID, a.UserID, a.ProjectID))
+		}
+		return recordAccess(ctx, tx, identity.AccessGrant, identity.GrantSubject(a.UserID, a.ProjectID))
+	})
 }
 
 // scanAssignment reads one row selected as user_id, project_id, role_id.

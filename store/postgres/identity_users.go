@@ -61,8 +61,9 @@ func (s *Store) ListUsers(ctx context.Context, f identity.Filter) ([]*identity.U
 		`SELECT `+userColumns+` FROM users`+w+` ORDER BY name, domain_id, id`, args...)
 }
 
-// UpdateUser writes a user's name, enabled flag and password hash in one
-// statement: identity.ErrNotFound when there is no such user,
+// UpdateUser writes a user's name, enabled flag and password hash, with
+// the access event when it disables the user or changes the password:
+// identity.ErrNotFound when there is no such user,
 // identity.ErrConflict when another user of its domain has the name (the
 // unique index decides, so concurrent renames cannot both win). It sets
 // u.DomainID to the user's domain.
@@ -71,31 +72,46 @@ func (s *Store) UpdateUser(ctx context.Context, u *identity.User) error {
 	if u == nil || u.ID == "" || u.Name == "" {
 		return errors.New("postgres: update user: a user needs an id and a name")
 	}
-	var domainID string
-	err := s.pool.QueryRow(ctx, `UPDATE users SET name = $1, enabled = $2, password_hash = $3 WHERE id = $4
-		RETURNING domain_id`, u.Name, u.Enabled, u.PasswordHash, u.ID).Scan(&domainID)
-	switch {
-	case errors.Is(err, pgx.ErrNoRows):
-		return notFound(op, fmt.Sprintf("user %q", u.ID))
-	case isCode(err, codeUniqueViolation):
-		return conflict(op, fmt.Sprintf("name %q taken in the user's domain", u.Name))
-	case err != nil:
-		return fmt.Errorf("postgres: %s: %w", op, err)
-	}
-	u.DomainID = domainID
-	return nil
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		var wasEnabled bool
+		var oldHash string
+		err := tx.QueryRow(ctx, `SELECT enabled, password_hash FROM users WHERE id = $1 FOR UPDATE`, u.ID).Scan(&wasEnabled, &oldHash)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return notFound(op, fmt.Sprintf("user %q", u.ID))
+		}
+		if err != nil {
+			return fmt.Errorf("postgres: %s: %w", op, err)
+		}
+		var domainID string
+		err = tx.QueryRow(ctx, `UPDATE users SET name = $1, enabled = $2, password_hash = $3 WHERE id = $4
+			RETURNING domain_id`, u.Name, u.Enabled, u.PasswordHash, u.ID).Scan(&domainID)
+		switch {
+		case isCode(err, codeUniqueViolation):
+			return conflict(op, fmt.Sprintf("name %q taken in the user's domain", u.Name))
+		case err != nil:
+			return fmt.Errorf("postgres: %s: %w", op, err)
+		}
+		u.DomainID = domainID
+		if (wasEnabled && !u.Enabled) || oldHash != u.PasswordHash {
+			return recordAccess(ctx, tx, identity.AccessUser, u.ID)
+		}
+		return nil
+	})
 }
 
-// SetPassword replaces a user's password hash, or fails with
+// SetPassword replaces a user's password hash and records the access
+// event that ends the user's older tokens, or fails with
 // identity.ErrNotFound when there is no such user.
 func (s *Store) SetPassword(ctx context.Context, userID, passwordHash string) error {
 	const op = "set password"
-	tag, err := s.pool.Exec(ctx, `UPDATE users SET password_hash = $1 WHERE id = $2`, passwordHash, userID)
-	if err != nil {
-		return fmt.Errorf("postgres: %s: %w", op, err)
-	}
-	if tag.RowsAffected() == 0 {
-		return notFound(op, fmt.Sprintf("user %q", userID))
-	}
-	return nil
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE users SET password_hash = $1 WHERE id = $2`, passwordHash, userID)
+		if err != nil {
+			return fmt.Errorf("postgres: %s: %w", op, err)
+		}
+		if tag.RowsAffected() == 0 {
+			return notFound(op, fmt.Sprintf("user %q", userID))
+		}
+		return recordAccess(ctx, tx, identity.AccessUser, userID)
+	})
 }

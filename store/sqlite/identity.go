@@ -285,8 +285,6 @@ func (s *Store) ListUsers(ctx context.Context, f identity.Filter) ([]*identity.U
 		`SELECT `+userColumns+` FROM users`+w+` ORDER BY name, domain_id, id`, args...)
 }
 
-// SetPassword replaces the user's password hash, or fails with
-// identity.ErrNotFound when there is no such user.
 // UpdateUser writes a user's name, enabled flag and password hash in one
 // write transaction, refusing a name another user of its domain has.
 func (s *Store) UpdateUser(ctx context.Context, u *identity.User) error {
@@ -298,8 +296,9 @@ func (s *Store) UpdateUser(ctx context.Context, u *identity.User) error {
 		return fmt.Errorf("sqlite: update user: begin: %w", err)
 	}
 	defer tx.Rollback()
-	var domainID string
-	err = tx.QueryRowContext(ctx, `SELECT domain_id FROM users WHERE id = ?`, u.ID).Scan(&domainID)
+	var domainID, oldHash string
+	var wasEnabled bool
+	err = tx.QueryRowContext(ctx, `SELECT domain_id, enabled, password_hash FROM users WHERE id = ?`, u.ID).Scan(&domainID, &wasEnabled, &oldHash)
 	if errors.Is(err, sql.ErrNoRows) {
 		return notFound("update user", fmt.Sprintf("user %q", u.ID))
 	}
@@ -318,6 +317,11 @@ func (s *Store) UpdateUser(ctx context.Context, u *identity.User) error {
 		u.Name, u.Enabled, u.PasswordHash, u.ID); err != nil {
 		return fmt.Errorf("sqlite: update user: %w", err)
 	}
+	if (wasEnabled && !u.Enabled) || oldHash != u.PasswordHash {
+		if err := recordAccess(ctx, tx, identity.AccessUser, u.ID); err != nil {
+			return err
+		}
+	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("sqlite: update user: commit: %w", err)
 	}
@@ -325,18 +329,21 @@ func (s *Store) UpdateUser(ctx context.Context, u *identity.User) error {
 	return nil
 }
 
-// SetPassword replaces a user's password hash.
+// SetPassword replaces a user's password hash and records the access
+// event that ends the user's older tokens.
 func (s *Store) SetPassword(ctx context.Context, userID, passwordHash string) error {
-	res, err := s.w.ExecContext(ctx, `UPDATE users SET password_hash = ? WHERE id = ?`, passwordHash, userID)
-	if err != nil {
-		return fmt.Errorf("sqlite: set password: %w", err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return fmt.Errorf("sqlite: set password: %w", err)
-	}
-	if n == 0 {
-		return notFound("set password", fmt.Sprintf("user %q", userID))
-	}
-	return nil
+	return s.inTx(ctx, "set password", func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = ? WHERE id = ?`, passwordHash, userID)
+		if err != nil {
+			return fmt.Errorf("sqlite: set password: %w", err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return fmt.Errorf("sqlite: set password: %w", err)
+		}
+		if n == 0 {
+			return notFound("set password", fmt.Sprintf("user %q", userID))
+		}
+		return recordAccess(ctx, tx, identity.AccessUser, userID)
+	})
 }
