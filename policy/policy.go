@@ -3,6 +3,8 @@
 // allows or denies. The rules are few and in one table, so they can be read
 // and tested as a whole:
 //
+//   - a subject holding no role at all may do nothing (a credential whose
+//     last role was removed keeps no access);
 //   - admin may do everything;
 //   - reads (list, show) are for the owner, as are validating and revoking
 //     one's own token;
@@ -86,8 +88,7 @@ type Target struct {
 // Admin reports whether the subject holds the admin role.
 func (s Subject) Admin() bool { return slices.Contains(s.Roles, RoleAdmin) }
 
-// readOnly reports whether the subject's roles allow reads only. A subject
-// with no roles at all (a static token listing none) is a plain member.
+// readOnly reports whether the subject's roles allow reads only.
 func (s Subject) readOnly() bool {
 	return slices.Contains(s.Roles, RoleReader) && !slices.Contains(s.Roles, RoleMember) && !s.Admin()
 }
@@ -107,6 +108,9 @@ func (d *Denied) Error() string { return "policy does not allow " + string(d.Act
 func Authorize(action Action, subject Subject, target Target) error {
 	k, ok := kinds[action]
 	if !ok {
+		return &Denied{Action: action}
+	}
+	if len(subject.Roles) == 0 {
 		return &Denied{Action: action}
 	}
 	if subject.Admin() {

@@ -76,6 +76,8 @@ func (h *Handler) admin(w http.ResponseWriter, r *http.Request, base string, seg
 			return true, err
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"domain": viewDomain(d, base)})
+	case len(segs) == 2 && segs[0] == "domains" && r.Method == http.MethodPatch:
+		return true, h.updateDomain(w, r, base, segs[1])
 	case len(segs) == 1 && segs[0] == "users" && r.Method == http.MethodGet:
 		us, err := st.ListUsers(ctx, f)
 		if err != nil {
@@ -96,6 +98,8 @@ func (h *Handler) admin(w http.ResponseWriter, r *http.Request, base string, seg
 		writeJSON(w, http.StatusOK, map[string]any{"user": h.viewUser(u, base)})
 	case len(segs) == 2 && segs[0] == "users" && r.Method == http.MethodPatch:
 		return true, h.updateUser(w, r, base, segs[1])
+	case len(segs) == 2 && segs[0] == "users" && r.Method == http.MethodDelete:
+		return true, h.deleteUser(w, r, segs[1])
 	case len(segs) == 1 && segs[0] == "projects" && r.Method == http.MethodGet:
 		ps, err := st.ListProjects(ctx, f)
 		if err != nil {
@@ -114,6 +118,8 @@ func (h *Handler) admin(w http.ResponseWriter, r *http.Request, base string, seg
 			return true, err
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"project": h.viewProject(p, base)})
+	case len(segs) == 2 && segs[0] == "projects" && r.Method == http.MethodPatch:
+		return true, h.updateProject(w, r, base, segs[1])
 	case len(segs) == 1 && segs[0] == "roles" && r.Method == http.MethodGet:
 		rs, err := st.ListRoles(ctx)
 		if err != nil {
@@ -267,7 +273,7 @@ func (h *Handler) grant(w http.ResponseWriter, r *http.Request, projectID, userI
 			return err
 		}
 	case http.MethodDelete:
-		if err := st.RemoveAssignment(ctx, a); err != nil {
+		if err := h.svc.Ungrant(ctx, a); err != nil {
 			return err
 		}
 	case http.MethodGet, http.MethodHead:

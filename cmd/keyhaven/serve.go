@@ -178,32 +178,44 @@ func openBuiltin(ctx context.Context, cfg Config, st identity.Store, log *slog.L
 			fmt.Fprintf(stderr, "keyhaven: admin password (shown once): %s\n", pw)
 		}
 	}
-	if err := svc.ReloadRevocations(ctx); err != nil {
+	if err := svc.Reload(ctx); err != nil {
 		return nil, nil, err
 	}
 	return svc, ring, nil
 }
 
+// accessReload is how often an instance reloads revocations and withdrawn
+// access (disabled or deleted users, projects, domains, removed roles,
+// new passwords) from the store: the bound within which a change made
+// on another instance takes effect here.
+const accessReload = 2 * time.Second
+
+// keyReload is how often an instance reloads the token key directory.
+const keyReload = 10 * time.Second
+
 // maintain runs the built-in identity's periodic work until ctx is done:
-// picking up revocations and token keys other instances made, and
-// rotating token keys.
+// picking up revocations, withdrawn access and token keys other instances
+// made, and rotating token keys.
 func maintain(ctx context.Context, svc *builtin.Service, ring *token.Keyring, rotation time.Duration, log *slog.Logger) {
-	t := time.NewTicker(10 * time.Second)
-	defer t.Stop()
+	access := time.NewTicker(accessReload)
+	defer access.Stop()
+	keys := time.NewTicker(keyReload)
+	defer keys.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
-		}
-		if err := svc.ReloadRevocations(ctx); err != nil && ctx.Err() == nil {
-			log.Error("reloading token revocations", "error", err)
-		}
-		if err := ring.Reload(); err != nil {
-			log.Error("reloading token keys", "error", err)
-		}
-		if err := ring.RotateIfOlder(rotation, time.Now()); err != nil {
-			log.Error("rotating token keys", "error", err)
+		case <-access.C:
+			if err := svc.Reload(ctx); err != nil && ctx.Err() == nil {
+				log.Error("reloading token revocations and withdrawn access", "error", err)
+			}
+		case <-keys.C:
+			if err := ring.Reload(); err != nil {
+				log.Error("reloading token keys", "error", err)
+			}
+			if err := ring.RotateIfOlder(rotation, time.Now()); err != nil {
+				log.Error("rotating token keys", "error", err)
+			}
 		}
 	}
 }

@@ -103,7 +103,8 @@ func (s *Service) Grant(ctx context.Context, userID, projectID, role string) err
 }
 
 // UpdateUser changes what is given of a user's name, password and enabled
-// flag.
+// flag; disabling the user or changing its password ends its tokens (and
+// those minted from them), as in Keystone.
 func (s *Service) UpdateUser(ctx context.Context, id string, name, password *string, enabled *bool) (*identity.User, error) {
 	u, err := s.store.GetUser(ctx, id)
 	if err != nil {
@@ -126,5 +127,10 @@ func (s *Service) UpdateUser(ctx context.Context, id string, name, password *str
 	if enabled != nil {
 		u.Enabled = *enabled
 	}
-	return u, s.store.UpdateUser(ctx, u)
+	if err := s.store.UpdateUser(ctx, u); err != nil {
+		return nil, err
+	}
+	// Disabling the user or changing its password ends its tokens.
+	s.applied(ctx)
+	return u, nil
 }

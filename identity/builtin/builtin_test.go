@@ -149,7 +149,7 @@ func TestRevocationReachesOtherProcesses(t *testing.T) {
 	if _, err := a.Authenticate(ctx, r); err == nil {
 		t.Fatal("revoked token still accepted where it was revoked")
 	}
-	if err := b.ReloadRevocations(ctx); err != nil {
+	if err := b.Reload(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := b.Authenticate(ctx, r); err == nil {

@@ -86,11 +86,14 @@ func (s *Service) LookupSecret(ctx context.Context, access string) (string, iden
 		return "", identity.Principal{}, err
 	}
 	u, err := s.store.GetUser(ctx, c.UserID)
+	if errors.Is(err, identity.ErrNotFound) {
+		return "", identity.Principal{}, identity.ErrUnknownAccessKey
+	}
 	if err != nil {
 		return "", identity.Principal{}, err
 	}
-	if !u.Enabled {
-		return "", identity.Principal{}, identity.Unauthenticated("user is disabled")
+	if !u.Enabled || !s.access.enabled(u.ID, u.DomainID, c.ProjectID) {
+		return "", identity.Principal{}, identity.Unauthenticated("the credential's user, project or domain is disabled")
 	}
 	e, err := s.open(c)
 	if err != nil {
@@ -99,6 +102,11 @@ func (s *Service) LookupSecret(ctx context.Context, access string) (string, iden
 	roles, err := s.store.RoleNames(ctx, c.UserID, c.ProjectID)
 	if err != nil {
 		return "", identity.Principal{}, err
+	}
+	if len(roles) == 0 {
+		// As Keystone's ec2tokens: a credential works only while its user
+		// holds a role on its project.
+		return "", identity.Principal{}, identity.Unauthenticated("the credential's user has no role on its project")
 	}
 	return e.Secret, identity.Principal{UserID: c.UserID, ProjectID: c.ProjectID, DomainID: u.DomainID, Roles: roles}, nil
 }

@@ -40,6 +40,7 @@ type Service struct {
 	credKey  []byte
 	lifetime time.Duration
 	now      func() time.Time
+	access   *access
 }
 
 // New returns the built-in identity service.
@@ -54,7 +55,7 @@ func New(cfg Config) (*Service, error) {
 		cfg.Now = time.Now
 	}
 	return &Service{store: cfg.Store, tokens: cfg.Tokens, hasher: cfg.Hasher, credKey: cfg.CredentialKey,
-		lifetime: cfg.TokenLifetime, now: cfg.Now}, nil
+		lifetime: cfg.TokenLifetime, now: cfg.Now, access: newAccess()}, nil
 }
 
 // Store returns the identity store, for the admin API and commands.
@@ -148,7 +149,7 @@ func (s *Service) AuthPassword(ctx context.Context, ref UserRef, pw string, scop
 // no later than the old one.
 func (s *Service) AuthToken(ctx context.Context, tok string, scope Scope) (*Token, error) {
 	p, err := s.tokens.Open(tok, s.now())
-	if err != nil {
+	if err != nil || !s.access.tokenAllowed(p) {
 		return nil, authFailed()
 	}
 	u, err := s.store.GetUser(ctx, p.UserID)
@@ -177,6 +178,9 @@ func (s *Service) issueUntil(ctx context.Context, u *identity.User, methods []st
 	if t.UserDomain, err = s.store.GetDomain(ctx, u.DomainID); err != nil {
 		return nil, err
 	}
+	if !t.UserDomain.Enabled {
+		return nil, authFailed()
+	}
 	if !scope.Unscoped() {
 		if err := s.scopeTo(ctx, t, scope); err != nil {
 			return nil, err
@@ -188,7 +192,7 @@ func (s *Service) issueUntil(ctx context.Context, u *identity.User, methods []st
 		t.Payload.ExpiresAt = notAfter
 	}
 	if t.Project != nil {
-		t.Payload.ProjectID = t.Project.ID
+		t.Payload.ProjectID, t.Payload.ProjectDomainID = t.Project.ID, t.Project.DomainID
 		for _, r := range t.Roles {
 			t.Payload.Roles = append(t.Payload.Roles, r.Name)
 		}
@@ -236,19 +240,25 @@ func (s *Service) scopeTo(ctx context.Context, t *Token, scope Scope) error {
 		t.Roles = append(t.Roles, r)
 	}
 	t.Project = p
-	t.ProjectDomain, err = s.store.GetDomain(ctx, p.DomainID)
-	return err
+	if t.ProjectDomain, err = s.store.GetDomain(ctx, p.DomainID); err != nil {
+		return err
+	}
+	if !t.ProjectDomain.Enabled {
+		return authFailed()
+	}
+	return nil
 }
 
 // ErrTokenNotFound is Validate's answer for a token that is not valid.
 var ErrTokenNotFound = errors.New("builtin identity: token not found")
 
 // Validate opens a token and loads what a Keystone token body shows about
-// it. It reads the store; request authentication uses Authenticate, which
-// does not.
+// it. It reads the store, so a user, project or domain disabled on any
+// instance ends the token here at once; request authentication uses
+// Authenticate, which reads no database.
 func (s *Service) Validate(ctx context.Context, tok string) (*Token, error) {
 	p, err := s.tokens.Open(tok, s.now())
-	if err != nil {
+	if err != nil || !s.access.tokenAllowed(p) {
 		return nil, ErrTokenNotFound
 	}
 	t := &Token{Payload: *p}
@@ -261,12 +271,21 @@ func (s *Service) Validate(ctx context.Context, tok string) (*Token, error) {
 	if t.UserDomain, err = s.store.GetDomain(ctx, t.User.DomainID); err != nil {
 		return nil, err
 	}
+	if !t.User.Enabled || !t.UserDomain.Enabled {
+		return nil, ErrTokenNotFound
+	}
 	if p.ProjectID != "" {
 		if t.Project, err = s.store.GetProject(ctx, p.ProjectID); err != nil {
+			if errors.Is(err, identity.ErrNotFound) {
+				return nil, ErrTokenNotFound
+			}
 			return nil, err
 		}
 		if t.ProjectDomain, err = s.store.GetDomain(ctx, t.Project.DomainID); err != nil {
 			return nil, err
+		}
+		if !t.Project.Enabled || !t.ProjectDomain.Enabled {
+			return nil, ErrTokenNotFound
 		}
 		for _, n := range p.Roles {
 			r, err := s.store.GetRoleByName(ctx, n)
@@ -295,36 +314,20 @@ func (s *Service) Revoke(ctx context.Context, tok string) error {
 	return nil
 }
 
-// ReloadRevocations refreshes the in-memory revocation set from the store,
-// so revocations made by other keyhaven processes take effect here, and
-// forgets expired ones.
-func (s *Service) ReloadRevocations(ctx context.Context) error {
-	now := s.now()
-	revs, err := s.store.Revocations(ctx, now)
-	if err != nil {
-		return err
-	}
-	m := make(map[string]time.Time, len(revs))
-	for _, r := range revs {
-		m[r.AuditID] = r.ExpiresAt
-	}
-	s.tokens.SetRevocations(m, now)
-	return s.store.PruneRevocations(ctx, now)
-}
-
 // Header is the request header carrying a token.
 const Header = "X-Auth-Token"
 
 // Authenticate implements identity.Authenticator from X-Auth-Token. It
-// reads no database: the token says who and what, the revocation set is in
-// memory. Unscoped tokens are refused: every API acts within a project.
+// reads no database: the token says who and what, the revocations and
+// withdrawn access are in memory (see Reload). Unscoped tokens are
+// refused: every API acts within a project.
 func (s *Service) Authenticate(_ context.Context, r *http.Request) (identity.Principal, error) {
 	tok := r.Header.Get(Header)
 	if tok == "" {
 		return identity.Principal{}, identity.ErrUnauthenticated
 	}
 	p, err := s.tokens.Open(tok, s.now())
-	if err != nil || p.ProjectID == "" {
+	if err != nil || p.ProjectID == "" || !s.access.tokenAllowed(p) {
 		return identity.Principal{}, identity.ErrUnauthenticated
 	}
 	return identity.Principal{UserID: p.UserID, ProjectID: p.ProjectID, DomainID: p.DomainID, Roles: p.Roles}, nil

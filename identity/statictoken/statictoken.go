@@ -1,7 +1,8 @@
 // Package statictoken authenticates requests by an X-Auth-Token looked up in
 // a tokens file, for development and service accounts. Each line holds a
-// token, a user id, a project id and optional comma-separated roles,
-// separated by whitespace; '#' starts a comment.
+// token, a user id, a project id and optional comma-separated roles
+// (member when none are listed), separated by whitespace; '#' starts a
+// comment.
 package statictoken
 
 import (
@@ -70,6 +71,11 @@ func Parse(r io.Reader) (*Authenticator, error) {
 					p.Roles = append(p.Roles, role)
 				}
 			}
+		}
+		if len(p.Roles) == 0 {
+			// A token listing no role is a plain member: policy gives a
+			// principal with no role nothing.
+			p.Roles = []string{"member"}
 		}
 		h := sha256.Sum256([]byte(f[0]))
 		if _, dup := a.tokens[h]; dup {

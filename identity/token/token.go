@@ -23,13 +23,16 @@ const MaxLength = 4096
 
 // Payload is what a token says about its bearer.
 type Payload struct {
-	UserID    string    `json:"u"`
-	DomainID  string    `json:"d,omitempty"`
-	ProjectID string    `json:"p,omitempty"`
-	Roles     []string  `json:"r,omitempty"`
-	Methods   []string  `json:"m"`
-	IssuedAt  time.Time `json:"i"`
-	ExpiresAt time.Time `json:"e"`
+	UserID    string `json:"u"`
+	DomainID  string `json:"d,omitempty"`
+	ProjectID string `json:"p,omitempty"`
+	// ProjectDomainID is the domain of the project, so that disabling it
+	// ends the token even when the user lives in another domain.
+	ProjectDomainID string    `json:"pd,omitempty"`
+	Roles           []string  `json:"r,omitempty"`
+	Methods         []string  `json:"m"`
+	IssuedAt        time.Time `json:"i"`
+	ExpiresAt       time.Time `json:"e"`
 	// AuditID identifies the token without revealing it; revocation and
 	// logs use it.
 	AuditID string `json:"a"`
