@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/keyhaven/keyhaven/identity"
@@ -25,6 +26,13 @@ Commands:
   project list
   role add --user NAME --project NAME ROLE
   role list                      role assignments, by name
+  user delete|disable|enable NAME
+  project disable|enable NAME
+  role remove --user NAME --project NAME ROLE
+
+Deleting or disabling a user, disabling a project and removing a role end
+the tokens and EC2 credentials they gave, on every keyhaven instance of
+the database within seconds.
 `
 
 // identityCommand runs `keyhaven identity ...`. Global settings (data dir,
@@ -125,6 +133,8 @@ func identityCommand(ctx context.Context, args []string, getenv func(string) str
 		return grantByName(ctx, svc, *user, *project, pos[0])
 	case "role list":
 		return listAssignments(ctx, svc.Store(), tw)
+	case "user delete", "user disable", "user enable", "project disable", "project enable", "role remove":
+		return withdrawByName(ctx, svc, rest[0]+" "+rest[1], pos, *user, *project)
 	default:
 		fmt.Fprint(stderr, identityUsage)
 		return fmt.Errorf("identity: unknown command %q", rest[0]+" "+rest[1])
@@ -163,4 +173,50 @@ func listAssignments(ctx context.Context, st identity.Store, w io.Writer) error 
 		fmt.Fprintf(w, "%s\t%s\t%s\n", u.Name, p.Name, r.Name)
 	}
 	return nil
+}
+
+// withdrawByName runs the identity commands that take access away (or give
+// back what disabling took), naming users and projects in the Default
+// domain.
+func withdrawByName(ctx context.Context, svc *builtin.Service, cmd string, pos []string, user, project string) error {
+	if len(pos) != 1 {
+		return fmt.Errorf("%s: want one NAME", cmd)
+	}
+	st, d := svc.Store(), builtin.DefaultDomainID
+	if cmd == "role remove" {
+		if user == "" || project == "" {
+			return errors.New("role remove: want ROLE, --user and --project")
+		}
+		u, err := st.GetUserByName(ctx, d, user)
+		if err != nil {
+			return fmt.Errorf("user %q: %w", user, err)
+		}
+		p, err := st.GetProjectByName(ctx, d, project)
+		if err != nil {
+			return fmt.Errorf("project %q: %w", project, err)
+		}
+		r, err := st.GetRoleByName(ctx, pos[0])
+		if err != nil {
+			return fmt.Errorf("role %q: %w", pos[0], err)
+		}
+		return svc.Ungrant(ctx, identity.Assignment{UserID: u.ID, ProjectID: p.ID, RoleID: r.ID})
+	}
+	on := strings.HasSuffix(cmd, "enable") && !strings.HasSuffix(cmd, "disable")
+	if strings.HasPrefix(cmd, "project ") {
+		p, err := st.GetProjectByName(ctx, d, pos[0])
+		if err != nil {
+			return fmt.Errorf("project %q: %w", pos[0], err)
+		}
+		_, err = svc.UpdateProject(ctx, p.ID, builtin.ProjectChange{Enabled: &on})
+		return err
+	}
+	u, err := st.GetUserByName(ctx, d, pos[0])
+	if err != nil {
+		return fmt.Errorf("user %q: %w", pos[0], err)
+	}
+	if cmd == "user delete" {
+		return svc.DeleteUser(ctx, u.ID)
+	}
+	_, err = svc.UpdateUser(ctx, u.ID, nil, nil, &on)
+	return err
 }

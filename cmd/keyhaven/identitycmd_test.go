@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestIdentityCommand manages users, projects and roles with the
@@ -53,7 +54,41 @@ func TestIdentityCommand(t *testing.T) {
 	srv := startServer(t, "", "--data-dir", data)
 	body := `{"auth": {"identity": {"methods": ["password"], "password": {"user": {"name": "carol", "domain": {"id": "default"}, "password": "carol-pw"}}},
 		"scope": {"project": {"name": "dev", "domain": {"id": "default"}}}}}`
-	if resp, raw := srv.do(t, "POST", "/identity/v3/auth/tokens", map[string]string{"Content-Type": "application/json"}, body); resp.StatusCode != 201 {
+	resp, raw := srv.do(t, "POST", "/identity/v3/auth/tokens", map[string]string{"Content-Type": "application/json"}, body)
+	if resp.StatusCode != 201 {
 		t.Fatalf("carol's login: %d %s", resp.StatusCode, raw)
+	}
+	carol := map[string]string{"X-Auth-Token": resp.Header.Get("X-Subject-Token")}
+	if resp, raw := srv.do(t, "GET", "/v2.1/os-keypairs", carol, ""); resp.StatusCode != 200 {
+		t.Fatalf("carol's token: %d %s", resp.StatusCode, raw)
+	}
+
+	// The commands that take access away act on the running server, which
+	// learns of them from the database within its reload bound.
+	for _, c := range [][]string{{"role", "remove", "--user", "dan", "--project", "dev", "reader"}, {"user", "disable", "carol"}, {"user", "enable", "carol"}, {"project", "disable", "dev"}, {"project", "enable", "dev"}, {"user", "delete", "dan"}} {
+		run1(c...)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, _ := srv.do(t, "GET", "/v2.1/os-keypairs", carol, "")
+		if resp.StatusCode == 401 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("carol's token 10 s after she was disabled: %d", resp.StatusCode)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if out := run1("user", "list"); strings.Contains(out, "dan") {
+		t.Fatalf("dan not deleted:\n%s", out)
+	}
+	// Enabled again, carol logs in anew; her old token stays ended.
+	if resp, raw := srv.do(t, "POST", "/identity/v3/auth/tokens", map[string]string{"Content-Type": "application/json"}, body); resp.StatusCode != 201 {
+		t.Fatalf("carol's login after enabling: %d %s", resp.StatusCode, raw)
+	}
+	for _, bad := range [][]string{{"user", "delete", "nobody"}, {"role", "remove", "--user", "carol", "--project", "dev", "reader"}, {"project", "disable"}} {
+		if err := run(ctx, append([]string{"identity", "--data-dir", data}, bad...), env, io.Discard, io.Discard); err == nil {
+			t.Errorf("identity %v succeeded", bad)
+		}
 	}
 }
