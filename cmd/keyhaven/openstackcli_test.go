@@ -172,6 +172,31 @@ func TestOpenStackCLIAdmin(t *testing.T) {
 	if len(users) != 3 {
 		t.Fatalf("users: %v", users)
 	}
+
+	// Taking access away with the CLI: each refuses the user's next login.
+	admin("user", "create", "--password", "bob-pw", "--domain", "Default", "bob")
+	admin("role", "add", "--user", "bob", "--project", "dev", "member")
+	bob := cliTry(t, srv, dir, "bob", "bob-pw", "dev")
+	for _, step := range [][]string{
+		{"role", "remove", "--user", "bob", "--project", "dev", "member"},
+		{"role", "add", "--user", "bob", "--project", "dev", "member"},
+		{"project", "set", "--disable", "dev"},
+		{"project", "set", "--enable", "dev"},
+		{"user", "delete", "bob"},
+	} {
+		out, err := bob("keypair", "list")
+		ok := err == nil
+		admin(step...)
+		if step[1] == "add" || step[2] == "--enable" {
+			continue
+		}
+		if !ok {
+			t.Fatalf("bob could not list before %v: %s", step, out)
+		}
+		if out, err := bob("keypair", "list"); err == nil || !strings.Contains(out, "401") {
+			t.Fatalf("after %v bob still lists: %v %s", step, err, out)
+		}
+	}
 }
 
 // requireCLI fails the test when the openstack CLI is missing and skips it
