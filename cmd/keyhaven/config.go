@@ -15,6 +15,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/keyhaven/keyhaven/identity/keystone"
 	"github.com/keyhaven/keyhaven/keypair"
 )
 
@@ -59,7 +60,7 @@ func defaultConfig() Config {
 		TokenKeyRotation: 24 * time.Hour,
 		Region:           "RegionOne",
 		KeystoneDomain:   "Default",
-		KeystoneCacheTTL: 5 * time.Minute,
+		KeystoneCacheTTL: keystone.DefaultCacheTTL,
 		KMSDefault:       "local",
 		DataDir:          "./keyhaven-data",
 		QuotaKeyPairs:    keypair.DefaultQuota,

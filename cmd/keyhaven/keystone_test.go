@@ -52,6 +52,7 @@ func TestRemoteKeystone(t *testing.T) {
 
 	// A token revoked in Keystone stops working here within the cache
 	// bound (1s); the loop is bounded by count, not asserted in time.
+	second := k.IssueToken(t, user, "user-pw", project)
 	k.RevokeToken(t, k.AdminToken(t), token)
 	stopped := false
 	for range 50 {
@@ -64,5 +65,25 @@ func TestRemoteKeystone(t *testing.T) {
 	}
 	if !stopped {
 		t.Fatal("a token revoked in Keystone still works")
+	}
+
+	// A user disabled in Keystone: its other token and its EC2 credential
+	// stop too.
+	if resp, raw := srv.do(t, "GET", "/v2.1/os-keypairs", map[string]string{"X-Auth-Token": second}, ""); resp.StatusCode != 200 {
+		t.Fatalf("second token before disabling: %d %s", resp.StatusCode, raw)
+	}
+	k.SetUserEnabled(t, userID, false)
+	stopped = false
+	for range 50 {
+		resp, _ := srv.do(t, "GET", "/v2.1/os-keypairs", map[string]string{"X-Auth-Token": second}, "")
+		code, _ := send(t, srv.signedRequest(t, access, secret, "GET", "/v2.1/os-keypairs", "", nil))
+		if resp.StatusCode == 401 && code == 401 {
+			stopped = true
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if !stopped {
+		t.Fatal("a user disabled in Keystone still works here, by token or AK/SK")
 	}
 }

@@ -14,8 +14,11 @@ const (
 	// DefaultDomain is the domain of the service account and its project.
 	DefaultDomain = "Default"
 	// DefaultCacheTTL is how long a validated token or an EC2 credential is
-	// trusted without asking Keystone again.
-	DefaultCacheTTL = 5 * time.Minute
+	// trusted without asking Keystone again. It is short because it is how
+	// long a token revoked, or a user disabled, in Keystone keeps working
+	// here (keystonemiddleware's 300 s is far longer than an escrow
+	// service should allow).
+	DefaultCacheTTL = 10 * time.Second
 	// DefaultMaxCacheEntries bounds each of the client's caches.
 	DefaultMaxCacheEntries = 10000
 	// DefaultTimeout is the timeout of the default HTTP client.
