@@ -140,6 +140,17 @@ func TestWithdrawnAccessStops(t *testing.T) {
 			}
 		})
 	}
+	// A deleted EC2 credential stops signing at once; the user's token
+	// stays.
+	t.Run("credential deleted", func(t *testing.T) {
+		u := newCloudUser(t, srv, adminTok, "ucred", "proj-ucred", "member")
+		adminCall(t, srv, adminTok, "DELETE", "/identity/v3/users/"+u.ID+"/credentials/OS-EC2/"+u.AK, "", 204)
+		a := probe(t, srv, adminTok, u, "ucred")
+		if want := (access{novaToken: 200, kpsToken: 200, validate: 200, novaAKSK: 401, kpsSDK: 401, login: 201}); a != want {
+			t.Fatalf("after deleting the credential: %+v, want %+v", a, want)
+		}
+	})
+
 	// Last, the Default domain: every token in it ends, the admin's too.
 	u := newCloudUser(t, srv, adminTok, "udom", "proj-udom", "member")
 	adminCall(t, srv, adminTok, "PATCH", "/identity/v3/domains/default", `{"domain": {"enabled": false}}`, 200)
