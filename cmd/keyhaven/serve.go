@@ -210,6 +210,9 @@ func maintain(ctx context.Context, svc *builtin.Service, ring *token.Keyring, ro
 				log.Error("reloading token revocations and withdrawn access", "error", err)
 			}
 		case <-keys.C:
+			if err := svc.Prune(ctx); err != nil && ctx.Err() == nil {
+				log.Error("pruning token revocations and access events", "error", err)
+			}
 			if err := ring.Reload(); err != nil {
 				log.Error("reloading token keys", "error", err)
 			}

@@ -90,7 +90,8 @@ func (a *access) enabled(userID, domainID, projectID string) bool {
 
 // Reload refreshes what this instance knows of revoked tokens and
 // withdrawn access from the store, so changes made by other keyhaven
-// processes take effect here, and forgets what can no longer matter.
+// processes take effect here. It only reads: it runs every few seconds on
+// every instance.
 func (s *Service) Reload(ctx context.Context) error {
 	now := s.now()
 	revs, err := s.store.Revocations(ctx, now)
@@ -109,6 +110,13 @@ func (s *Service) Reload(ctx context.Context) error {
 	}
 	s.tokens.SetRevocations(m, now)
 	s.access.set(snap)
+	return nil
+}
+
+// Prune forgets, in the store, the revocations and access events that can
+// no longer refuse a live token.
+func (s *Service) Prune(ctx context.Context) error {
+	now := s.now()
 	if err := s.store.PruneRevocations(ctx, now); err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/keyhaven/keyhaven/identity"
 	"github.com/keyhaven/keyhaven/identity/password"
@@ -205,5 +206,33 @@ func (f *fixture) wantWorks(t *testing.T, s *Service, when, tok, minted, access 
 		if _, _, err := s.LookupSecret(ctx, access); (err == nil) != works {
 			t.Errorf("%s: EC2 credential opens: %v (%v), want %v", when, err == nil, err, works)
 		}
+	}
+}
+
+// TestPruneForgetsOldEvents: Prune keeps an access event while a token it
+// refuses could be alive (the lifetime and a day's margin) and forgets it
+// after.
+func TestPruneForgetsOldEvents(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t)
+	a := w.openLive(t)
+	f := newFixture(t, a)
+	if err := a.DeleteUser(ctx, f.user.ID); err != nil {
+		t.Fatal(err)
+	}
+	events := func() int {
+		snap, err := a.Store().Access(ctx, time.Time{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(snap.Events)
+	}
+	if err := a.Prune(ctx); err != nil || events() != 1 {
+		t.Fatalf("a fresh event pruned: %v, %d left", err, events())
+	}
+	later := *a
+	later.now = func() time.Time { return time.Now().Add(token.DefaultLifetime + 25*time.Hour) }
+	if err := later.Prune(ctx); err != nil || events() != 0 {
+		t.Fatalf("an event past the lifetime and a day kept: %v, %d left", err, events())
 	}
 }
