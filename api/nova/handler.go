@@ -96,7 +96,7 @@ func match(r *http.Request) (rt route, allow string, ok bool) {
 		return route{op: "version"}, "GET", true
 	}
 	rest := segs[1:]
-	if rest[0] != "os-keypairs" && len(rest) > 1 && rest[1] == "os-keypairs" {
+	if rest[0] != "os-keypairs" && rest[0] != "" && len(rest) > 1 && rest[1] == "os-keypairs" {
 		rt.project, rest = rest[0], rest[1:]
 	}
 	switch {
