@@ -30,8 +30,9 @@ type Config struct {
 	Catalog []Service
 	// Region names the catalog's region; "RegionOne" when empty.
 	Region string
-	// PublicURL is the base of every URL returned; the request's host when
-	// empty.
+	// PublicURL is the base of every URL returned; when empty, the address
+	// the connection was accepted on (publicurl.Base), never the Host
+	// header.
 	PublicURL string
 	// Log receives internal errors, never tokens or secrets.
 	Log *slog.Logger

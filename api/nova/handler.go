@@ -28,10 +28,11 @@ type Config struct {
 	// Log receives internal errors; it never receives key material.
 	Log *slog.Logger
 	// PublicURL, when set, is the base of every link keyhaven returns (for
-	// a service behind a proxy); otherwise links use the request's host.
+	// a service behind a proxy); otherwise links use the address the
+	// connection was accepted on (publicurl.Base), never the Host header.
 	PublicURL string
 	// AuthURI is the identity endpoint advertised in 401 responses; when
-	// empty it is the request's base URL plus "/identity".
+	// empty it is the base URL plus "/identity".
 	AuthURI string
 	// Health reports whether the database is reachable; an internal error
 	// while it is not is answered 503 rather than 500.

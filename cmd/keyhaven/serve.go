@@ -300,6 +300,9 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer, ready chan<- strin
 		dbName = "postgres" // the URL may hold a password
 	}
 	log.Info("keyhaven serving", "addr", ln.Addr().String(), "data_dir", cfg.DataDir, "database", dbName, "auth", cfg.Auth)
+	if tcp, ok := ln.Addr().(*net.TCPAddr); ok && cfg.PublicURL == "" && tcp.IP.IsUnspecified() {
+		log.Warn("listening on every address without --public-url: links and the catalog name the address each client connected to; set --public-url if clients come through a proxy or NAT")
+	}
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}
