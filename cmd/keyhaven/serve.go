@@ -212,6 +212,9 @@ func maintain(ctx context.Context, svc *builtin.Service, ring *token.Keyring, ro
 // the listening address once requests can be served.
 func serve(ctx context.Context, cfg Config, stderr io.Writer, ready chan<- string) error {
 	log := newLogger(cfg, stderr)
+	if err := tightenDataDir(cfg.DataDir, log, stderr); err != nil {
+		return err
+	}
 	st, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
