@@ -20,6 +20,11 @@ func TestValidateName(t *testing.T) {
 		{" a", false},
 		{"a\n", false},
 		{"\xff", false},
+		{".", false},
+		{"..", false},
+		{"...", true},
+		{".ssh", true},
+		{"a..b", true},
 	} {
 		err := ValidateName(c.name)
 		if (err == nil) != c.ok {

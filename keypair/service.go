@@ -315,14 +315,20 @@ func matchPrivate(public, private string) error {
 }
 
 // ValidateName applies the rules every dialect shares: 1 to MaxNameLength
-// characters of valid UTF-8, no leading or trailing whitespace. Dialects
-// check their own charsets before calling the service.
+// characters of valid UTF-8, no leading or trailing whitespace, and not
+// "." or "..": clients that follow RFC 3986 (curl, Python's urllib3 under
+// the openstack CLI) remove such path segments, so a key pair of that name
+// could never be shown or deleted by them. Dialects check their own
+// charsets before calling the service.
 func ValidateName(name string) error {
 	if name == "" || utf8.RuneCountInString(name) > MaxNameLength || !utf8.ValidString(name) {
 		return Errorf(EINVALID, "Key pair name must be 1 to %d characters.", MaxNameLength)
 	}
 	if strings.TrimSpace(name) != name {
 		return Errorf(EINVALID, "Key pair name can not start or end with whitespace.")
+	}
+	if name == "." || name == ".." {
+		return Errorf(EINVALID, "Key pair name can not be '.' or '..': clients remove such segments from URLs, so the key pair could not be shown or deleted.")
 	}
 	return nil
 }

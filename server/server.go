@@ -55,26 +55,7 @@ func New(cfg Config) *Server {
 	if cfg.ShutdownTimeout == 0 {
 		cfg.ShutdownTimeout = 30 * time.Second
 	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		if cfg.Health != nil {
-			if err := cfg.Health(r.Context()); err != nil {
-				cfg.Log.ErrorContext(r.Context(), "health check failed", "error", err)
-				http.Error(w, "unhealthy\n", http.StatusServiceUnavailable)
-				return
-			}
-		}
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		_, _ = w.Write([]byte("ok\n"))
-	})
-	mux.Handle("/", cfg.Nova)
-	if cfg.KPS != nil {
-		mux.Handle("/v3/", cfg.KPS)
-	}
-	if cfg.Identity != nil {
-		mux.Handle("/identity", cfg.Identity)
-		mux.Handle("/identity/", cfg.Identity)
-	}
+	mux := &router{health: healthHandler(cfg), nova: cfg.Nova, identity: cfg.Identity, kps: cfg.KPS}
 	s := &Server{cfg: cfg}
 	s.handler = s.requestID(s.accessLog(s.recover(s.limitBody(mux))))
 	return s

@@ -75,3 +75,35 @@ func TestHealth(t *testing.T) {
 		t.Fatalf("healthy: %d", rec.Code)
 	}
 }
+
+// TestRouterNoRedirect checks that paths ServeMux would clean and redirect
+// reach the dialect owning their prefix unchanged.
+func TestRouterNoRedirect(t *testing.T) {
+	tag := func(name string) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, name+" "+r.URL.Path) })
+	}
+	h := New(Config{Nova: tag("nova"), Identity: tag("identity"), KPS: tag("kps")}).Handler()
+	for _, tt := range []struct{ method, path, want string }{
+		{"DELETE", "/v2.1/os-keypairs/..", "nova /v2.1/os-keypairs/.."},
+		{"GET", "//v2.1/./os-keypairs", "nova //v2.1/./os-keypairs"},
+		{"GET", "/identity", "identity /identity"},
+		{"GET", "/identity/v3/../x", "identity /identity/v3/../x"},
+		{"GET", "/identityx", "nova /identityx"},
+		{"GET", "/v3", "kps /v3"},
+		{"GET", "/v3/p/keypairs/..", "kps /v3/p/keypairs/.."},
+		{"GET", "/v3x", "nova /v3x"},
+		{"GET", "/healthz/..", "nova /healthz/.."},
+		{"HEAD", "/healthz", "ok\n"},
+	} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(tt.method, tt.path, nil))
+		if rec.Code != 200 || rec.Body.String() != tt.want {
+			t.Errorf("%s %s: %d %q, want %q", tt.method, tt.path, rec.Code, rec.Body.String(), tt.want)
+		}
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("POST", "/healthz", nil))
+	if rec.Code != 405 || rec.Header().Get("Allow") != "GET, HEAD" {
+		t.Errorf("POST /healthz: %d %v", rec.Code, rec.Header())
+	}
+}

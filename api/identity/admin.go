@@ -253,9 +253,8 @@ func (h *Handler) createProject(w http.ResponseWriter, r *http.Request, base str
 	if _, err := h.svc.Store().GetDomain(r.Context(), req.Project.DomainID); err != nil {
 		return err
 	}
-	p := &identity.Project{ID: builtin.NewID(), Name: req.Project.Name, DomainID: req.Project.DomainID,
-		Description: req.Project.Description, Enabled: true}
-	if err := h.svc.Store().CreateProject(r.Context(), p); err != nil {
+	p, err := h.svc.CreateProject(r.Context(), req.Project.DomainID, req.Project.Name, req.Project.Description)
+	if err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusCreated, map[string]any{"project": h.viewProject(p, base)})

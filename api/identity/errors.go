@@ -44,9 +44,12 @@ var titles = map[int]string{
 func statusOf(err error) (int, string) {
 	var he *httpError
 	var denied *policy.Denied
+	var invalid *identity.InvalidError
 	switch {
 	case errors.As(err, &he):
 		return he.status, he.message
+	case errors.As(err, &invalid):
+		return http.StatusBadRequest, fmt.Sprintf("Invalid input for field '%s': %s", invalid.Field, invalid.Reason)
 	case errors.Is(err, identity.ErrUnauthenticated):
 		if r := identity.Reason(err); r != "" {
 			return http.StatusUnauthorized, r

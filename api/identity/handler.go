@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"strings"
 
 	"github.com/keyhaven/keyhaven/api/publicurl"
@@ -29,8 +30,9 @@ type Config struct {
 	Catalog []Service
 	// Region names the catalog's region; "RegionOne" when empty.
 	Region string
-	// PublicURL is the base of every URL returned; the request's host when
-	// empty.
+	// PublicURL is the base of every URL returned; when empty, the address
+	// the connection was accepted on (publicurl.Base), never the Host
+	// header.
 	PublicURL string
 	// Log receives internal errors, never tokens or secrets.
 	Log *slog.Logger
@@ -145,11 +147,61 @@ func decode(r *http.Request, v any) error {
 	if err := json.Unmarshal(body, v); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
-			return badRequest("Invalid input for field '%s': expected %s.", te.Field, te.Type)
+			return typeError(te)
 		}
 		return badRequest("Malformed request body: it is not valid JSON.")
 	}
 	return nil
+}
+
+// typeError words a JSON type mismatch for people: the field's path and
+// the JSON types wanted and given, never the Go type it was decoded into.
+func typeError(te *json.UnmarshalTypeError) error {
+	want := jsonKind(te.Type)
+	got, _, _ := strings.Cut(te.Value, " ") // "number 1e400" carries the value
+	if te.Field == "" {
+		return badRequest("Invalid input: the request body must be %s, not %s.", want, article(got))
+	}
+	return badRequest("Invalid input for field '%s': expected %s, got %s.", te.Field, want, article(got))
+}
+
+// jsonKind names the JSON type a Go type is decoded from.
+func jsonKind(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Struct, reflect.Map:
+		return "an object"
+	case reflect.Slice, reflect.Array:
+		return "a list"
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "a boolean"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "an integer"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	}
+	return "another type"
+}
+
+// article puts "a" or "an" before the JSON type name encoding/json reports
+// ("string", "number", "array", "object", "bool").
+func article(value string) string {
+	switch value {
+	case "array":
+		return "a list"
+	case "object":
+		return "an object"
+	case "bool":
+		return "a boolean"
+	case "":
+		return "something else"
+	}
+	return "a " + value
 }
 
 // caller authenticates the X-Auth-Token of a request to the identity API.

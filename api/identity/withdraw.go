@@ -32,9 +32,6 @@ func (h *Handler) updateProject(w http.ResponseWriter, r *http.Request, base, id
 	if req.Project == nil {
 		return badRequest("Expecting to find project in the request body.")
 	}
-	if req.Project.Name != nil && *req.Project.Name == "" {
-		return badRequest("A project's name must not be empty.")
-	}
 	p, err := h.svc.UpdateProject(r.Context(), id, builtin.ProjectChange{
 		Name: req.Project.Name, Description: req.Project.Description, Enabled: req.Project.Enabled})
 	if err != nil {
@@ -56,9 +53,6 @@ func (h *Handler) updateDomain(w http.ResponseWriter, r *http.Request, base, id 
 	}
 	if req.Domain == nil {
 		return badRequest("Expecting to find domain in the request body.")
-	}
-	if req.Domain.Name != nil && *req.Domain.Name == "" {
-		return badRequest("A domain's name must not be empty.")
 	}
 	d, err := h.svc.UpdateDomain(r.Context(), id, builtin.DomainChange{Name: req.Domain.Name, Enabled: req.Domain.Enabled})
 	if err != nil {

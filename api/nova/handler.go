@@ -28,10 +28,11 @@ type Config struct {
 	// Log receives internal errors; it never receives key material.
 	Log *slog.Logger
 	// PublicURL, when set, is the base of every link keyhaven returns (for
-	// a service behind a proxy); otherwise links use the request's host.
+	// a service behind a proxy); otherwise links use the address the
+	// connection was accepted on (publicurl.Base), never the Host header.
 	PublicURL string
 	// AuthURI is the identity endpoint advertised in 401 responses; when
-	// empty it is the request's base URL plus "/identity".
+	// empty it is the base URL plus "/identity".
 	AuthURI string
 	// Health reports whether the database is reachable; an internal error
 	// while it is not is answered 503 rather than 500.
@@ -96,7 +97,7 @@ func match(r *http.Request) (rt route, allow string, ok bool) {
 		return route{op: "version"}, "GET", true
 	}
 	rest := segs[1:]
-	if rest[0] != "os-keypairs" && len(rest) > 1 && rest[1] == "os-keypairs" {
+	if rest[0] != "os-keypairs" && rest[0] != "" && len(rest) > 1 && rest[1] == "os-keypairs" {
 		rt.project, rest = rest[0], rest[1:]
 	}
 	switch {

@@ -45,7 +45,7 @@ type Config struct {
 	PKCS11PIN         string        `yaml:"pkcs11_pin" help:"user PIN of the HSM token (prefer KEYHAVEN_PKCS11_PIN)"`
 	PKCS11Key         string        `yaml:"pkcs11_key" help:"label of the HSM key used when a request names none"`
 	QuotaKeyPairs     int           `yaml:"quota_key_pairs" help:"key pairs a user may own; -1 for no limit"`
-	PublicURL         string        `yaml:"public_url" help:"base URL of links in responses, when behind a proxy (default: the request's host)"`
+	PublicURL         string        `yaml:"public_url" help:"base URL of links, the catalog and WWW-Authenticate, when behind a proxy (default: the address the connection was accepted on, never the Host header)"`
 	AuthURI           string        `yaml:"auth_uri" help:"identity endpoint advertised in 401 responses (default: PUBLIC_URL/identity)"`
 	LogFormat         string        `yaml:"log_format" help:"log format: text or json"`
 	LogLevel          string        `yaml:"log_level" help:"log level: debug, info, warn or error"`

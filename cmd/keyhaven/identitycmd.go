@@ -112,8 +112,8 @@ func identityCommand(ctx context.Context, args []string, getenv func(string) str
 		if len(pos) != 1 {
 			return errors.New("project create: want NAME")
 		}
-		p := &identity.Project{ID: builtin.NewID(), Name: pos[0], DomainID: d, Description: *desc, Enabled: true}
-		if err := svc.Store().CreateProject(ctx, p); err != nil {
+		p, err := svc.CreateProject(ctx, d, pos[0], *desc)
+		if err != nil {
 			return err
 		}
 		fmt.Fprintf(tw, "%s\t%s\n", p.ID, p.Name)

@@ -227,6 +227,9 @@ func maintain(ctx context.Context, svc *builtin.Service, ring *token.Keyring, ro
 // the listening address once requests can be served.
 func serve(ctx context.Context, cfg Config, stderr io.Writer, ready chan<- string) error {
 	log := newLogger(cfg, stderr)
+	if err := tightenDataDir(cfg.DataDir, log, stderr); err != nil {
+		return err
+	}
 	st, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
@@ -315,6 +318,9 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer, ready chan<- strin
 		dbName = "postgres" // the URL may hold a password
 	}
 	log.Info("keyhaven serving", "addr", ln.Addr().String(), "data_dir", cfg.DataDir, "database", dbName, "auth", cfg.Auth)
+	if tcp, ok := ln.Addr().(*net.TCPAddr); ok && cfg.PublicURL == "" && tcp.IP.IsUnspecified() {
+		log.Warn("listening on every address without --public-url: links and the catalog name the address each client connected to; set --public-url if clients come through a proxy or NAT")
+	}
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}

@@ -22,6 +22,8 @@ func TestWithdrawBadInput(t *testing.T) {
 		{"project: wrong type", adminTok, "PATCH", "/identity/v3/projects/" + u.Project, `{"project": []}`, 400},
 		{"project: enabled not a boolean", adminTok, "PATCH", "/identity/v3/projects/" + u.Project, `{"project": {"enabled": "no"}}`, 400},
 		{"project: empty name", adminTok, "PATCH", "/identity/v3/projects/" + u.Project, `{"project": {"name": ""}}`, 400},
+		{"project: bidi override in name", adminTok, "PATCH", "/identity/v3/projects/" + u.Project, `{"project": {"name": "ev\u202elive"}}`, 400},
+		{"project: extra field ignored", adminTok, "PATCH", "/identity/v3/projects/" + u.Project, `{"project": {"description": "d", "color": "red"}}`, 200},
 		{"project: taken name", adminTok, "PATCH", "/identity/v3/projects/" + u.Project, `{"project": {"name": "admin"}}`, 409},
 		{"project: oversized", adminTok, "PATCH", "/identity/v3/projects/" + u.Project, big, 413},
 		{"project: unknown", adminTok, "PATCH", "/identity/v3/projects/0123", `{"project": {"enabled": false}}`, 404},
@@ -32,6 +34,7 @@ func TestWithdrawBadInput(t *testing.T) {
 		{"domain: missing object", adminTok, "PATCH", "/identity/v3/domains/default", `{"project": {}}`, 400},
 		{"domain: enabled not a boolean", adminTok, "PATCH", "/identity/v3/domains/default", `{"domain": {"enabled": 0}}`, 400},
 		{"domain: empty name", adminTok, "PATCH", "/identity/v3/domains/default", `{"domain": {"name": ""}}`, 400},
+		{"domain: NUL in name", adminTok, "PATCH", "/identity/v3/domains/default", `{"domain": {"name": "a\u0000b"}}`, 400},
 		{"domain: unknown", adminTok, "PATCH", "/identity/v3/domains/nowhere", `{"domain": {"enabled": false}}`, 404},
 		{"domain: not admin", u.Token, "PATCH", "/identity/v3/domains/default", `{"domain": {"enabled": false}}`, 403},
 		{"user delete: unknown", adminTok, "DELETE", "/identity/v3/users/0123", ``, 404},
@@ -50,8 +53,11 @@ func TestWithdrawBadInput(t *testing.T) {
 			if resp.StatusCode != tt.status {
 				t.Fatalf("status %d, want %d: %s", resp.StatusCode, tt.status, raw)
 			}
-			if !strings.Contains(string(raw), `"error":{"code":`) {
+			if tt.status >= 400 && !strings.Contains(string(raw), `"error":{"code":`) {
 				t.Fatalf("not Keystone's error body: %s", raw)
+			}
+			if strings.Contains(string(raw), "struct {") {
+				t.Fatalf("Go types in the answer: %s", raw)
 			}
 		})
 	}

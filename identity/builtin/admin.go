@@ -71,16 +71,34 @@ func (s *Service) EnsureRole(ctx context.Context, name string) (*identity.Role, 
 func (s *Service) EnsureProject(ctx context.Context, domainID, name string) (*identity.Project, error) {
 	p, err := s.store.GetProjectByName(ctx, domainID, name)
 	if errors.Is(err, identity.ErrNotFound) {
-		p = &identity.Project{ID: NewID(), Name: name, DomainID: domainID, Enabled: true}
-		err = s.store.CreateProject(ctx, p)
+		return s.CreateProject(ctx, domainID, name, "")
 	}
 	return p, err
 }
 
-// CreateUser makes an enabled user with a password.
+// CreateProject makes an enabled project in domainID, after checking its
+// name (identity.ValidateName); identity.ErrConflict when the name is
+// taken there.
+func (s *Service) CreateProject(ctx context.Context, domainID, name, description string) (*identity.Project, error) {
+	if err := identity.ValidateName("project", name); err != nil {
+		return nil, err
+	}
+	p := &identity.Project{ID: NewID(), Name: name, DomainID: domainID, Description: description, Enabled: true}
+	if err := s.store.CreateProject(ctx, p); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// CreateUser makes an enabled user with a password, after checking its
+// name (identity.ValidateName); a refused name or an empty password is an
+// *identity.InvalidError.
 func (s *Service) CreateUser(ctx context.Context, domainID, name, password string) (*identity.User, error) {
-	if name == "" || password == "" {
-		return nil, errors.New("a user needs a name and a password")
+	if err := identity.ValidateName("user", name); err != nil {
+		return nil, err
+	}
+	if password == "" {
+		return nil, errEmptyPassword
 	}
 	hash, err := s.hasher.Hash(ctx, password)
 	if err != nil {
@@ -102,23 +120,26 @@ func (s *Service) Grant(ctx context.Context, userID, projectID, role string) err
 	return s.store.AddAssignment(ctx, identity.Assignment{UserID: userID, ProjectID: projectID, RoleID: r.ID})
 }
 
+var errEmptyPassword = identity.Invalid("password", "a password must not be empty.")
+
 // UpdateUser changes what is given of a user's name, password and enabled
-// flag; disabling the user or changing its password ends its tokens (and
-// those minted from them), as in Keystone.
+// flag; a refused name or an empty password is an *identity.InvalidError.
+// Disabling the user or changing its password ends its tokens (and those
+// minted from them), as in Keystone.
 func (s *Service) UpdateUser(ctx context.Context, id string, name, password *string, enabled *bool) (*identity.User, error) {
 	u, err := s.store.GetUser(ctx, id)
 	if err != nil {
 		return nil, err
 	}
 	if name != nil {
-		if *name == "" {
-			return nil, errors.New("a user's name must not be empty")
+		if err := identity.ValidateName("user", *name); err != nil {
+			return nil, err
 		}
 		u.Name = *name
 	}
 	if password != nil {
 		if *password == "" {
-			return nil, errors.New("a user's password must not be empty")
+			return nil, errEmptyPassword
 		}
 		if u.PasswordHash, err = s.hasher.Hash(ctx, *password); err != nil {
 			return nil, err

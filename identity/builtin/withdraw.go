@@ -53,6 +53,9 @@ func (s *Service) UpdateProject(ctx context.Context, id string, c ProjectChange)
 		return nil, err
 	}
 	if c.Name != nil {
+		if err := identity.ValidateName("project", *c.Name); err != nil {
+			return nil, err
+		}
 		p.Name = *c.Name
 	}
 	if c.Description != nil {
@@ -82,6 +85,9 @@ func (s *Service) UpdateDomain(ctx context.Context, id string, c DomainChange) (
 		return nil, err
 	}
 	if c.Name != nil {
+		if err := identity.ValidateName("domain", *c.Name); err != nil {
+			return nil, err
+		}
 		d.Name = *c.Name
 	}
 	if c.Enabled != nil {
