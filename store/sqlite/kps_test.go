@@ -62,7 +62,7 @@ func TestSchemaChecks(t *testing.T) {
 	ctx := t.Context()
 	kp := testKP("u", "shared")
 	kp.DomainID, kp.Scope = "d", keypair.ScopeDomain
-	if err := s.CreateKeyPair(ctx, kp, 10); err != nil {
+	if err := s.CreateKeyPair(ctx, kp, 10, nil); err != nil {
 		t.Fatal(err)
 	}
 	const ins = `INSERT INTO key_pairs (uid, user_id, project_id, domain_id, name, type, scope, public_key,
@@ -120,17 +120,17 @@ func TestClearedEscrowLeavesNoTrace(t *testing.T) {
 				rand.Read(blob)
 				// Neighbours, so the page is not simply dropped.
 				for i := range 5 {
-					if err := s.CreateKeyPair(ctx, testKP("u", fmt.Sprint("n", i)), 100); err != nil {
+					if err := s.CreateKeyPair(ctx, testKP("u", fmt.Sprint("n", i)), 100, nil); err != nil {
 						t.Fatal(err)
 					}
 				}
 				kp := testKP("u", "escrowed")
 				kp.Escrow = &keypair.Escrowed{KeyRef: "local/k", Blob: blob}
-				if err := s.CreateKeyPair(ctx, kp, 100); err != nil {
+				if err := s.CreateKeyPair(ctx, kp, 100, nil); err != nil {
 					t.Fatal(err)
 				}
 				for i := range 5 {
-					if err := s.CreateKeyPair(ctx, testKP("u", fmt.Sprint("m", i)), 100); err != nil {
+					if err := s.CreateKeyPair(ctx, testKP("u", fmt.Sprint("m", i)), 100, nil); err != nil {
 						t.Fatal(err)
 					}
 				}
@@ -142,9 +142,9 @@ func TestClearedEscrowLeavesNoTrace(t *testing.T) {
 
 				var err error
 				if how == "clear" {
-					err = s.SwapEscrow(ctx, kp.ID, kp.Escrow, nil, time.Now())
+					err = s.SwapEscrow(ctx, kp.ID, kp.Escrow, nil, time.Now(), nil)
 				} else {
-					err = s.DeleteKeyPair(ctx, kp.ID)
+					err = s.DeleteKeyPair(ctx, kp.ID, nil)
 				}
 				if err != nil {
 					t.Fatal(err)
