@@ -56,7 +56,7 @@ func (s *Store) scrub(ctx context.Context) {
 			return
 		}
 	}
-	s.scrubPending.Store(true)
+	s.scrubOwed.Add(1)
 	select {
 	case s.scrubKick <- struct{}{}:
 	default: // a retry is already due
@@ -93,15 +93,15 @@ func (s *Store) scrubLoop() {
 		case <-s.scrubKick:
 		case <-tick.C:
 		}
-		if !s.scrubPending.Load() {
+		// A checkpoint that completes pays what was owed when it began; a
+		// scrub failing meanwhile owes one more, so it is not forgotten.
+		owed := s.scrubOwed.Load()
+		if owed == s.scrubPaid.Load() {
 			continue
 		}
-		// Cleared before the checkpoint, so that a destroying write whose
-		// own scrub fails meanwhile is retried again rather than forgotten.
-		s.scrubPending.Store(false)
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		if s.checkpointTruncate(ctx) != nil {
-			s.scrubPending.Store(true)
+		if s.checkpointTruncate(ctx) == nil {
+			s.scrubPaid.Store(owed)
 		}
 		cancel()
 	}
@@ -110,4 +110,4 @@ func (s *Store) scrubLoop() {
 // ScrubPending reports whether a destroyed private key may still be in
 // the write-ahead log because no TRUNCATE checkpoint has completed since;
 // the store is retrying.
-func (s *Store) ScrubPending() bool { return s.scrubPending.Load() }
+func (s *Store) ScrubPending() bool { return s.scrubOwed.Load() != s.scrubPaid.Load() }

@@ -43,12 +43,14 @@ type Store struct {
 	w    *sql.DB // exactly one connection; every write goes through it
 	r    *sql.DB // query-only connections for reads
 
-	// scrubPending is set while a destroyed private key may still be in
-	// the WAL; scrubLoop retries until a TRUNCATE checkpoint completes.
-	scrubPending atomic.Bool
-	scrubKick    chan struct{} // wakes scrubLoop early (buffered, 1)
-	scrubStop    chan struct{} // closed by Close
-	scrubDone    chan struct{} // closed when scrubLoop has returned
+	// scrubOwed counts destroying writes whose scrub did not complete;
+	// scrubPaid is scrubOwed as it was when scrubLoop's last complete
+	// TRUNCATE checkpoint began. While they differ, a destroyed private
+	// key may still be in the WAL.
+	scrubOwed, scrubPaid atomic.Uint64
+	scrubKick            chan struct{} // wakes scrubLoop early (buffered, 1)
+	scrubStop            chan struct{} // closed by Close
+	scrubDone            chan struct{} // closed when scrubLoop has returned
 
 	closeOnce sync.Once
 	closeErr  error
