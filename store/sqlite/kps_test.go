@@ -175,6 +175,45 @@ func TestScrubWaitsOutReaders(t *testing.T) {
 	}
 }
 
+// TestOpenScrubsAfterCrash: a crash after a clear committed but before its
+// scrub completed (here a reader kept it from completing, and the files are
+// copied as they are, as a crash would leave them) leaves the cleared blob
+// in the WAL; the next Open scrubs it.
+func TestOpenScrubsAfterCrash(t *testing.T) {
+	s, kp := escrowedAmongOthers(t, Options{BusyTimeout: 20 * time.Millisecond}, 3000)
+	needle := kp.Escrow.Blob[1000:1032]
+	tx, err := s.r.BeginTx(t.Context(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	var n int
+	if err := tx.QueryRowContext(t.Context(), `SELECT count(*) FROM key_pairs`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	destroy(t, s, kp, "clear")
+	crashed := filepath.Join(t.TempDir(), "k.db")
+	for _, suffix := range []string{"", "-wal"} {
+		b, err := os.ReadFile(s.path + suffix)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(crashed+suffix, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if b, _ := os.ReadFile(crashed + "-wal"); !bytes.Contains(b, needle) {
+		t.Fatal("the crash image's WAL does not hold the cleared blob: the test sees nothing")
+	}
+	after := openTest(t, crashed, Options{})
+	if fileHolds(t, after, needle) || after.ScrubPending() {
+		t.Errorf("after Open of the crash image: blob in the files %v, scrub pending %v; want neither", fileHolds(t, after, needle), after.ScrubPending())
+	}
+	if got, err := after.GetKeyPair(t.Context(), keypair.Viewer{UserID: "u"}, "escrowed"); err != nil || got.Escrow != nil {
+		t.Errorf("after Open of the crash image the key pair is %+v, %v; want it without escrow", got, err)
+	}
+}
+
 // escrowedAmongOthers opens a store holding an escrowed key pair with a
 // random blob of size bytes between neighbours without escrow (so that
 // its page is not simply dropped).

@@ -32,7 +32,9 @@ import (
 // still not complete (a long read in another process), the write is not
 // undone (it is committed, with its audit entry) and its caller is told of
 // success; the store keeps retrying in the background until a checkpoint
-// completes, and Close checkpoints too. What no file system call can
+// completes, and Close checkpoints too. A crash between the commit and the
+// checkpoint leaves the old frames in the WAL, and recovery keeps them, so
+// Open checkpoints as well. What no file system call can
 // promise is that the freed disk blocks of the truncated WAL are erased on
 // the device: that takes full-disk encryption (docs/scaling.md).
 

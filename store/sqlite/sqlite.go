@@ -136,6 +136,12 @@ func openDriver(ctx context.Context, driver, path string, opts Options) (*Store,
 	}
 	s.scrubKick, s.scrubStop, s.scrubDone = make(chan struct{}, 1), make(chan struct{}), make(chan struct{})
 	go s.scrubLoop()
+	// A crash between a destroying write's commit and its scrub leaves
+	// the old frames in the WAL, which recovery keeps: scrub at every
+	// start, and leave it to the retry if a reader is in the way.
+	if s.checkpointTruncate(ctx) != nil {
+		s.scrubOwed.Add(1)
+	}
 	return s, nil
 }
 
