@@ -17,6 +17,9 @@ const (
 	AuditExport         AuditAction = "export-private-key"
 	AuditClear          AuditAction = "clear-private-key"
 	AuditRewrap         AuditAction = "rewrap"
+	// AuditDeleteEscrowed records the deletion of a key pair that held a
+	// private key in escrow, which destroys the sealed copy.
+	AuditDeleteEscrowed AuditAction = "delete-escrowed"
 )
 
 // AuditEntry is one line of the append-only, hash-chained audit log.

@@ -232,13 +232,12 @@ func (s *Service) Create(ctx context.Context, actor Actor, in CreateInput) (*Cre
 			return nil, err
 		}
 	}
-	if err := s.store.CreateKeyPair(ctx, kp, s.quota); err != nil {
-		return nil, err
-	}
+	var entry *AuditEntry
 	if kp.Escrow != nil {
-		if err := s.audit(ctx, actor, kp, AuditCreateEscrowed); err != nil {
-			return nil, err
-		}
+		entry = s.entry(actor, kp, AuditCreateEscrowed)
+	}
+	if err := s.store.CreateKeyPair(ctx, kp, s.quota, entry); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
@@ -372,13 +371,16 @@ func (s *Service) resolve(ctx context.Context, actor Actor, userID, name string,
 	return kp, nil
 }
 
-// Delete removes the key pair called name that the caller may delete.
+// Delete removes the key pair called name that the caller may delete. The
+// store logs the deletion when the key pair held a private key in escrow
+// (a private key may have been imported since kp was read, so the store,
+// not kp, decides).
 func (s *Service) Delete(ctx context.Context, actor Actor, userID, name string) error {
 	kp, err := s.resolve(ctx, actor, userID, name, ActionDelete)
 	if err != nil {
 		return err
 	}
-	if err := s.store.DeleteKeyPair(ctx, kp.ID); ErrorCode(err) == ENOTFOUND {
+	if err := s.store.DeleteKeyPair(ctx, kp.ID, s.entry(actor, kp, AuditDeleteEscrowed)); ErrorCode(err) == ENOTFOUND {
 		return NotFound(name, kp.UserID)
 	} else if err != nil {
 		return err
@@ -429,11 +431,11 @@ func (s *Service) ImportPrivateKey(ctx context.Context, actor Actor, userID, nam
 	if err != nil {
 		return nil, err
 	}
-	if err := s.store.SwapEscrow(ctx, kp.ID, nil, sealed, s.now().UTC()); err != nil {
+	if err := s.store.SwapEscrow(ctx, kp.ID, nil, sealed, s.now().UTC(), s.entry(actor, kp, AuditImportPrivate)); err != nil {
 		return nil, err
 	}
 	kp.Escrow = sealed
-	return kp, s.audit(ctx, actor, kp, AuditImportPrivate)
+	return kp, nil
 }
 
 // ExportPrivateKey returns the escrowed private key of a key pair to its
@@ -454,7 +456,9 @@ func (s *Service) ExportPrivateKey(ctx context.Context, actor Actor, userID, nam
 	if err != nil {
 		return "", err
 	}
-	if err := s.audit(ctx, actor, kp, AuditExport); err != nil {
+	// A reveal changes nothing in the store, so its entry is written on
+	// its own, and before the key leaves: no entry, no key.
+	if err := s.store.AppendAudit(ctx, s.entry(actor, kp, AuditExport)); err != nil {
 		return "", err
 	}
 	return string(private), nil
@@ -470,16 +474,14 @@ func (s *Service) ClearPrivateKey(ctx context.Context, actor Actor, name string)
 	if kp.Escrow == nil {
 		return Errorf(ENOTFOUND, "Key pair '%s' keeps no private key in escrow.", kp.Name).WithReason(ReasonNoPrivateKey)
 	}
-	if err := s.store.SwapEscrow(ctx, kp.ID, kp.Escrow, nil, s.now().UTC()); err != nil {
-		return err
-	}
-	return s.audit(ctx, actor, kp, AuditClear)
+	return s.store.SwapEscrow(ctx, kp.ID, kp.Escrow, nil, s.now().UTC(), s.entry(actor, kp, AuditClear))
 }
 
-// audit appends one entry about kp to the audit log.
-func (s *Service) audit(ctx context.Context, actor Actor, kp *KeyPair, action AuditAction) error {
-	return s.store.AppendAudit(ctx, &AuditEntry{Time: s.now().UTC(), Action: action, UserID: actor.UserID, ProjectID: actor.ProjectID,
-		KeyPairID: kp.ID, KeyPairUID: kp.UID, KeyPairName: kp.Name, RemoteAddr: actor.RemoteAddr, RequestID: actor.RequestID})
+// entry returns the audit entry of actor doing action to kp, for the store
+// to append in the change's own transaction.
+func (s *Service) entry(actor Actor, kp *KeyPair, action AuditAction) *AuditEntry {
+	return &AuditEntry{Time: s.now().UTC(), Action: action, UserID: actor.UserID, ProjectID: actor.ProjectID,
+		KeyPairID: kp.ID, KeyPairUID: kp.UID, KeyPairName: kp.Name, RemoteAddr: actor.RemoteAddr, RequestID: actor.RequestID}
 }
 
 // RewrapProgress reports a rewrap's advance: key pairs looked at, and
@@ -515,16 +517,13 @@ func (s *Service) Rewrap(ctx context.Context, actor Actor, toRef string, progres
 				return err
 			}
 			if next.KeyRef != kp.Escrow.KeyRef {
-				err := s.store.SwapEscrow(ctx, kp.ID, kp.Escrow, next, s.now().UTC())
+				err := s.store.SwapEscrow(ctx, kp.ID, kp.Escrow, next, s.now().UTC(), s.entry(actor, kp, AuditRewrap))
 				// A key pair cleared or deleted meanwhile needs no rewrap.
 				if c := ErrorCode(err); c != "" && c != ECONFLICT && c != ENOTFOUND {
 					return err
 				}
 				if err == nil {
 					done++
-					if err := s.audit(ctx, actor, kp, AuditRewrap); err != nil {
-						return err
-					}
 				}
 			}
 			if progress != nil {

@@ -132,6 +132,12 @@ func TestEscrowWithHuaweiSDK(t *testing.T) {
 		t.Fatalf("export of a key pair protected through Nova: %v", err)
 	}
 
+	// Deleting a key pair that holds an escrowed key destroys it, and is
+	// logged.
+	if _, err := c.DeleteKeypair(&model.DeleteKeypairRequest{KeypairName: "via-nova"}); err != nil {
+		t.Fatalf("delete of an escrowed key pair: %v", err)
+	}
+
 	// Every reveal and change is in the audit log, and the chain holds.
 	var out bytes.Buffer
 	env := func(string) string { return "" }
@@ -142,7 +148,7 @@ func TestEscrowWithHuaweiSDK(t *testing.T) {
 	if err := run(context.Background(), []string{"audit", "--data-dir", srv.cfg.DataDir, "list"}, env, &out, &out); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"create-escrowed", "export-private-key", "import-private-key", "clear-private-key", alice.ID} {
+	for _, want := range []string{"create-escrowed", "export-private-key", "import-private-key", "clear-private-key", "delete-escrowed", alice.ID} {
 		if !strings.Contains(out.String(), want) {
 			t.Fatalf("audit list lacks %q:\n%s", want, out.String())
 		}

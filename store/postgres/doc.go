@@ -31,7 +31,10 @@
 // The audit log is appended under its own advisory lock, so seq is
 // gap-free and each entry links to the one before; triggers refuse any
 // insert that does not continue the chain, and every UPDATE, DELETE and
-// TRUNCATE. SwapEscrow reads the key pair FOR UPDATE.
+// TRUNCATE. SwapEscrow reads the key pair FOR UPDATE. A write that changes
+// an escrowed key appends its entry in its own transaction, taking the
+// audit lock last (after any row or owner lock), so no two transactions
+// wait on each other in a cycle.
 //
 // # Errors
 //
@@ -46,6 +49,7 @@
 // Clearing an escrowed private key sets its columns to NULL, and deleting
 // a key pair deletes its row, but PostgreSQL keeps the old row version in
 // the table's pages (and WAL, and any backups) until VACUUM reclaims it and
-// the space is reused: unlike the SQLite engine's secure_delete, sealed
-// keys are not zeroed at once.
+// the space is reused: unlike the SQLite engine's secure_delete and WAL
+// truncation, sealed keys are not zeroed at once. docs/scaling.md says
+// what the operator must do.
 package postgres

@@ -35,16 +35,18 @@ func sameEscrow(a, b *keypair.Escrowed) bool {
 // in one transaction, so concurrent swaps of one key pair run one after
 // the other and the later sees the earlier's result. It fails with
 // ENOTFOUND when the key pair is gone and with ECONFLICT when its escrow
-// differs from old.
+// differs from old. audit, when not nil, is appended last in the same
+// transaction when the swap happens.
 //
 // Clearing sets both escrow columns to NULL. PostgreSQL's MVCC keeps the
 // old row version, sealed key included, in the table's pages (and the WAL)
 // until VACUUM reclaims it and the space is reused: unlike the SQLite
 // engine's secure_delete, the bytes are not zeroed at once.
-func (s *Store) SwapEscrow(ctx context.Context, id int64, old, next *keypair.Escrowed, now time.Time) error {
+func (s *Store) SwapEscrow(ctx context.Context, id int64, old, next *keypair.Escrowed, now time.Time, audit *keypair.AuditEntry) error {
 	if err := next.Check(); err != nil {
 		return fmt.Errorf("postgres: swap escrow: %w", err)
 	}
+	var entry keypair.AuditEntry
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		var ref *string
 		var blob []byte
@@ -68,10 +70,16 @@ func (s *Store) SwapEscrow(ctx context.Context, id int64, old, next *keypair.Esc
 		if err != nil {
 			return fmt.Errorf("write: %w", err)
 		}
-		return nil
+		if audit != nil {
+			entry, err = appendAudit(ctx, tx, audit)
+		}
+		return err
 	})
 	if err != nil {
 		return wrapKP("swap escrow", err)
+	}
+	if audit != nil {
+		committed(audit, entry)
 	}
 	return nil
 }

@@ -87,14 +87,17 @@ func checkNew(kp *keypair.KeyPair) error {
 //
 // The unique indexes back this up; should one fire anyway, it is mapped
 // to ECONFLICT too. A domain-scope key pair needs kp.DomainID (EINVALID).
-// On success it sets kp.ID, kp.CreatedAt and kp.UpdatedAt (UTC, to the
-// microsecond).
-func (s *Store) CreateKeyPair(ctx context.Context, kp *keypair.KeyPair, quota int) error {
+// audit, when not nil, is appended last in the same transaction, with
+// KeyPairID the new id. On success it sets kp.ID, kp.CreatedAt and
+// kp.UpdatedAt (UTC, to the microsecond), and audit's KeyPairID, Seq,
+// PrevHash and Hash.
+func (s *Store) CreateKeyPair(ctx context.Context, kp *keypair.KeyPair, quota int, audit *keypair.AuditEntry) error {
 	if err := checkNew(kp); err != nil {
 		return err
 	}
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	var id int64
+	var entry keypair.AuditEntry
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, hashtext($2))`, lockUser, kp.UserID); err != nil {
 			return fmt.Errorf("lock owner: %w", err)
@@ -147,13 +150,21 @@ func (s *Store) CreateKeyPair(ctx context.Context, kp *keypair.KeyPair, quota in
 		if err != nil {
 			return fmt.Errorf("insert: %w", err)
 		}
-		return nil
+		if audit != nil {
+			e := *audit
+			e.KeyPairID = id
+			entry, err = appendAudit(ctx, tx, &e)
+		}
+		return err
 	})
 	if err != nil {
 		return wrapKP("create key pair", err)
 	}
 	kp.ID = id
 	kp.CreatedAt, kp.UpdatedAt = now, now
+	if audit != nil {
+		committed(audit, entry)
+	}
 	return nil
 }
 
@@ -253,11 +264,33 @@ func (s *Store) CountKeyPairs(ctx context.Context, userID string) (int, error) {
 }
 
 // DeleteKeyPair removes the key pair with id, escrowed private key and
-// all, or fails with ENOTFOUND. (The deleted row version stays in the
-// table's pages until VACUUM reclaims it.)
-func (s *Store) DeleteKeyPair(ctx context.Context, id int64) error {
-	tag, err := s.pool.Exec(ctx, `DELETE FROM key_pairs WHERE id = $1`, id)
-	return oneRow(tag, err, id, "delete key pair")
+// all, or fails with ENOTFOUND. When the key pair held a private key in
+// escrow, audit (if not nil) is appended in the same transaction. (The
+// deleted row version stays in the table's pages until VACUUM reclaims
+// it, and in the WAL: docs/scaling.md.)
+func (s *Store) DeleteKeyPair(ctx context.Context, id int64, audit *keypair.AuditEntry) error {
+	var escrowed bool
+	var entry keypair.AuditEntry
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		err := tx.QueryRow(ctx, `DELETE FROM key_pairs WHERE id = $1 RETURNING escrow_blob IS NOT NULL`, id).Scan(&escrowed)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return keypair.Errorf(keypair.ENOTFOUND, "Keypair %d not found", id)
+		}
+		if err != nil {
+			return err
+		}
+		if escrowed && audit != nil {
+			entry, err = appendAudit(ctx, tx, audit)
+		}
+		return err
+	})
+	if err != nil {
+		return wrapKP("delete key pair", err)
+	}
+	if escrowed && audit != nil {
+		committed(audit, entry)
+	}
+	return nil
 }
 
 // oneRow maps a statement on the key pair with id that changed no row to

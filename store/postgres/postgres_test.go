@@ -1,11 +1,13 @@
 package postgres
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/keyhaven/keyhaven/identity"
 	"github.com/keyhaven/keyhaven/internal/pgtest"
@@ -36,6 +38,19 @@ func openOn(t *testing.T, dsn string) *Store {
 
 func TestContract(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) keypair.Store { return openFresh(t) })
+}
+
+// TestAuditFaults: an escrow change whose audit entry fails (a trigger
+// refuses every insert into audit_log) is rolled back with it.
+func TestAuditFaults(t *testing.T) {
+	storetest.RunAuditFaults(t, func(t *testing.T) keypair.Store { return openFresh(t) }, func(t *testing.T, s keypair.Store) {
+		_, err := s.(*Store).pool.Exec(t.Context(), `CREATE FUNCTION audit_broken() RETURNS trigger LANGUAGE plpgsql AS $$
+			BEGIN RAISE EXCEPTION 'test: the audit log is broken'; END; $$;
+			CREATE TRIGGER audit_broken BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION audit_broken()`)
+		if err != nil {
+			t.Fatal(err)
+		}
+	})
 }
 
 func TestIdentityContract(t *testing.T) {
@@ -143,7 +158,7 @@ func TestTwoInstancesSameName(t *testing.T) {
 				}
 				wg.Go(func() {
 					<-start
-					errs[i] = s.CreateKeyPair(context.Background(), kp, 1000)
+					errs[i] = s.CreateKeyPair(context.Background(), kp, 1000, nil)
 				})
 			}
 			close(start)
@@ -191,5 +206,68 @@ func TestConnectionFailure(t *testing.T) {
 	_, err = Open(t.Context(), srv.DatabaseDSN("no_such_database"), Options{})
 	if err == nil || keypair.ErrorCode(err) != keypair.EINTERNAL || errors.Is(err, identity.ErrNotFound) {
 		t.Errorf("Open of a missing database: %v, want a plain error", err)
+	}
+}
+
+// TestTwoInstancesAuditChain races escrowed creates and clears, each with
+// its audit entry, on two Stores (two instances) on one database: every
+// change has its entry and the chain has no gap or fork.
+func TestTwoInstancesAuditChain(t *testing.T) {
+	dsn := pgtest.NewDatabase(t)
+	a, b := openOn(t, dsn), openOn(t, dsn)
+	const n = 40
+	errs := make([]error, n)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range n {
+		s := a
+		if i%2 == 1 {
+			s = b
+		}
+		wg.Go(func() {
+			<-start
+			kp := &keypair.KeyPair{
+				UID: fmt.Sprint("uid-", i), UserID: fmt.Sprint("user", i%4), ProjectID: "p", DomainID: "d",
+				Name: fmt.Sprint("k", i), Type: keypair.TypeSSH, Scope: keypair.ScopeUser, PublicKey: "ssh-ed25519 AAAA",
+				Escrow: &keypair.Escrowed{KeyRef: "local/k", Blob: []byte(fmt.Sprint("sealed ", i))},
+			}
+			entry := func(action keypair.AuditAction) *keypair.AuditEntry {
+				return &keypair.AuditEntry{Time: time.Now(), Action: action, UserID: kp.UserID, KeyPairID: kp.ID, KeyPairUID: kp.UID, KeyPairName: kp.Name}
+			}
+			if errs[i] = s.CreateKeyPair(context.Background(), kp, 1000, entry(keypair.AuditCreateEscrowed)); errs[i] != nil {
+				return
+			}
+			errs[i] = s.SwapEscrow(context.Background(), kp.ID, kp.Escrow, nil, time.Now(), entry(keypair.AuditClear))
+		})
+	}
+	close(start)
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("writer %d: %v", i, err)
+		}
+	}
+	es, err := b.ListAudit(t.Context(), 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(es) != 2*n {
+		t.Fatalf("the log holds %d entries after %d audited changes", len(es), 2*n)
+	}
+	prev := make([]byte, 32)
+	created := map[int64]bool{}
+	for i, e := range es {
+		if e.Seq != int64(i+1) || !bytes.Equal(e.PrevHash, prev) || !bytes.Equal(e.Hash, e.ComputeHash(prev)) {
+			t.Fatalf("the chain breaks at entry %d", e.Seq)
+		}
+		prev = e.Hash
+		switch e.Action {
+		case keypair.AuditCreateEscrowed:
+			created[e.KeyPairID] = true
+		case keypair.AuditClear:
+			if !created[e.KeyPairID] {
+				t.Fatalf("entry %d clears key pair %d before its create entry", e.Seq, e.KeyPairID)
+			}
+		}
 	}
 }

@@ -14,13 +14,8 @@ import (
 const auditColumns = `seq, time, action, user_id, project_id, keypair_id, keypair_uid, keypair_name,
 	remote_addr, request_id, prev_hash, hash`
 
-// AppendAudit adds e to the audit log in one write transaction: it reads
-// the last entry's seq and hash (0 and 32 zero bytes when the log is
-// empty), and inserts e with Seq one more, PrevHash that hash and Hash
-// e.ComputeHash(PrevHash), which it sets on e once committed. The single
-// writer and BEGIN IMMEDIATE serialise appends, so the chain has no gaps
-// or forks; the schema's triggers refuse any other insert, and every
-// update or delete.
+// AppendAudit adds e to the audit log in a write transaction of its own;
+// see appendAudit. It sets e.Seq, e.PrevHash and e.Hash once committed.
 func (s *Store) AppendAudit(ctx context.Context, e *keypair.AuditEntry) error {
 	if e == nil {
 		return errors.New("sqlite: append audit: nil entry")
@@ -30,12 +25,32 @@ func (s *Store) AppendAudit(ctx context.Context, e *keypair.AuditEntry) error {
 		return fmt.Errorf("sqlite: append audit: begin: %w", err)
 	}
 	defer tx.Rollback()
+	entry, err := appendAudit(ctx, tx, e)
+	if err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlite: append audit: commit: %w", err)
+	}
+	committed(e, entry)
+	return nil
+}
 
+// appendAudit inserts a copy of e into the audit log inside tx, a write
+// transaction, and returns the copy as inserted: it reads the last
+// entry's seq and hash (0 and 32 zero bytes when the log is empty) and
+// gives the copy Seq one more, PrevHash that hash and Hash
+// e.ComputeHash(PrevHash). The single writer and BEGIN IMMEDIATE
+// serialise write transactions, in this process and others, so the chain
+// has no gaps or forks; the schema's triggers refuse any other insert,
+// and every update or delete. e itself is changed only once the caller
+// commits (committed), so a rolled-back entry leaves no trace on it.
+func appendAudit(ctx context.Context, tx *sql.Tx, e *keypair.AuditEntry) (keypair.AuditEntry, error) {
 	var last int64
 	prev := make([]byte, 32)
-	err = tx.QueryRowContext(ctx, `SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1`).Scan(&last, &prev)
+	err := tx.QueryRowContext(ctx, `SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1`).Scan(&last, &prev)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("sqlite: append audit: read last: %w", err)
+		return keypair.AuditEntry{}, fmt.Errorf("sqlite: append audit: read last: %w", err)
 	}
 	entry := *e
 	entry.Seq = last + 1
@@ -47,13 +62,14 @@ func (s *Store) AppendAudit(ctx context.Context, e *keypair.AuditEntry) error {
 		entry.KeyPairID, entry.KeyPairUID, entry.KeyPairName, entry.RemoteAddr, entry.RequestID,
 		entry.PrevHash, entry.Hash)
 	if err != nil {
-		return fmt.Errorf("sqlite: append audit: insert: %w", err)
+		return keypair.AuditEntry{}, fmt.Errorf("sqlite: append audit: insert: %w", err)
 	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sqlite: append audit: commit: %w", err)
-	}
-	e.Seq, e.PrevHash, e.Hash = entry.Seq, entry.PrevHash, entry.Hash
-	return nil
+	return entry, nil
+}
+
+// committed copies onto e what appendAudit assigned to its inserted copy.
+func committed(e *keypair.AuditEntry, inserted keypair.AuditEntry) {
+	e.Seq, e.PrevHash, e.Hash, e.KeyPairID = inserted.Seq, inserted.PrevHash, inserted.Hash, inserted.KeyPairID
 }
 
 // ListAudit returns up to limit entries (all when limit <= 0) with a seq

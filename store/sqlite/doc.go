@@ -10,13 +10,16 @@
 // Go instead of failing with SQLITE_BUSY, and a pool of query-only reader
 // connections, which WAL lets run alongside the writer. The writer runs
 // secure_delete=ON, so escrowed private keys that are cleared or deleted
-// are zeroed in the file rather than left in free pages.
+// are zeroed in the file rather than left in free pages, and such a write
+// returns once a TRUNCATE checkpoint has emptied the WAL of the old page
+// images (scrub.go).
 //
 // Name resolution across scopes (a user-scope name may not shadow one
 // shared with the owner's domain, a domain-scope name may not equal any in
 // the domain) is checked inside the create's BEGIN IMMEDIATE transaction,
 // which the write lock serialises across connections and processes. The
-// audit log is a table that triggers keep append-only and chained. The schema is
+// audit log is a table that triggers keep append-only and chained; an
+// escrow change appends its entry in its own transaction. The schema is
 // created and upgraded at Open by migrations embedded in the binary and
 // recorded in the schema_migrations table.
 package sqlite

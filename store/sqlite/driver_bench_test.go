@@ -40,7 +40,7 @@ func BenchmarkDrivers(b *testing.B) {
 			var seeded []string
 			for i := range benchSeed {
 				kp := testKP("reader", fmt.Sprintf("key-%04d", i))
-				if err := s.CreateKeyPair(b.Context(), kp, benchSeed); err != nil {
+				if err := s.CreateKeyPair(b.Context(), kp, benchSeed, nil); err != nil {
 					b.Fatal(err)
 				}
 				seeded = append(seeded, kp.Name)
@@ -49,7 +49,7 @@ func BenchmarkDrivers(b *testing.B) {
 			create := func() error {
 				i := seq.Add(1)
 				kp := testKP(fmt.Sprintf("writer-%02d", i%50), fmt.Sprintf("key-%08d", i))
-				return s.CreateKeyPair(b.Context(), kp, 1<<30)
+				return s.CreateKeyPair(b.Context(), kp, 1<<30, nil)
 			}
 			get := func(i int) error {
 				_, err := s.GetKeyPair(b.Context(), keypair.Viewer{UserID: "reader"}, seeded[i%benchSeed])

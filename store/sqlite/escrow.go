@@ -37,10 +37,13 @@ func sameEscrow(a, b *keypair.Escrowed) bool {
 // transaction. It fails with ENOTFOUND when the key pair is gone and with
 // ECONFLICT when its escrow differs from old.
 //
+// audit, when not nil, is appended in the same transaction when the swap
+// happens.
+//
 // Clearing sets both escrow columns to NULL; the writer's secure_delete
-// zeroes the freed bytes, so the sealed key does not survive in the
-// database file once the write-ahead log is checkpointed.
-func (s *Store) SwapEscrow(ctx context.Context, id int64, old, next *keypair.Escrowed, now time.Time) error {
+// zeroes the freed bytes in the database file, and scrub then empties the
+// write-ahead log, which still holds the old page images.
+func (s *Store) SwapEscrow(ctx context.Context, id int64, old, next *keypair.Escrowed, now time.Time, audit *keypair.AuditEntry) error {
 	if err := next.Check(); err != nil {
 		return fmt.Errorf("sqlite: swap escrow: %w", err)
 	}
@@ -73,8 +76,20 @@ func (s *Store) SwapEscrow(ctx context.Context, id int64, old, next *keypair.Esc
 	if err != nil {
 		return fmt.Errorf("sqlite: swap escrow: write: %w", err)
 	}
+	var entry keypair.AuditEntry
+	if audit != nil {
+		if entry, err = appendAudit(ctx, tx, audit); err != nil {
+			return err
+		}
+	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("sqlite: swap escrow: commit: %w", err)
+	}
+	if audit != nil {
+		committed(audit, entry)
+	}
+	if next == nil {
+		s.scrub(ctx)
 	}
 	return nil
 }

@@ -77,9 +77,11 @@ func checkNew(kp *keypair.KeyPair) error {
 //   - domain scope: the owner has a key pair of that name, or any key pair
 //     of the domain (shared, or owned by one of its users) has it.
 //
-// A domain-scope key pair needs kp.DomainID (EINVALID). On success it sets
-// kp.ID, kp.CreatedAt and kp.UpdatedAt (UTC, to the microsecond).
-func (s *Store) CreateKeyPair(ctx context.Context, kp *keypair.KeyPair, quota int) error {
+// A domain-scope key pair needs kp.DomainID (EINVALID). audit, when not
+// nil, is appended in the same transaction with KeyPairID the new id. On
+// success it sets kp.ID, kp.CreatedAt and kp.UpdatedAt (UTC, to the
+// microsecond), and audit's KeyPairID, Seq, PrevHash and Hash.
+func (s *Store) CreateKeyPair(ctx context.Context, kp *keypair.KeyPair, quota int, audit *keypair.AuditEntry) error {
 	if err := checkNew(kp); err != nil {
 		return err
 	}
@@ -130,11 +132,22 @@ func (s *Store) CreateKeyPair(ctx context.Context, kp *keypair.KeyPair, quota in
 	if err != nil {
 		return fmt.Errorf("sqlite: create key pair: insert: %w", err)
 	}
+	var entry keypair.AuditEntry
+	if audit != nil {
+		e := *audit
+		e.KeyPairID = id
+		if entry, err = appendAudit(ctx, tx, &e); err != nil {
+			return err
+		}
+	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("sqlite: create key pair: commit: %w", err)
 	}
 	kp.ID = id
 	kp.CreatedAt, kp.UpdatedAt = now, now
+	if audit != nil {
+		committed(audit, entry)
+	}
 	return nil
 }
 
@@ -223,13 +236,39 @@ func (s *Store) CountKeyPairs(ctx context.Context, userID string) (int, error) {
 }
 
 // DeleteKeyPair removes the key pair with id, escrowed private key and
-// all (secure_delete zeroes its bytes), or fails with ENOTFOUND.
-func (s *Store) DeleteKeyPair(ctx context.Context, id int64) error {
-	res, err := s.w.ExecContext(ctx, `DELETE FROM key_pairs WHERE id = ?`, id)
+// all, or fails with ENOTFOUND. When the key pair held a private key in
+// escrow, audit (if not nil) is appended in the same transaction, and the
+// sealed copy is scrubbed from every file of the database (see scrub).
+func (s *Store) DeleteKeyPair(ctx context.Context, id int64, audit *keypair.AuditEntry) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlite: delete key pair: begin: %w", err)
+	}
+	defer tx.Rollback()
+	var escrowed bool
+	err = tx.QueryRowContext(ctx, `DELETE FROM key_pairs WHERE id = ? RETURNING escrow_blob IS NOT NULL`, id).Scan(&escrowed)
+	if errors.Is(err, sql.ErrNoRows) {
+		return keypair.Errorf(keypair.ENOTFOUND, "Keypair %d not found", id)
+	}
 	if err != nil {
 		return fmt.Errorf("sqlite: delete key pair: %w", err)
 	}
-	return oneRow(res, id, "delete key pair")
+	var entry keypair.AuditEntry
+	if escrowed && audit != nil {
+		if entry, err = appendAudit(ctx, tx, audit); err != nil {
+			return err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlite: delete key pair: commit: %w", err)
+	}
+	if escrowed && audit != nil {
+		committed(audit, entry)
+	}
+	if escrowed {
+		s.scrub(ctx)
+	}
+	return nil
 }
 
 // oneRow maps a statement on the key pair with id that changed no row to

@@ -62,7 +62,7 @@ func TestSchemaChecks(t *testing.T) {
 	ctx := t.Context()
 	kp := testKP("u", "shared")
 	kp.DomainID, kp.Scope = "d", keypair.ScopeDomain
-	if err := s.CreateKeyPair(ctx, kp, 10); err != nil {
+	if err := s.CreateKeyPair(ctx, kp, 10, nil); err != nil {
 		t.Fatal(err)
 	}
 	const ins = `INSERT INTO key_pairs (uid, user_id, project_id, domain_id, name, type, scope, public_key,
@@ -107,56 +107,150 @@ func checkpoint(t *testing.T, s *Store) {
 }
 
 // TestClearedEscrowLeavesNoTrace: once SwapEscrow has cleared a sealed key
-// (or DeleteKeyPair removed one) and the WAL is checkpointed, its bytes are
-// nowhere in the database files, thanks to secure_delete; small blobs live
-// in the row's page, large ones in overflow pages, and both must go.
+// (or DeleteKeyPair removed one), its bytes are nowhere in the database
+// files, with no checkpoint of the test's own: secure_delete zeroes them in
+// the pages the write produces, and the store's scrub truncates the WAL,
+// which held the older page images. Small blobs live in the row's page,
+// large ones in overflow pages; the blob may be in the WAL only, or
+// already checkpointed into the database file.
 func TestClearedEscrowLeavesNoTrace(t *testing.T) {
 	for _, size := range []int{200, 20000} {
 		for _, how := range []string{"clear", "delete"} {
-			t.Run(fmt.Sprint(how, size), func(t *testing.T) {
-				s := openTest(t, filepath.Join(t.TempDir(), "k.db"), Options{})
-				ctx := t.Context()
-				blob := make([]byte, size)
-				rand.Read(blob)
-				// Neighbours, so the page is not simply dropped.
-				for i := range 5 {
-					if err := s.CreateKeyPair(ctx, testKP("u", fmt.Sprint("n", i)), 100); err != nil {
-						t.Fatal(err)
+			for _, where := range []string{"wal", "db"} {
+				t.Run(fmt.Sprint(how, size, where), func(t *testing.T) {
+					s, kp := escrowedAmongOthers(t, Options{}, size)
+					if where == "db" {
+						checkpoint(t, s)
 					}
-				}
-				kp := testKP("u", "escrowed")
-				kp.Escrow = &keypair.Escrowed{KeyRef: "local/k", Blob: blob}
-				if err := s.CreateKeyPair(ctx, kp, 100); err != nil {
-					t.Fatal(err)
-				}
-				for i := range 5 {
-					if err := s.CreateKeyPair(ctx, testKP("u", fmt.Sprint("m", i)), 100); err != nil {
-						t.Fatal(err)
+					blob := kp.Escrow.Blob
+					needle := blob[size/2 : size/2+32]
+					if !fileHolds(t, s, needle) {
+						t.Fatal("the escrowed blob is not in the database files: the test cannot see it")
 					}
-				}
-				checkpoint(t, s)
-				needle := blob[size/2 : size/2+32]
-				if !fileHolds(t, s, needle) {
-					t.Fatal("the escrowed blob is not in the database file: the test cannot see it")
-				}
-
-				var err error
-				if how == "clear" {
-					err = s.SwapEscrow(ctx, kp.ID, kp.Escrow, nil, time.Now())
-				} else {
-					err = s.DeleteKeyPair(ctx, kp.ID)
-				}
-				if err != nil {
-					t.Fatal(err)
-				}
-				checkpoint(t, s)
-				if fileHolds(t, s, needle) {
-					t.Errorf("after %s and a checkpoint the blob's bytes are still in the database file", how)
-				}
-				if fileHolds(t, s, blob[:16]) || fileHolds(t, s, blob[size-16:]) {
-					t.Errorf("after %s and a checkpoint parts of the blob are still in the database file", how)
-				}
-			})
+					destroy(t, s, kp, how)
+					if fileHolds(t, s, needle) || fileHolds(t, s, blob[:16]) || fileHolds(t, s, blob[size-16:]) {
+						t.Errorf("after %s the blob's bytes are still in the database files", how)
+					}
+					if s.ScrubPending() {
+						t.Error("a scrub is pending with no reader in the way")
+					}
+				})
+			}
 		}
+	}
+}
+
+// TestScrubWaitsOutReaders: a reader that began before a clear keeps the
+// WAL's old frames alive, so the clear's own scrub cannot complete; the
+// clear still succeeds, and the store's retry scrubs the WAL as soon as the
+// reader ends.
+func TestScrubWaitsOutReaders(t *testing.T) {
+	s, kp := escrowedAmongOthers(t, Options{BusyTimeout: 20 * time.Millisecond}, 3000)
+	needle := kp.Escrow.Blob[1000:1032]
+	tx, err := s.r.BeginTx(t.Context(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	var n int
+	if err := tx.QueryRowContext(t.Context(), `SELECT count(*) FROM key_pairs`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	destroy(t, s, kp, "clear")
+	if !s.ScrubPending() || !fileHolds(t, s, needle) {
+		t.Fatalf("with a reader in the way: scrub pending %v, blob in the files %v; want both (the test sees nothing otherwise)",
+			s.ScrubPending(), fileHolds(t, s, needle))
+	}
+	if err := tx.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; s.ScrubPending(); i++ {
+		if i == 300 {
+			t.Fatal("the retry never scrubbed the WAL")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if fileHolds(t, s, needle) {
+		t.Error("after the retry the cleared blob is still in the database files")
+	}
+}
+
+// TestOpenScrubsAfterCrash: a crash after a clear committed but before its
+// scrub completed (here a reader kept it from completing, and the files are
+// copied as they are, as a crash would leave them) leaves the cleared blob
+// in the WAL; the next Open scrubs it.
+func TestOpenScrubsAfterCrash(t *testing.T) {
+	s, kp := escrowedAmongOthers(t, Options{BusyTimeout: 20 * time.Millisecond}, 3000)
+	needle := kp.Escrow.Blob[1000:1032]
+	tx, err := s.r.BeginTx(t.Context(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	var n int
+	if err := tx.QueryRowContext(t.Context(), `SELECT count(*) FROM key_pairs`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	destroy(t, s, kp, "clear")
+	crashed := filepath.Join(t.TempDir(), "k.db")
+	for _, suffix := range []string{"", "-wal"} {
+		b, err := os.ReadFile(s.path + suffix)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(crashed+suffix, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if b, _ := os.ReadFile(crashed + "-wal"); !bytes.Contains(b, needle) {
+		t.Fatal("the crash image's WAL does not hold the cleared blob: the test sees nothing")
+	}
+	after := openTest(t, crashed, Options{})
+	if fileHolds(t, after, needle) || after.ScrubPending() {
+		t.Errorf("after Open of the crash image: blob in the files %v, scrub pending %v; want neither", fileHolds(t, after, needle), after.ScrubPending())
+	}
+	if got, err := after.GetKeyPair(t.Context(), keypair.Viewer{UserID: "u"}, "escrowed"); err != nil || got.Escrow != nil {
+		t.Errorf("after Open of the crash image the key pair is %+v, %v; want it without escrow", got, err)
+	}
+}
+
+// escrowedAmongOthers opens a store holding an escrowed key pair with a
+// random blob of size bytes between neighbours without escrow (so that
+// its page is not simply dropped).
+func escrowedAmongOthers(t *testing.T, opts Options, size int) (*Store, *keypair.KeyPair) {
+	t.Helper()
+	s := openTest(t, filepath.Join(t.TempDir(), "k.db"), opts)
+	ctx := t.Context()
+	blob := make([]byte, size)
+	rand.Read(blob)
+	for i := range 5 {
+		if err := s.CreateKeyPair(ctx, testKP("u", fmt.Sprint("n", i)), 100, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	kp := testKP("u", "escrowed")
+	kp.Escrow = &keypair.Escrowed{KeyRef: "local/k", Blob: blob}
+	if err := s.CreateKeyPair(ctx, kp, 100, nil); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		if err := s.CreateKeyPair(ctx, testKP("u", fmt.Sprint("m", i)), 100, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return s, kp
+}
+
+// destroy clears kp's escrowed key or deletes kp, with an audit entry.
+func destroy(t *testing.T, s *Store, kp *keypair.KeyPair, how string) {
+	t.Helper()
+	var err error
+	if how == "clear" {
+		err = s.SwapEscrow(t.Context(), kp.ID, kp.Escrow, nil, time.Now(), &keypair.AuditEntry{Time: time.Now(), Action: keypair.AuditClear})
+	} else {
+		err = s.DeleteKeyPair(t.Context(), kp.ID, &keypair.AuditEntry{Time: time.Now(), Action: keypair.AuditDeleteEscrowed})
+	}
+	if err != nil {
+		t.Fatalf("%s: %v", how, err)
 	}
 }

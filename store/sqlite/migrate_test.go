@@ -103,12 +103,12 @@ func TestMigrateKeepsKeyPairs(t *testing.T) {
 			}
 
 			// UNIQUE (user_id, name) survives; ids are not reused.
-			err := s.CreateKeyPair(ctx, testKP("alice", "a"), 10)
+			err := s.CreateKeyPair(ctx, testKP("alice", "a"), 10, nil)
 			if keypair.ErrorCode(err) != keypair.ECONFLICT {
 				t.Errorf("create of an existing name after upgrade: %v, want ECONFLICT", err)
 			}
 			kp := testKP("alice", "d")
-			if err := s.CreateKeyPair(ctx, kp, 10); err != nil {
+			if err := s.CreateKeyPair(ctx, kp, 10, nil); err != nil {
 				t.Fatal(err)
 			}
 			if kp.ID <= deleted {

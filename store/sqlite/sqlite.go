@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
@@ -41,6 +42,15 @@ type Store struct {
 	path string
 	w    *sql.DB // exactly one connection; every write goes through it
 	r    *sql.DB // query-only connections for reads
+
+	// scrubOwed counts destroying writes whose scrub did not complete;
+	// scrubPaid is scrubOwed as it was when scrubLoop's last complete
+	// TRUNCATE checkpoint began. While they differ, a destroyed private
+	// key may still be in the WAL.
+	scrubOwed, scrubPaid atomic.Uint64
+	scrubKick            chan struct{} // wakes scrubLoop early (buffered, 1)
+	scrubStop            chan struct{} // closed by Close
+	scrubDone            chan struct{} // closed when scrubLoop has returned
 
 	closeOnce sync.Once
 	closeErr  error
@@ -124,6 +134,14 @@ func openDriver(ctx context.Context, driver, path string, opts Options) (*Store,
 		s.w.Close()
 		return nil, fmt.Errorf("sqlite: open %s readers: %w", abs, err)
 	}
+	s.scrubKick, s.scrubStop, s.scrubDone = make(chan struct{}, 1), make(chan struct{}), make(chan struct{})
+	go s.scrubLoop()
+	// A crash between a destroying write's commit and its scrub leaves
+	// the old frames in the WAL, which recovery keeps: scrub at every
+	// start, and leave it to the retry if a reader is in the way.
+	if s.checkpointTruncate(ctx) != nil {
+		s.scrubOwed.Add(1)
+	}
 	return s, nil
 }
 
@@ -164,7 +182,8 @@ var uriEscaper = strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23")
 // The writer also runs secure_delete=ON, so SQLite zeroes the content it
 // frees: a cleared escrowed private key or a deleted key pair does not
 // linger in free pages of the database file. (Old page images stay in the
-// WAL until a checkpoint overwrites or truncates it; Close truncates it.)
+// WAL until a TRUNCATE checkpoint cuts it: scrub runs one after every
+// write that destroys a private key, and Close runs one.)
 // modernc takes it as _pragma, mattn as _secure_delete; each ignores the
 // other's key, and Open checks that it took.
 func dsn(path string, opts Options, reader bool) string {
@@ -186,10 +205,13 @@ func dsn(path string, opts Options, reader bool) string {
 func (s *Store) Path() string { return s.path }
 
 // Close closes the readers, checkpoints the write-ahead log into the
-// database file and closes the writer. It is safe to call more than once;
+// database file (truncating it, which also completes any scrub still
+// pending) and closes the writer. It is safe to call more than once;
 // later calls return the first call's result.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
+		close(s.scrubStop)
+		<-s.scrubDone
 		var errs []error
 		if err := s.r.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("sqlite: close readers: %w", err))
@@ -199,8 +221,11 @@ func (s *Store) Close() error {
 		if _, err := s.w.ExecContext(ctx, "PRAGMA optimize"); err != nil {
 			errs = append(errs, fmt.Errorf("sqlite: optimize: %w", err))
 		}
-		if _, err := s.w.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
-			errs = append(errs, fmt.Errorf("sqlite: checkpoint: %w", err))
+		// A reader in another process may keep the checkpoint from
+		// completing; that is no failure of Close (the WAL then stays for
+		// the next writer to checkpoint), only a SQL error is.
+		if err := s.checkpointTruncate(ctx); err != nil && !errors.Is(err, errCheckpointBusy) {
+			errs = append(errs, err)
 		}
 		if err := s.w.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("sqlite: close writer: %w", err))

@@ -49,6 +49,24 @@ func TestContract(t *testing.T) {
 	})
 }
 
+// TestAuditFaults: an escrow change whose audit entry fails (a trigger
+// refuses every insert into audit_log) is rolled back with it.
+func TestAuditFaults(t *testing.T) {
+	storetest.RunAuditFaults(t, func(t *testing.T) keypair.Store {
+		s, err := Open(t.Context(), filepath.Join(t.TempDir(), "keyhaven.db"), Options{})
+		if err != nil {
+			t.Fatalf("Open: %v", err)
+		}
+		return s
+	}, func(t *testing.T, s keypair.Store) {
+		_, err := s.(*Store).w.ExecContext(t.Context(), `CREATE TRIGGER audit_broken BEFORE INSERT ON audit_log
+			BEGIN SELECT RAISE(ABORT, 'test: the audit log is broken'); END`)
+		if err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
 // pragma reads one PRAGMA on a connection of db.
 func pragma(t *testing.T, db *sql.DB, name string) string {
 	t.Helper()
@@ -158,7 +176,7 @@ func TestPersistsAcrossReopen(t *testing.T) {
 	var newest int64
 	for _, name := range []string{"a", "b", "c"} {
 		kp := testKP("alice", name)
-		if err := s.CreateKeyPair(t.Context(), kp, 10); err != nil {
+		if err := s.CreateKeyPair(t.Context(), kp, 10, nil); err != nil {
 			t.Fatal(err)
 		}
 		if name != "c" {
@@ -167,7 +185,7 @@ func TestPersistsAcrossReopen(t *testing.T) {
 		newest = kp.ID
 	}
 	// Delete the newest, so that a reused ID would show.
-	if err := s.DeleteKeyPair(t.Context(), newest); err != nil {
+	if err := s.DeleteKeyPair(t.Context(), newest, nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Close(); err != nil {
@@ -192,7 +210,7 @@ func TestPersistsAcrossReopen(t *testing.T) {
 		}
 	}
 	kp := testKP("alice", "d")
-	if err := s.CreateKeyPair(t.Context(), kp, 10); err != nil {
+	if err := s.CreateKeyPair(t.Context(), kp, 10, nil); err != nil {
 		t.Fatal(err)
 	}
 	if kp.ID <= newest {
@@ -253,7 +271,7 @@ func TestAwkwardPath(t *testing.T) {
 	}
 	path := filepath.Join(dir, "k.db")
 	s := openTest(t, path, Options{})
-	if err := s.CreateKeyPair(t.Context(), testKP("u", "k"), 1); err != nil {
+	if err := s.CreateKeyPair(t.Context(), testKP("u", "k"), 1, nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(path); err != nil {
@@ -275,7 +293,7 @@ func TestTwoStoresOneFile(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
-			errs[i] = stores[i%2].CreateKeyPair(t.Context(), testKP("alice", fmt.Sprint("k", i)), quota)
+			errs[i] = stores[i%2].CreateKeyPair(t.Context(), testKP("alice", fmt.Sprint("k", i)), quota, nil)
 		})
 	}
 	wg.Wait()
@@ -315,9 +333,9 @@ func TestReadWriteMix(t *testing.T) {
 				if i%4 == 1 {
 					kp.Scope = keypair.ScopeDomain
 				}
-				fail("create", s.CreateKeyPair(ctx, kp, 1000))
+				fail("create", s.CreateKeyPair(ctx, kp, 1000, nil))
 				if i%3 == 0 && kp.ID != 0 {
-					fail("delete", s.DeleteKeyPair(ctx, kp.ID))
+					fail("delete", s.DeleteKeyPair(ctx, kp.ID, nil))
 				}
 			}
 		})
@@ -337,7 +355,7 @@ func TestReadWriteMix(t *testing.T) {
 
 func TestCreateNil(t *testing.T) {
 	s := openTest(t, filepath.Join(t.TempDir(), "k.db"), Options{})
-	if err := s.CreateKeyPair(t.Context(), nil, 1); err == nil {
+	if err := s.CreateKeyPair(t.Context(), nil, 1, nil); err == nil {
 		t.Error("CreateKeyPair(nil) succeeded")
 	}
 }
@@ -349,7 +367,7 @@ func TestInternalErrorsWrapped(t *testing.T) {
 	}
 	s.Close()
 	kp := testKP("u", "k")
-	err = s.CreateKeyPair(context.Background(), kp, 1)
+	err = s.CreateKeyPair(context.Background(), kp, 1, nil)
 	if err == nil || !strings.HasPrefix(err.Error(), "sqlite: ") || keypair.ErrorCode(err) != keypair.EINTERNAL {
 		t.Fatalf("create on a closed store: %v, want a wrapped internal error", err)
 	}

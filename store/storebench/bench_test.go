@@ -162,7 +162,7 @@ func BenchmarkCreate(b *testing.B) {
 			kp := &keypair.KeyPair{UID: fmt.Sprintf("gobench-%s-%d", engine, i), UserID: u.ID, ProjectID: u.ProjectID,
 				DomainID: u.DomainID, Name: fmt.Sprintf("new-%08d", i), Type: keypair.TypeSSH, Scope: keypair.ScopeUser,
 				PublicKey: line, Fingerprint: fp, Algorithm: "ed25519"}
-			if err := s.CreateKeyPair(b.Context(), kp, quota); err != nil {
+			if err := s.CreateKeyPair(b.Context(), kp, quota, nil); err != nil {
 				b.Fatal(err)
 			}
 		}

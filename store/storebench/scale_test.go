@@ -354,7 +354,7 @@ func measure(t *testing.T, engine string, s keypair.Store, d *Dataset, n int) []
 		kp := &keypair.KeyPair{UID: fmt.Sprintf("bench-%s-%d", engine, i), UserID: u.ID, ProjectID: u.ProjectID,
 			DomainID: u.DomainID, Name: fmt.Sprintf("new-%06d", i), Type: keypair.TypeSSH, Scope: keypair.ScopeUser,
 			PublicKey: line, Fingerprint: fp, Algorithm: "ed25519"}
-		return s.CreateKeyPair(ctx, kp, quota)
+		return s.CreateKeyPair(ctx, kp, quota, nil)
 	}))
 	// get with 8 goroutines, n samples in all, after a first round that
 	// fills the connection pools (not measured).

@@ -23,7 +23,7 @@ func testConcurrentScopes(t *testing.T, s keypair.Store) {
 		}
 		kps[i].Fingerprint = fmt.Sprintf("%02x:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00", i)
 	}
-	codes := race(n, func(i int) error { return s.CreateKeyPair(t.Context(), kps[i], quota) })
+	codes := race(n, func(i int) error { return s.CreateKeyPair(t.Context(), kps[i], quota, nil) })
 	want := map[keypair.Code]int{"": 1, keypair.ECONFLICT: n - 1}
 	if got := tally(codes); !maps.Equal(got, want) {
 		t.Fatalf("outcomes of %d concurrent user- and domain-scope creates of one name = %v, want %v", n, got, want)
@@ -78,7 +78,7 @@ func testConcurrentScopeMix(t *testing.T, s keypair.Store) {
 			kps[i].DomainID = v.DomainID
 		}
 	}
-	codes := race(n, func(i int) error { return s.CreateKeyPair(t.Context(), kps[i], quota) })
+	codes := race(n, func(i int) error { return s.CreateKeyPair(t.Context(), kps[i], quota, nil) })
 
 	type key struct{ domain, name string }
 	shared := map[key]int{} // successful domain-scope creates

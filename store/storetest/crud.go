@@ -128,7 +128,7 @@ func testDuplicateName(t *testing.T, s keypair.Store) {
 	again := newKP("alice", "dup")
 	again.PublicKey = sshPublic + " second"
 	again.Fingerprint = "00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00"
-	err := s.CreateKeyPair(t.Context(), again, quota)
+	err := s.CreateKeyPair(t.Context(), again, quota, nil)
 	wantCode(t, err, keypair.ECONFLICT, "second create of the same name")
 	wantNoSecret(t, err, again.PublicKey)
 	if again.ID != 0 {
@@ -172,7 +172,7 @@ func testCaseSensitive(t *testing.T, s keypair.Store) {
 	_, err = s.GetKeyPair(t.Context(), me("Alice"), "key")
 	wantCode(t, err, keypair.ENOTFOUND, `GetKeyPair of user "Alice"`)
 
-	if err := s.DeleteKeyPair(t.Context(), lower.ID); err != nil {
+	if err := s.DeleteKeyPair(t.Context(), lower.ID, nil); err != nil {
 		t.Fatalf("DeleteKeyPair(key): %v", err)
 	}
 	if _, err := s.GetKeyPair(t.Context(), me("alice"), "Key"); err != nil {
@@ -201,7 +201,7 @@ func testNotFound(t *testing.T, s keypair.Store) {
 		})
 	}
 	for _, id := range []int64{0, -1, mine.ID + 1, mine.ID + 1000, math.MaxInt64} {
-		err := s.DeleteKeyPair(t.Context(), id)
+		err := s.DeleteKeyPair(t.Context(), id, nil)
 		wantCode(t, err, keypair.ENOTFOUND, fmt.Sprintf("DeleteKeyPair(%d)", id))
 	}
 	if list, err := s.ListKeyPairs(t.Context(), me("bob"), keypair.Page{}); err != nil || len(list) != 0 {
@@ -217,12 +217,12 @@ func testNotFound(t *testing.T, s keypair.Store) {
 
 func testDeleteRecreate(t *testing.T, s keypair.Store) {
 	first := mustCreate(t, s, newKP("alice", "k"))
-	if err := s.DeleteKeyPair(t.Context(), first.ID); err != nil {
+	if err := s.DeleteKeyPair(t.Context(), first.ID, nil); err != nil {
 		t.Fatalf("DeleteKeyPair: %v", err)
 	}
 	_, err := s.GetKeyPair(t.Context(), me("alice"), "k")
 	wantCode(t, err, keypair.ENOTFOUND, "GetKeyPair after delete")
-	err = s.DeleteKeyPair(t.Context(), first.ID)
+	err = s.DeleteKeyPair(t.Context(), first.ID, nil)
 	wantCode(t, err, keypair.ENOTFOUND, "second DeleteKeyPair")
 
 	second := newKP("alice", "k")
@@ -266,7 +266,7 @@ func testInvalidCreate(t *testing.T, s keypair.Store) {
 		t.Run(tc.name, func(t *testing.T) {
 			kp := newKP("alice", "new")
 			tc.edit(kp)
-			err := s.CreateKeyPair(t.Context(), kp, quota)
+			err := s.CreateKeyPair(t.Context(), kp, quota, nil)
 			if err == nil {
 				t.Fatal("create succeeded")
 			}

@@ -46,7 +46,7 @@ func testUpdateDescription(t *testing.T, s keypair.Store) {
 		t.Errorf("another key pair changed: %s", d)
 	}
 
-	if err := s.DeleteKeyPair(t.Context(), other.ID); err != nil {
+	if err := s.DeleteKeyPair(t.Context(), other.ID, nil); err != nil {
 		t.Fatal(err)
 	}
 	for _, id := range []int64{other.ID, other.ID + 100, 0} {
@@ -67,7 +67,7 @@ func testSwapEscrow(t *testing.T, s keypair.Store) {
 	swap := func(old, next *keypair.Escrowed, sec int, code keypair.Code, what string) {
 		t.Helper()
 		now, stored := stamp(sec)
-		err := s.SwapEscrow(t.Context(), kp.ID, old, next, now)
+		err := s.SwapEscrow(t.Context(), kp.ID, old, next, now, nil)
 		wantCode(t, err, code, what)
 		if err == nil {
 			want.Escrow, want.UpdatedAt = next, stored
@@ -85,15 +85,15 @@ func testSwapEscrow(t *testing.T, s keypair.Store) {
 	swap(two, one, 8, keypair.ECONFLICT, "swap when cleared")
 	swap(nil, one, 9, "", "set again")
 
-	if err := s.DeleteKeyPair(t.Context(), kp.ID); err != nil {
+	if err := s.DeleteKeyPair(t.Context(), kp.ID, nil); err != nil {
 		t.Fatal(err)
 	}
 	now, _ := stamp(10)
 	for _, old := range []*keypair.Escrowed{nil, one} {
-		err := s.SwapEscrow(t.Context(), kp.ID, old, two, now)
+		err := s.SwapEscrow(t.Context(), kp.ID, old, two, now, nil)
 		wantCode(t, err, keypair.ENOTFOUND, "SwapEscrow of a deleted key pair")
 	}
-	err := s.SwapEscrow(t.Context(), kp.ID+100, nil, two, now)
+	err := s.SwapEscrow(t.Context(), kp.ID+100, nil, two, now, nil)
 	wantCode(t, err, keypair.ENOTFOUND, "SwapEscrow of a key pair that never was")
 	if list, err := s.ListEscrowed(t.Context(), 0, 10); err != nil || len(list) != 0 {
 		t.Errorf("ListEscrowed after delete = %q, %v; want nothing", names(list), err)
@@ -109,9 +109,9 @@ func testCreateEscrowed(t *testing.T, s keypair.Store) {
 		t.Errorf("GetKeyPair: %s", d)
 	}
 	now, _ := stamp(1)
-	err := s.SwapEscrow(t.Context(), kp.ID, nil, testEscrow("other"), now)
+	err := s.SwapEscrow(t.Context(), kp.ID, nil, testEscrow("other"), now, nil)
 	wantCode(t, err, keypair.ECONFLICT, "SwapEscrow from none of a key pair created with escrow")
-	if err := s.SwapEscrow(t.Context(), kp.ID, e, nil, now); err != nil {
+	if err := s.SwapEscrow(t.Context(), kp.ID, e, nil, now, nil); err != nil {
 		t.Fatalf("clear: %v", err)
 	}
 	got, err := s.GetKeyPair(t.Context(), me("alice"), "k")
@@ -134,17 +134,17 @@ func testListEscrowed(t *testing.T, s keypair.Store) {
 		switch i {
 		case 7: // cleared: no longer escrowed
 			now, _ := stamp(1)
-			if err := s.SwapEscrow(t.Context(), kp.ID, kp.Escrow, nil, now); err != nil {
+			if err := s.SwapEscrow(t.Context(), kp.ID, kp.Escrow, nil, now, nil); err != nil {
 				t.Fatal(err)
 			}
 		case 11: // gone
-			if err := s.DeleteKeyPair(t.Context(), kp.ID); err != nil {
+			if err := s.DeleteKeyPair(t.Context(), kp.ID, nil); err != nil {
 				t.Fatal(err)
 			}
 		case 12: // escrowed later
 			now, stored := stamp(2)
 			e := testEscrow("late")
-			if err := s.SwapEscrow(t.Context(), kp.ID, nil, e, now); err != nil {
+			if err := s.SwapEscrow(t.Context(), kp.ID, nil, e, now, nil); err != nil {
 				t.Fatal(err)
 			}
 			kp.Escrow, kp.UpdatedAt = e, stored

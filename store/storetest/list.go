@@ -136,7 +136,7 @@ func testCount(t *testing.T, s keypair.Store) {
 	count("alice", 6)
 	count("bob", 2)
 	count("carol", 0)
-	if err := s.DeleteKeyPair(t.Context(), kps[3].ID); err != nil {
+	if err := s.DeleteKeyPair(t.Context(), kps[3].ID, nil); err != nil {
 		t.Fatalf("DeleteKeyPair: %v", err)
 	}
 	count("alice", 5)

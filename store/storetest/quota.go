@@ -20,13 +20,13 @@ func testQuota(t *testing.T, s keypair.Store) {
 		if i == q-1 {
 			kp = sharedKP("alice", domain, "k2") // shared key pairs count too
 		}
-		if err := s.CreateKeyPair(t.Context(), kp, q); err != nil {
+		if err := s.CreateKeyPair(t.Context(), kp, q, nil); err != nil {
 			t.Fatalf("create %d of %d: %v", i+1, q, err)
 		}
 		kps = append(kps, kp)
 	}
 	over := newKP("alice", "k3")
-	err := s.CreateKeyPair(t.Context(), over, q)
+	err := s.CreateKeyPair(t.Context(), over, q, nil)
 	wantCode(t, err, keypair.EQUOTA, "create over quota")
 	wantNoSecret(t, err, over.PublicKey)
 	if over.ID != 0 {
@@ -39,22 +39,22 @@ func testQuota(t *testing.T, s keypair.Store) {
 	}
 
 	// The quota is per owner.
-	if err := s.CreateKeyPair(t.Context(), newKP("bob", "k0"), q); err != nil {
+	if err := s.CreateKeyPair(t.Context(), newKP("bob", "k0"), q, nil); err != nil {
 		t.Errorf("another user's create: %v", err)
 	}
 	// A delete makes room again.
-	if err := s.DeleteKeyPair(t.Context(), kps[0].ID); err != nil {
+	if err := s.DeleteKeyPair(t.Context(), kps[0].ID, nil); err != nil {
 		t.Fatalf("DeleteKeyPair: %v", err)
 	}
-	if err := s.CreateKeyPair(t.Context(), newKP("alice", "k3"), q); err != nil {
+	if err := s.CreateKeyPair(t.Context(), newKP("alice", "k3"), q, nil); err != nil {
 		t.Errorf("create after a delete made room: %v", err)
 	}
-	err = s.CreateKeyPair(t.Context(), newKP("alice", "k4"), q)
+	err = s.CreateKeyPair(t.Context(), newKP("alice", "k4"), q, nil)
 	wantCode(t, err, keypair.EQUOTA, "create over quota again")
 }
 
 func testQuotaZero(t *testing.T, s keypair.Store) {
-	err := s.CreateKeyPair(t.Context(), newKP("alice", "k"), 0)
+	err := s.CreateKeyPair(t.Context(), newKP("alice", "k"), 0, nil)
 	wantCode(t, err, keypair.EQUOTA, "create with quota 0")
 	if n, err := s.CountKeyPairs(t.Context(), "alice"); err != nil || n != 0 {
 		t.Errorf("CountKeyPairs = %d, %v; want 0", n, err)
@@ -65,7 +65,7 @@ func testCancelledContext(t *testing.T, s keypair.Store) {
 	k := mustCreate(t, s, newKP("alice", "k"))
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
-	if err := s.CreateKeyPair(ctx, newKP("alice", "late"), quota); err == nil {
+	if err := s.CreateKeyPair(ctx, newKP("alice", "late"), quota, nil); err == nil {
 		t.Error("CreateKeyPair with a cancelled context succeeded")
 	}
 	if _, err := s.GetKeyPair(ctx, me("alice"), "k"); err == nil {
@@ -77,13 +77,13 @@ func testCancelledContext(t *testing.T, s keypair.Store) {
 	if _, err := s.CountKeyPairs(ctx, "alice"); err == nil {
 		t.Error("CountKeyPairs with a cancelled context succeeded")
 	}
-	if err := s.DeleteKeyPair(ctx, k.ID); err == nil {
+	if err := s.DeleteKeyPair(ctx, k.ID, nil); err == nil {
 		t.Error("DeleteKeyPair with a cancelled context succeeded")
 	}
 	if err := s.UpdateDescription(ctx, k.ID, "late", time.Now()); err == nil {
 		t.Error("UpdateDescription with a cancelled context succeeded")
 	}
-	if err := s.SwapEscrow(ctx, k.ID, nil, testEscrow("late"), time.Now()); err == nil {
+	if err := s.SwapEscrow(ctx, k.ID, nil, testEscrow("late"), time.Now(), nil); err == nil {
 		t.Error("SwapEscrow with a cancelled context succeeded")
 	}
 	if _, err := s.ListEscrowed(ctx, 0, 10); err == nil {
@@ -137,7 +137,7 @@ func testConcurrentSameName(t *testing.T, s keypair.Store) {
 	codes := race(n, func(i int) error {
 		kp := newKP("alice", "same")
 		kp.Fingerprint = fmt.Sprintf("%02x:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00", i)
-		return s.CreateKeyPair(t.Context(), kp, quota)
+		return s.CreateKeyPair(t.Context(), kp, quota, nil)
 	})
 	want := map[keypair.Code]int{"": 1, keypair.ECONFLICT: n - 1}
 	if got := tally(codes); !maps.Equal(got, want) {
@@ -151,7 +151,7 @@ func testConcurrentSameName(t *testing.T, s keypair.Store) {
 func testConcurrentQuota(t *testing.T, s keypair.Store) {
 	const n, q = 200, 100
 	codes := race(n, func(i int) error {
-		return s.CreateKeyPair(t.Context(), newKP("alice", fmt.Sprintf("k%03d", i)), q)
+		return s.CreateKeyPair(t.Context(), newKP("alice", fmt.Sprintf("k%03d", i)), q, nil)
 	})
 	want := map[keypair.Code]int{"": q, keypair.EQUOTA: n - q}
 	if got := tally(codes); !maps.Equal(got, want) {

@@ -174,7 +174,7 @@ func testNameConflicts(t *testing.T, s keypair.Store) {
 				before = append(before, mustCreate(t, s, mk(name)))
 			}
 			kp := tc.create(name)
-			err := s.CreateKeyPair(t.Context(), kp, quota)
+			err := s.CreateKeyPair(t.Context(), kp, quota, nil)
 			wantCode(t, err, tc.code, fmt.Sprintf("create %s %q by %s of %q", kp.Scope, name, kp.UserID, kp.DomainID))
 			if err != nil && kp.ID != 0 {
 				t.Errorf("refused create set ID %d", kp.ID)
@@ -186,7 +186,7 @@ func testNameConflicts(t *testing.T, s keypair.Store) {
 			}
 		})
 	}
-	if err := s.CreateKeyPair(t.Context(), sharedKP("erin", "", "n99"), quota); keypair.ErrorCode(err) != keypair.EINVALID {
+	if err := s.CreateKeyPair(t.Context(), sharedKP("erin", "", "n99"), quota, nil); keypair.ErrorCode(err) != keypair.EINVALID {
 		t.Errorf("domain-scope create without a domain: %v, want EINVALID", err)
 	}
 }

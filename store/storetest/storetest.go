@@ -54,6 +54,10 @@ func Run(t *testing.T, open func(t *testing.T) keypair.Store) {
 		{"AuditChain", testAuditChain},
 		{"AuditConcurrent", testAuditConcurrent},
 		{"AuditPaging", testAuditPaging},
+		{"AuditWithCreate", testAuditWithCreate},
+		{"AuditWithSwap", testAuditWithSwap},
+		{"AuditWithDelete", testAuditWithDelete},
+		{"AuditChangesConcurrent", testAuditChangesConcurrent},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -140,7 +144,7 @@ func x509PEM(t *testing.T) string {
 // mustCreate creates kp or fails the test.
 func mustCreate(t *testing.T, s keypair.Store, kp *keypair.KeyPair) *keypair.KeyPair {
 	t.Helper()
-	if err := s.CreateKeyPair(t.Context(), kp, quota); err != nil {
+	if err := s.CreateKeyPair(t.Context(), kp, quota, nil); err != nil {
 		t.Fatalf("CreateKeyPair(%q, %q): %v", kp.UserID, kp.Name, err)
 	}
 	return kp
