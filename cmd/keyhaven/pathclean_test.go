@@ -61,7 +61,7 @@ func TestDotKeyPairNames(t *testing.T) {
 	for i, name := range []string{".", ".."} {
 		kp := &keypair.KeyPair{UID: fmt.Sprintf("legacy-dot-%d", i), UserID: "alice", ProjectID: testProject, Name: name,
 			Type: keypair.TypeSSH, Scope: keypair.ScopeUser, PublicKey: pub, Fingerprint: fp, Algorithm: "ed25519"}
-		if err := st.CreateKeyPair(ctx, kp, 100); err != nil {
+		if err := st.CreateKeyPair(ctx, kp, 100, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
