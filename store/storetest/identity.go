@@ -46,6 +46,10 @@ func RunIdentity(t *testing.T, open func(t *testing.T) identity.Store) {
 		{"EmptyInput", testEmptyInput},
 		{"ConcurrentWrites", testIdentityConcurrent},
 		{"CancelledContext", testIdentityCancelled},
+		{"BootstrapFresh", testBootstrapFresh},
+		{"BootstrapRepair", testBootstrapRepair},
+		{"BootstrapAtomic", testBootstrapAtomic},
+		{"BootstrapConcurrent", testBootstrapConcurrent},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
