@@ -144,10 +144,12 @@ type Store interface {
 	// PruneRevocations forgets revocations that expired before now.
 	PruneRevocations(ctx context.Context, now time.Time) error
 
-	// Bootstrap creates, in one transaction, whatever of p is missing and
-	// grants p.AdminRole to the user on the project, leaving everything
-	// that exists as it is. Concurrent calls, in any processes sharing
-	// the database, run one after the other. created reports whether
-	// this call created the user.
+	// Bootstrap creates, in one transaction, whatever of p is missing,
+	// grants p.AdminRole to the user on the project and records the
+	// bootstrap done, leaving everything that exists as it is. Once one
+	// is recorded it does nothing, so no start undoes what operators did
+	// since (a deleted admin stays deleted). Concurrent calls, in any
+	// processes sharing the database, run one after the other. created
+	// reports whether this call created the user.
 	Bootstrap(ctx context.Context, p BootstrapPlan) (created bool, err error)
 }

@@ -98,7 +98,13 @@ func (p *process) kill(sig syscall.Signal) {
 // token.
 func checkAdmin(t *testing.T, srv *testServer, pw string) string {
 	t.Helper()
-	body := `{"auth": {"identity": {"methods": ["password"], "password": {"user": {"name": "admin", "domain": {"id": "default"}, "password": ` + jsonString(pw) + `}}},
+	return checkAdminUser(t, srv, "admin", pw)
+}
+
+// checkAdminUser is checkAdmin for the user called name.
+func checkAdminUser(t *testing.T, srv *testServer, name, pw string) string {
+	t.Helper()
+	body := `{"auth": {"identity": {"methods": ["password"], "password": {"user": {"name": ` + jsonString(name) + `, "domain": {"id": "default"}, "password": ` + jsonString(pw) + `}}},
 		"scope": {"project": {"name": "admin", "domain": {"id": "default"}}}}}`
 	resp, raw := srv.do(t, "POST", "/identity/v3/auth/tokens", map[string]string{"Content-Type": "application/json"}, body)
 	tok := resp.Header.Get("X-Subject-Token")
@@ -273,6 +279,40 @@ func TestBootstrapRepairsHalfDone(t *testing.T) {
 				t.Fatalf("the repair reset the existing admin's password: login with the bootstrap password: %d", resp.StatusCode)
 			}
 		})
+	}
+}
+
+// TestBootstrapDoneStaysDone renames the bootstrapped admin away and
+// restarts: the start makes no new admin user (with the bootstrap password
+// still in its environment), and the renamed one keeps its role.
+func TestBootstrapDoneStaysDone(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := buildBinary(t)
+	const pw = "done-admin-pw"
+	env := []string{"KEYHAVEN_BOOTSTRAP_PASSWORD=" + pw}
+	data := filepath.Join(t.TempDir(), "data")
+	p := startProcess(t, bin, env, "--data-dir", data)
+	p.waitServing(t)
+	tok := checkAdmin(t, p.srv, pw)
+	h := map[string]string{"X-Auth-Token": tok, "Content-Type": "application/json"}
+	resp, raw := p.srv.do(t, "GET", "/identity/v3/users?name=admin", h, "")
+	var list struct{ Users []struct{ ID string } }
+	if err := json.Unmarshal(raw, &list); resp.StatusCode != 200 || err != nil || len(list.Users) != 1 {
+		t.Fatalf("find admin: %d %s %v", resp.StatusCode, raw, err)
+	}
+	if resp, raw := p.srv.do(t, "PATCH", "/identity/v3/users/"+list.Users[0].ID, h, `{"user": {"name": "root"}}`); resp.StatusCode != 200 {
+		t.Fatalf("rename admin: %d %s", resp.StatusCode, raw)
+	}
+	p.kill(syscall.SIGTERM)
+
+	again := startProcess(t, bin, env, "--data-dir", data)
+	again.waitServing(t)
+	tok = checkAdminUser(t, again.srv, "root", pw)
+	resp, raw = again.srv.do(t, "GET", "/identity/v3/users?name=admin", map[string]string{"X-Auth-Token": tok}, "")
+	if err := json.Unmarshal(raw, &list); resp.StatusCode != 200 || err != nil || len(list.Users) != 0 {
+		t.Fatalf("after a restart, users called admin: %d %s %v; want none", resp.StatusCode, raw, err)
 	}
 }
 

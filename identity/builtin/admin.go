@@ -18,18 +18,21 @@ var bootstrapRoles = []string{"admin", "member", "reader"}
 // member and reader, an admin project and an admin user holding the admin
 // role on it, all in one store transaction, so a crash leaves all or
 // nothing, and instances starting together on one database make one set.
-// A later start completes what an older, interrupted bootstrap left
-// missing (as keystone-manage bootstrap does), but never changes an
-// existing admin user. password is the admin's password; when empty one is
-// generated. It returns the password only when this call created the
-// admin user, "" otherwise.
+// The store records the bootstrap done in the same transaction; later
+// starts then change nothing, so what operators did to the admin since
+// (deleted it, withdrew its role) stays. A database an older keyhaven
+// bootstrapped records nothing: its next start completes, once, what an
+// interrupted bootstrap left missing, but never changes an existing admin
+// user. password is the admin's password; when empty one is generated. It
+// returns the password only when this call created the admin user, ""
+// otherwise.
 func (s *Service) Bootstrap(ctx context.Context, password string) (string, error) {
 	done, err := s.bootstrapped(ctx)
 	if err != nil {
 		return "", fmt.Errorf("bootstrap: %w", err)
 	}
 	if done {
-		return "", nil // every start but the first: reads only, no hashing
+		return "", nil // the usual start: reads only, no hashing
 	}
 	if password == "" {
 		b := make([]byte, 18)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -14,12 +15,13 @@ import (
 // holds: kept here, apart from the others, as only Bootstrap takes it.
 const lockBootstrap = 0x6b68_00b0
 
-// Bootstrap creates whatever of p is missing and grants p.AdminRole to
-// the user on the project, in one transaction that first takes an
-// advisory lock: a concurrent Bootstrap, in any process on the same
-// database, waits for this one and then (READ COMMITTED: each statement
-// sees what committed before it) finds everything made. An existing user
-// is never changed.
+// Bootstrap creates whatever of p is missing, grants p.AdminRole to the
+// user on the project and records the bootstrap done (in table
+// identity_bootstrap), unless a bootstrap is recorded already, in one
+// transaction that first takes an advisory lock: a concurrent Bootstrap,
+// in any process on the same database, waits for this one and then (READ
+// COMMITTED: each statement sees what committed before it) finds it
+// recorded. An existing user is never changed.
 func (s *Store) Bootstrap(ctx context.Context, p identity.BootstrapPlan) (bool, error) {
 	const op = "bootstrap"
 	if err := need(op, "domain id", p.Domain.ID, "domain name", p.Domain.Name,
@@ -48,9 +50,17 @@ type bootstrapTx struct {
 	tx  pgx.Tx
 }
 
-// run makes the plan's objects and the grant, reporting whether it made
-// the user.
+// run makes the plan's objects and the grant and records the bootstrap
+// done, unless it is recorded already; it reports whether it made the
+// user.
 func (b bootstrapTx) run(p identity.BootstrapPlan) (bool, error) {
+	var done bool
+	if err := b.tx.QueryRow(b.ctx, `SELECT EXISTS (SELECT 1 FROM identity_bootstrap)`).Scan(&done); err != nil {
+		return false, fmt.Errorf("postgres: bootstrap: %w", err)
+	}
+	if done {
+		return false, nil
+	}
 	domainID, _, err := b.ensure("domain", `SELECT id FROM domains WHERE id = $1`, []any{p.Domain.ID},
 		`INSERT INTO domains (id, name, enabled) VALUES ($1, $2, $3)`, p.Domain.ID, p.Domain.Name, p.Domain.Enabled)
 	if err != nil {
@@ -86,6 +96,10 @@ func (b bootstrapTx) run(p identity.BootstrapPlan) (bool, error) {
 	if _, err := b.tx.Exec(b.ctx, `INSERT INTO assignments (user_id, project_id, role_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
 		userID, projectID, roleID); err != nil {
 		return false, fmt.Errorf("postgres: bootstrap: grant: %w", err)
+	}
+	if _, err := b.tx.Exec(b.ctx, `INSERT INTO identity_bootstrap (id, user_id, project_id, done_at) VALUES (1, $1, $2, $3)`,
+		userID, projectID, time.Now().UnixMicro()); err != nil {
+		return false, fmt.Errorf("postgres: bootstrap: record: %w", err)
 	}
 	return created, nil
 }

@@ -5,15 +5,18 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/keyhaven/keyhaven/identity"
 )
 
-// Bootstrap creates whatever of p is missing and grants p.AdminRole to
-// the user on the project, in one write transaction. The writer's
-// transactions begin IMMEDIATE, so a concurrent Bootstrap, in this process
-// or another on the same file, waits for this one and then finds
-// everything made. An existing user is never changed.
+// Bootstrap creates whatever of p is missing, grants p.AdminRole to the
+// user on the project and records the bootstrap done (in table
+// identity_bootstrap), all in one write transaction, unless a bootstrap is
+// recorded already. The writer's transactions begin IMMEDIATE, so a
+// concurrent Bootstrap, in this process or another on the same file,
+// waits for this one and then finds it recorded. An existing user is
+// never changed.
 func (s *Store) Bootstrap(ctx context.Context, p identity.BootstrapPlan) (bool, error) {
 	const op = "bootstrap"
 	if err := need(op, "domain id", p.Domain.ID, "domain name", p.Domain.Name,
@@ -42,9 +45,17 @@ type bootstrapTx struct {
 	tx  *sql.Tx
 }
 
-// run makes the plan's objects and the grant, reporting whether it made
-// the user.
+// run makes the plan's objects and the grant and records the bootstrap
+// done, unless it is recorded already; it reports whether it made the
+// user.
 func (b bootstrapTx) run(p identity.BootstrapPlan) (bool, error) {
+	var done bool
+	if err := b.tx.QueryRowContext(b.ctx, `SELECT EXISTS (SELECT 1 FROM identity_bootstrap)`).Scan(&done); err != nil {
+		return false, fmt.Errorf("sqlite: bootstrap: %w", err)
+	}
+	if done {
+		return false, nil
+	}
 	domainID, _, err := b.ensure("domain", `SELECT id FROM domains WHERE id = ?`, []any{p.Domain.ID},
 		`INSERT INTO domains (id, name, enabled) VALUES (?, ?, ?)`, p.Domain.ID, p.Domain.Name, p.Domain.Enabled)
 	if err != nil {
@@ -80,6 +91,10 @@ func (b bootstrapTx) run(p identity.BootstrapPlan) (bool, error) {
 	if _, err := b.tx.ExecContext(b.ctx, `INSERT OR IGNORE INTO assignments (user_id, project_id, role_id) VALUES (?, ?, ?)`,
 		userID, projectID, roleID); err != nil {
 		return false, fmt.Errorf("sqlite: bootstrap: grant: %w", err)
+	}
+	if _, err := b.tx.ExecContext(b.ctx, `INSERT INTO identity_bootstrap (id, user_id, project_id, done_at) VALUES (1, ?, ?, ?)`,
+		userID, projectID, time.Now().UnixMicro()); err != nil {
+		return false, fmt.Errorf("sqlite: bootstrap: record: %w", err)
 	}
 	return created, nil
 }

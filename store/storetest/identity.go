@@ -47,10 +47,11 @@ func RunIdentity(t *testing.T, open func(t *testing.T) identity.Store) {
 		{"ConcurrentWrites", testIdentityConcurrent},
 		{"CancelledContext", testIdentityCancelled},
 		{"BootstrapFresh", testBootstrapFresh},
-		{"BootstrapRepair", testBootstrapRepair},
+		{"BootstrapDoneOnce", testBootstrapDoneOnce},
 		{"BootstrapAtomic", testBootstrapAtomic},
 		{"BootstrapConcurrent", testBootstrapConcurrent},
 	}
+	tests = append(tests, bootstrapRepairTests()...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			s := open(t)

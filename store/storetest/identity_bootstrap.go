@@ -84,23 +84,32 @@ func testBootstrapFresh(t *testing.T, s identity.Store) {
 	checkBootstrapped(t, s, p, &want)
 }
 
-// testBootstrapRepair starts from what an interrupted bootstrap of an
-// older version could leave: Bootstrap completes it and keeps the user.
-func testBootstrapRepair(t *testing.T, s identity.Store) {
-	ctx := t.Context()
+// identityTest is one subtest of RunIdentity, run on a store of its own
+// (an alias, so it is the type of RunIdentity's table).
+type identityTest = struct {
+	name string
+	fn   func(t *testing.T, s identity.Store)
+}
+
+// bootstrapRepairTests start from what an interrupted bootstrap of an
+// older version (which recorded nothing) could leave: Bootstrap completes
+// it and keeps the user. Each needs a store of its own, as the first
+// Bootstrap records the bootstrap done.
+func bootstrapRepairTests() []identityTest {
 	tests := []struct {
 		name                   string
 		roles, project, assign bool
 	}{
-		{"user without its role", true, true, false},
-		{"user without the project", true, false, false},
-		{"user without roles or project", false, false, false},
-		{"complete", true, true, true},
+		{"UserWithoutRole", true, true, false},
+		{"UserWithoutProject", true, false, false},
+		{"UserOnly", false, false, false},
+		{"Complete", true, true, true},
 	}
-	for i, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			tag := fmt.Sprintf("-r%d", i)
-			old := bootstrapPlan(tag, 0x1000*(i+1)) // what the older version made
+	var out []identityTest
+	for _, tc := range tests {
+		out = append(out, identityTest{"BootstrapRepair" + tc.name, func(t *testing.T, s identity.Store) {
+			ctx := t.Context()
+			old := bootstrapPlan("", 0x1000) // what the older version made
 			must(t, s.CreateDomain(ctx, &old.Domain), "CreateDomain")
 			if tc.roles {
 				for _, r := range old.Roles {
@@ -114,7 +123,7 @@ func testBootstrapRepair(t *testing.T, s identity.Store) {
 			if tc.assign {
 				must(t, s.AddAssignment(ctx, identity.Assignment{UserID: old.User.ID, ProjectID: old.Project.ID, RoleID: old.Roles[0].ID}), "AddAssignment")
 			}
-			created, err := s.Bootstrap(ctx, bootstrapPlan(tag, 0x1000*(i+1)+0x800))
+			created, err := s.Bootstrap(ctx, bootstrapPlan("", 0x1800))
 			if err != nil || created {
 				t.Fatalf("Bootstrap: created %v, %v; want false", created, err)
 			}
@@ -124,7 +133,33 @@ func testBootstrapRepair(t *testing.T, s identity.Store) {
 					t.Fatalf("the existing project was replaced: %v", err)
 				}
 			}
-		})
+		}})
+	}
+	return out
+}
+
+// testBootstrapDoneOnce: once a bootstrap is done, what operators change
+// afterwards (the admin renamed away, its role withdrawn) stays.
+func testBootstrapDoneOnce(t *testing.T, s identity.Store) {
+	ctx := t.Context()
+	p := bootstrapPlan("", 0xa00)
+	if _, err := s.Bootstrap(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	u, err := s.GetUser(ctx, p.User.ID)
+	must(t, err, "GetUser")
+	u.Name = "root"
+	must(t, s.UpdateUser(ctx, u), "UpdateUser")
+	must(t, s.RemoveAssignment(ctx, identity.Assignment{UserID: p.User.ID, ProjectID: p.Project.ID, RoleID: p.Roles[0].ID}), "RemoveAssignment")
+	created, err := s.Bootstrap(ctx, bootstrapPlan("", 0xb00))
+	if err != nil || created {
+		t.Fatalf("Bootstrap after a done one: created %v, %v; want false", created, err)
+	}
+	if users, err := s.ListUsers(ctx, identity.Filter{Name: "admin"}); err != nil || len(users) != 0 {
+		t.Errorf("a later Bootstrap made a new admin user: %v, %v", users, err)
+	}
+	if names, err := s.RoleNames(ctx, p.User.ID, p.Project.ID); err != nil || len(names) != 0 {
+		t.Errorf("a later Bootstrap granted the withdrawn role again: %q, %v", names, err)
 	}
 }
 
