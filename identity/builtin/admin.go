@@ -62,7 +62,10 @@ func (s *Service) Bootstrap(ctx context.Context, password string) (string, error
 	return password, nil
 }
 
-// bootstrapped reports whether everything Bootstrap makes is there.
+// bootstrapped reports whether everything Bootstrap makes is there, so
+// that the usual start skips the password hash. When it is not, the store
+// may still have the bootstrap recorded (an operator renamed or demoted
+// the admin) and then changes nothing: that start pays one hash.
 func (s *Service) bootstrapped(ctx context.Context) (bool, error) {
 	for _, name := range bootstrapRoles {
 		if _, err := s.store.GetRoleByName(ctx, name); err != nil {
