@@ -118,6 +118,24 @@ type Filter struct {
 	DomainID, Name, UserID, ProjectID string
 }
 
+// BootstrapPlan is what a first start makes: the Default domain, the
+// built-in roles, the admin project and the admin user holding AdminRole
+// on it. Store.Bootstrap creates whichever of them is missing.
+type BootstrapPlan struct {
+	// Domain is the domain of Project and User, found by its ID.
+	Domain Domain
+	// Roles are found by name; the IDs are used only for roles created.
+	Roles []Role
+	// Project is found by its name in Domain; its ID is used only when it
+	// is created.
+	Project Project
+	// User is found by its name in Domain; its ID and password hash are
+	// used only when it is created, never to change an existing user.
+	User User
+	// AdminRole names the role (one of Roles) User gets on Project.
+	AdminRole string
+}
+
 // Store persists the built-in identity service's objects. Every store
 // engine implements it and passes the contract suite in
 // store/storetest (RunIdentity).
@@ -196,4 +214,12 @@ type Store interface {
 	// PruneAccessEvents forgets access events with NotBefore before
 	// before: every token they could refuse has expired by then.
 	PruneAccessEvents(ctx context.Context, before time.Time) error
+	// Bootstrap creates, in one transaction, whatever of p is missing,
+	// grants p.AdminRole to the user on the project and records the
+	// bootstrap done, leaving everything that exists as it is. Once one
+	// is recorded it does nothing, so no start undoes what operators did
+	// since (a deleted admin stays deleted). Concurrent calls, in any
+	// processes sharing the database, run one after the other. created
+	// reports whether this call created the user.
+	Bootstrap(ctx context.Context, p BootstrapPlan) (created bool, err error)
 }

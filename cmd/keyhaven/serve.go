@@ -91,18 +91,29 @@ func migrate(ctx context.Context, cfg Config, stderr io.Writer) error {
 	return st.Close()
 }
 
-// writeSecretFile creates path (mode 0600) holding body, failing if it
-// exists, so a secret is never silently replaced.
+// writeSecretFile creates path (mode 0600) holding body, failing with an
+// error matching fs.ErrExist if it exists, so a secret is never silently
+// replaced. The body is written to a temporary file first and published
+// by a hard link: a crash leaves the complete file or none (never an empty
+// one that would stop every later start), and of instances creating it at
+// once exactly one succeeds.
 func writeSecretFile(path, body string) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+"-*.tmp")
 	if err != nil {
 		return err
 	}
-	if _, err := f.WriteString(body); err != nil {
-		f.Close()
+	defer os.Remove(tmp.Name())
+	_, err = tmp.WriteString(body) // CreateTemp made it 0600
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
 		return err
 	}
-	return f.Close()
+	return os.Link(tmp.Name(), path)
 }
 
 // ensureTokens makes the default tokens file of static authentication on
@@ -117,7 +128,9 @@ func ensureTokens(path string, log *slog.Logger, stderr io.Writer) error {
 	token := hex.EncodeToString(tok)
 	body := fmt.Sprintf("# keyhaven static tokens: token user-id project-id [comma-separated roles]\n%s admin %s admin\n",
 		token, hex.EncodeToString(proj))
-	if err := writeSecretFile(path, body); err != nil {
+	if err := writeSecretFile(path, body); errors.Is(err, fs.ErrExist) {
+		return nil // another instance starting on this data directory made it
+	} else if err != nil {
 		return fmt.Errorf("tokens file: %w", err)
 	}
 	log.Info("created tokens file with an admin token", "path", path)
@@ -132,13 +145,21 @@ func loadCredentialKey(path string) ([]byte, error) {
 	if errors.Is(err, fs.ErrNotExist) {
 		key := make([]byte, 32)
 		_, _ = rand.Read(key)
-		if err := writeSecretFile(path, base64.StdEncoding.EncodeToString(key)+"\n"); err != nil {
+		err = writeSecretFile(path, base64.StdEncoding.EncodeToString(key)+"\n")
+		if err == nil {
+			return key, nil
+		}
+		if !errors.Is(err, fs.ErrExist) {
 			return nil, fmt.Errorf("credential key: %w", err)
 		}
-		return key, nil
+		// Another instance on this data directory made it first: use its.
+		b, err = os.ReadFile(path)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("credential key: %w", err)
+	}
+	if len(b) == 0 {
+		return nil, fmt.Errorf("credential key: %s is empty (an older keyhaven was killed while creating it, before it sealed anything): remove it and start again", path)
 	}
 	key, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(b)))
 	if err != nil || len(key) != 32 {

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/keyhaven/keyhaven/identity"
 )
@@ -15,45 +16,83 @@ var bootstrapRoles = []string{"admin", "member", "reader"}
 
 // Bootstrap makes, on first start, the Default domain, the roles admin,
 // member and reader, an admin project and an admin user holding the admin
-// role on it. password is the admin's password; when empty one is
-// generated. It returns the password it set, or "" when the admin user
-// already existed (nothing is changed then).
+// role on it, all in one store transaction, so a crash leaves all or
+// nothing, and instances starting together on one database make one set.
+// The store records the bootstrap done in the same transaction; later
+// starts then change nothing, so what operators did to the admin since
+// (deleted it, withdrew its role) stays. A database an older keyhaven
+// bootstrapped records nothing: its next start completes, once, what an
+// interrupted bootstrap left missing, but never changes an existing admin
+// user. password is the admin's password; when empty one is generated. It
+// returns the password only when this call created the admin user, ""
+// otherwise.
 func (s *Service) Bootstrap(ctx context.Context, password string) (string, error) {
-	d, err := s.store.GetDomain(ctx, DefaultDomainID)
-	if errors.Is(err, identity.ErrNotFound) {
-		d = &identity.Domain{ID: DefaultDomainID, Name: "Default", Enabled: true}
-		err = s.store.CreateDomain(ctx, d)
-	}
+	done, err := s.bootstrapped(ctx)
 	if err != nil {
 		return "", fmt.Errorf("bootstrap: %w", err)
 	}
-	for _, name := range bootstrapRoles {
-		if _, err := s.EnsureRole(ctx, name); err != nil {
-			return "", fmt.Errorf("bootstrap: %w", err)
-		}
-	}
-	if _, err := s.store.GetUserByName(ctx, d.ID, "admin"); err == nil {
-		return "", nil
-	} else if !errors.Is(err, identity.ErrNotFound) {
-		return "", fmt.Errorf("bootstrap: %w", err)
-	}
-	p, err := s.EnsureProject(ctx, d.ID, "admin")
-	if err != nil {
-		return "", fmt.Errorf("bootstrap: %w", err)
+	if done {
+		return "", nil // the usual start: reads only, no hashing
 	}
 	if password == "" {
 		b := make([]byte, 18)
 		_, _ = rand.Read(b)
 		password = base64.RawURLEncoding.EncodeToString(b)
 	}
-	u, err := s.CreateUser(ctx, d.ID, "admin", password)
+	hash, err := s.hasher.Hash(ctx, password)
 	if err != nil {
 		return "", fmt.Errorf("bootstrap: %w", err)
 	}
-	if err := s.Grant(ctx, u.ID, p.ID, "admin"); err != nil {
+	plan := identity.BootstrapPlan{
+		Domain:    identity.Domain{ID: DefaultDomainID, Name: "Default", Enabled: true},
+		Project:   identity.Project{ID: NewID(), Name: "admin", DomainID: DefaultDomainID, Enabled: true},
+		User:      identity.User{ID: NewID(), Name: "admin", DomainID: DefaultDomainID, PasswordHash: hash, Enabled: true},
+		AdminRole: identity.AdminRole,
+	}
+	for _, name := range bootstrapRoles {
+		plan.Roles = append(plan.Roles, identity.Role{ID: NewID(), Name: name})
+	}
+	created, err := s.store.Bootstrap(ctx, plan)
+	if err != nil {
 		return "", fmt.Errorf("bootstrap: %w", err)
 	}
+	if !created {
+		return "", nil
+	}
 	return password, nil
+}
+
+// bootstrapped reports whether everything Bootstrap makes is there, so
+// that the usual start skips the password hash. When it is not, the store
+// may still have the bootstrap recorded (an operator renamed or demoted
+// the admin) and then changes nothing: that start pays one hash.
+func (s *Service) bootstrapped(ctx context.Context) (bool, error) {
+	for _, name := range bootstrapRoles {
+		if _, err := s.store.GetRoleByName(ctx, name); err != nil {
+			return false, ignoreNotFound(err)
+		}
+	}
+	u, err := s.store.GetUserByName(ctx, DefaultDomainID, "admin")
+	if err != nil {
+		return false, ignoreNotFound(err)
+	}
+	p, err := s.store.GetProjectByName(ctx, DefaultDomainID, "admin")
+	if err != nil {
+		return false, ignoreNotFound(err)
+	}
+	roles, err := s.store.RoleNames(ctx, u.ID, p.ID)
+	if err != nil {
+		return false, err
+	}
+	return slices.Contains(roles, identity.AdminRole), nil
+}
+
+// ignoreNotFound returns nil for identity.ErrNotFound, else err.
+func ignoreNotFound(err error) error {
+	if errors.Is(err, identity.ErrNotFound) {
+		return nil
+	}
+	return err
 }
 
 // EnsureRole returns the role called name, creating it if missing.

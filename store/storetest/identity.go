@@ -49,7 +49,12 @@ func RunIdentity(t *testing.T, open func(t *testing.T) identity.Store) {
 		{"EmptyInput", testEmptyInput},
 		{"ConcurrentWrites", testIdentityConcurrent},
 		{"CancelledContext", testIdentityCancelled},
+		{"BootstrapFresh", testBootstrapFresh},
+		{"BootstrapDoneOnce", testBootstrapDoneOnce},
+		{"BootstrapAtomic", testBootstrapAtomic},
+		{"BootstrapConcurrent", testBootstrapConcurrent},
 	}
+	tests = append(tests, bootstrapRepairTests()...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			s := open(t)
