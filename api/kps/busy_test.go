@@ -2,6 +2,8 @@ package kps
 
 import (
 	"encoding/json"
+	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"testing"
 	"time"
@@ -33,5 +35,14 @@ func TestBusyAnswer(t *testing.T) {
 			body.Msg != keypair.ErrorMessage(c.err) || w.Header().Get("Retry-After") != c.retryAfter {
 			t.Errorf("%v: %d %v %s; want %d %s, Retry-After %q", c.err, w.Code, w.Header(), w.Body, c.status, c.code, c.retryAfter)
 		}
+	}
+}
+
+// TestBodyLimitInAuthentication checks that a body limit met while
+// authentication hashes the body is answered 413, not 401.
+func TestBodyLimitInAuthentication(t *testing.T) {
+	err := fmt.Errorf("aksk: reading request body: %w", &http.MaxBytesError{Limit: 65536})
+	if code, msg := codeOf(err); code != ErrTooLarge || msg != "The request body is larger than 65536 bytes." {
+		t.Fatalf("codeOf(%v) = %v %q", err, code, msg)
 	}
 }

@@ -84,6 +84,12 @@ func codeOf(err error) (ErrorCode, string) {
 	if errors.As(err, &ae) {
 		return ae.code, ae.msg
 	}
+	// Authentication reads an AK/SK-signed body to hash it, so the body
+	// limit can surface there, before the handler reads it.
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return ErrTooLarge, fmt.Sprintf("The request body is larger than %d bytes.", mbe.Limit)
+	}
 	if errors.Is(err, identity.ErrUnauthenticated) {
 		if r := identity.Reason(err); r != "" {
 			return ErrUnauthenticated, "Authentication failed: " + r + "."

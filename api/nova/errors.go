@@ -65,11 +65,16 @@ const unauthenticatedMessage = "The request you have made requires authenticatio
 func statusOf(err error) (int, string) {
 	var he *httpError
 	var ve *versionError
+	var mbe *http.MaxBytesError
 	switch {
 	case errors.As(err, &he):
 		return he.status, he.message
 	case errors.As(err, &ve):
 		return ve.status, ve.message
+	case errors.As(err, &mbe):
+		// Authentication reads an AK/SK-signed body to hash it, so the
+		// body limit can surface there, before the handler reads it.
+		return http.StatusRequestEntityTooLarge, "Request is too large."
 	case errors.Is(err, identity.ErrUnauthenticated):
 		if reason := identity.Reason(err); reason != "" {
 			return http.StatusUnauthorized, reason

