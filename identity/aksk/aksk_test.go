@@ -3,8 +3,6 @@ package aksk_test
 import (
 	"bytes"
 	"cmp"
-	"context"
-	"io"
 	"net/http"
 	"reflect"
 	"slices"
@@ -215,34 +213,5 @@ func TestSignerPackageOverNetHTTP(t *testing.T) {
 				t.Fatalf("status %d, Authenticate: %v (query %q)", resp.StatusCode, got.err, got.rawQuery)
 			}
 		})
-	}
-}
-
-// BenchmarkVerify verifies a small SDK-signed POST.
-func BenchmarkVerify(b *testing.B) {
-	body := `{"keypair":{"name":"bench"}}`
-	r := request.NewHttpRequestBuilder().WithEndpoint("https://kps.example.com").WithMethod("POST").
-		WithPath("/v3/"+projectID+"/keypairs").AddHeaderParam("Content-Type", "application/json").
-		AddHeaderParam("X-Project-Id", projectID).WithBody("", body).Build()
-	hdrs, err := signer.Sign(r, testAK, testSK)
-	if err != nil {
-		b.Fatal(err)
-	}
-	for k, val := range hdrs {
-		r.AddHeaderParam(k, val)
-	}
-	hr, err := r.ConvertRequest()
-	if err != nil {
-		b.Fatal(err)
-	}
-	v := aksk.New(aksk.Config{Secrets: secrets})
-	ctx := context.Background()
-	b.ReportAllocs()
-	for b.Loop() {
-		req := hr.Clone(ctx)
-		req.Body = io.NopCloser(strings.NewReader(body))
-		if _, err := v.Authenticate(ctx, req); err != nil {
-			b.Fatal(err)
-		}
 	}
 }

@@ -3,6 +3,7 @@ package aksk_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"path/filepath"
@@ -205,5 +206,40 @@ func TestLedgerFailure(t *testing.T) {
 		if err == nil || errors.Is(err, identity.ErrUnauthenticated) {
 			t.Fatalf("attempt %d with a closed ledger: %v; want a server error", i+1, err)
 		}
+	}
+}
+
+// BenchmarkVerifyPOST verifies SDK-signed POSTs, each with a signature of
+// its own, with memory alone and with a SQLite ledger (a durable write per
+// request): what remembering signatures costs.
+func BenchmarkVerifyPOST(b *testing.B) {
+	for _, withLedger := range []bool{false, true} {
+		name := "memory"
+		if withLedger {
+			name = "sqlite-ledger"
+		}
+		b.Run(name, func(b *testing.B) {
+			cfg := aksk.Config{Secrets: secrets, Now: atSignDate(time.Minute)}
+			if withLedger {
+				s, err := sqlite.Open(b.Context(), filepath.Join(b.TempDir(), "k.db"), sqlite.Options{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer s.Close()
+				cfg.Ledger = s
+			}
+			v := aksk.New(cfg)
+			reqs := make([]func() *http.Request, b.N)
+			for i := range reqs {
+				reqs[i] = signed(b, "POST", pp+"/keypairs", "application/json", fmt.Sprintf(`{"keypair":{"name":"b%d"}}`, i), signDate)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if _, err := v.Authenticate(b.Context(), reqs[i]()); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
