@@ -2,6 +2,7 @@ package aksk_test
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -241,5 +242,34 @@ func BenchmarkVerifyPOST(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestLedgerPruned checks that accepting requests also forgets, in the
+// ledger, the signatures whose window has closed.
+func TestLedgerPruned(t *testing.T) {
+	stores := openLedgers(t, 1)
+	var now atomic.Int64
+	now.Store(int64(time.Minute))
+	v := aksk.New(aksk.Config{Secrets: secrets, Ledger: stores[0],
+		Now: func() time.Time { return signDate.Add(time.Duration(now.Load())) }})
+	first := signed(t, "POST", pp+"/keypairs", "application/json", `{"keypair":{"name":"p1"}}`, signDate)()
+	a, err := aksk.ParseAuthorization(first.Header.Get("Authorization"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Authenticate(t.Context(), first); err != nil {
+		t.Fatal(err)
+	}
+	// 20 minutes on, another request: the first one's window has closed.
+	now.Store(int64(21 * time.Minute))
+	later := signed(t, "POST", pp+"/keypairs", "application/json", `{"keypair":{"name":"p2"}}`, signDate.Add(20*time.Minute))
+	if _, err := v.Authenticate(t.Context(), later()); err != nil {
+		t.Fatal(err)
+	}
+	// Asked as at the first request's time, the ledger no longer has it.
+	fresh, err := stores[0].RecordSignature(t.Context(), hex.EncodeToString(a.Signature), signDate.Add(15*time.Minute), signDate.Add(2*time.Minute))
+	if err != nil || !fresh {
+		t.Fatalf("the expired signature is still in the ledger: %v, %v", fresh, err)
 	}
 }
