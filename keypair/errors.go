@@ -3,6 +3,7 @@ package keypair
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Code classifies a domain error; each API dialect maps codes to its own
@@ -23,6 +24,9 @@ const (
 	EFORBIDDEN Code = "forbidden"
 	// EUNAVAILABLE: a dependency (the KMS) cannot serve now; retry later.
 	EUNAVAILABLE Code = "unavailable"
+	// EBUSY: the service is doing as much of this work as it allows at
+	// once (key generation); retry after Error.RetryAfter.
+	EBUSY Code = "busy"
 	// EINTERNAL: anything else; never shown to users in detail.
 	EINTERNAL Code = "internal"
 )
@@ -68,6 +72,8 @@ type Error struct {
 	Action Action
 	// Reason refines Code; empty when the code says it all.
 	Reason Reason
+	// RetryAfter, for EBUSY, is when the caller may usefully try again.
+	RetryAfter time.Duration
 }
 
 // WithReason returns a copy of e carrying reason.
@@ -117,6 +123,16 @@ func ErrorMessage(err error) string {
 	return "Internal error."
 }
 
+// ErrorRetryAfter returns how long the caller should wait before retrying
+// an EBUSY error, and 0 for any other error.
+func ErrorRetryAfter(err error) time.Duration {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.RetryAfter
+	}
+	return 0
+}
+
 // ErrorAction returns the refused action of an EFORBIDDEN error, or "".
 func ErrorAction(err error) Action {
 	var e *Error
@@ -152,4 +168,11 @@ func MarkerNotFound(marker string) *Error {
 // Forbidden reports that policy refused action.
 func Forbidden(action Action) *Error {
 	return &Error{Code: EFORBIDDEN, Action: action, Message: fmt.Sprintf("Policy doesn't allow %s to be performed.", action)}
+}
+
+// Busy reports that as many key pairs are being generated as the service
+// allows at once; retryAfter is how long the caller should wait.
+func Busy(retryAfter time.Duration) *Error {
+	return &Error{Code: EBUSY, RetryAfter: retryAfter,
+		Message: "Too many key pairs are being generated at the moment. Retry later, or import a public key instead."}
 }

@@ -46,6 +46,12 @@ type Config struct {
 	Quota int
 	// Generator makes keys; direct generation when nil.
 	Generator Generator
+	// GenerateConcurrency, when positive, bounds how many keys Generator
+	// makes at once (see LimitGenerator); 0 sets no bound.
+	GenerateConcurrency int
+	// GenerateWait is how long a generation waits for a free slot before
+	// it is refused with EBUSY; 0 refuses at once.
+	GenerateWait time.Duration
 	// Escrow seals private keys; nil means escrow is not offered.
 	Escrow Escrow
 	// Now is the clock; time.Now when nil.
@@ -68,6 +74,9 @@ func NewService(cfg Config) *Service {
 	}
 	if cfg.Generator == nil {
 		cfg.Generator = directGenerator{}
+	}
+	if cfg.GenerateConcurrency > 0 {
+		cfg.Generator = LimitGenerator(cfg.Generator, cfg.GenerateConcurrency, cfg.GenerateWait)
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -43,13 +44,14 @@ var (
 	ErrInternal          = ErrorCode{"KPS.0018", 500, "An unexpected error; the operator's log has the details."}
 	ErrConflict          = ErrorCode{"KPS.0019", 409, "The key pair changed while the request ran; retry."}
 	ErrUnavailable       = ErrorCode{"KPS.0020", 503, "The service cannot reach its database at the moment; nothing was changed. Retry later."}
+	ErrBusy              = ErrorCode{"KPS.0021", 503, "As many key pairs are being generated as the service allows at once; nothing was changed. Retry after the Retry-After header's seconds, or import a public key."}
 )
 
 // Codes lists every error code, in order.
 var Codes = []ErrorCode{ErrInvalidParameter, ErrKeypairExists, ErrKeypairNotFound, ErrQuotaExceeded, ErrInvalidPublicKey,
 	ErrKeyMismatch, ErrKMSKeyNotFound, ErrKMSUnavailable, ErrNotAuthorized, ErrUnauthenticated, ErrNoPrivateKey,
 	ErrHasPrivateKey, ErrInvalidPrivateKey, ErrEscrowUnsupported, ErrTooLarge, ErrResourceNotFound, ErrMethodNotAllowed,
-	ErrInternal, ErrConflict, ErrUnavailable}
+	ErrInternal, ErrConflict, ErrUnavailable, ErrBusy}
 
 // apiError is an error this dialect raises, with its code and message.
 type apiError struct {
@@ -82,6 +84,12 @@ func codeOf(err error) (ErrorCode, string) {
 	if errors.As(err, &ae) {
 		return ae.code, ae.msg
 	}
+	// Authentication reads an AK/SK-signed body to hash it, so the body
+	// limit can surface there, before the handler reads it.
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return ErrTooLarge, fmt.Sprintf("The request body is larger than %d bytes.", mbe.Limit)
+	}
 	if errors.Is(err, identity.ErrUnauthenticated) {
 		if r := identity.Reason(err); r != "" {
 			return ErrUnauthenticated, "Authentication failed: " + r + "."
@@ -108,6 +116,8 @@ func codeOf(err error) (ErrorCode, string) {
 		return ErrNotAuthorized, fmt.Sprintf("You are not allowed to %s this key pair.", keypair.ErrorAction(err))
 	case keypair.EUNAVAILABLE:
 		return ErrKMSUnavailable, msg
+	case keypair.EBUSY:
+		return ErrBusy, msg
 	}
 	return ErrInternal, "An unexpected error prevented the request; the service's log has the details."
 }
@@ -119,6 +129,9 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 		if h.databaseDown(r.Context()) {
 			code, msg = ErrUnavailable, "The service cannot reach its database at the moment. Retry later."
 		}
+	}
+	if d := keypair.ErrorRetryAfter(err); d > 0 {
+		w.Header().Set("Retry-After", strconv.FormatInt(int64(max((d+time.Second-1)/time.Second, 1)), 10))
 	}
 	writeJSON(w, code.Status, map[string]string{"error_code": code.Code, "error_msg": msg})
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/keyhaven/keyhaven/identity"
@@ -64,11 +65,16 @@ const unauthenticatedMessage = "The request you have made requires authenticatio
 func statusOf(err error) (int, string) {
 	var he *httpError
 	var ve *versionError
+	var mbe *http.MaxBytesError
 	switch {
 	case errors.As(err, &he):
 		return he.status, he.message
 	case errors.As(err, &ve):
 		return ve.status, ve.message
+	case errors.As(err, &mbe):
+		// Authentication reads an AK/SK-signed body to hash it, so the
+		// body limit can surface there, before the handler reads it.
+		return http.StatusRequestEntityTooLarge, "Request is too large."
 	case errors.Is(err, identity.ErrUnauthenticated):
 		if reason := identity.Reason(err); reason != "" {
 			return http.StatusUnauthorized, reason
@@ -86,6 +92,8 @@ func statusOf(err error) (int, string) {
 		return http.StatusForbidden, keypair.ErrorMessage(err)
 	case keypair.EFORBIDDEN:
 		return http.StatusForbidden, fmt.Sprintf("Policy doesn't allow os_compute_api:os-keypairs:%s to be performed.", keypair.ErrorAction(err))
+	case keypair.EBUSY:
+		return http.StatusServiceUnavailable, keypair.ErrorMessage(err)
 	}
 	return http.StatusInternalServerError, internalMessage
 }
@@ -111,6 +119,9 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	if errors.As(err, &he) && he.allow != "" {
 		w.Header().Set("Allow", he.allow)
 	}
+	if d := keypair.ErrorRetryAfter(err); d > 0 {
+		w.Header().Set("Retry-After", retryAfterSeconds(d))
+	}
 	name, ok := faultNames[status]
 	if !ok {
 		name = "computeFault"
@@ -128,4 +139,10 @@ func writeJSON(w http.ResponseWriter, status int, contentType string, v any) {
 	w.Header().Set("Content-Type", contentType)
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
+}
+
+// retryAfterSeconds formats d as a Retry-After value: whole seconds,
+// rounded up, at least 1.
+func retryAfterSeconds(d time.Duration) string {
+	return strconv.FormatInt(int64(max((d+time.Second-1)/time.Second, 1)), 10)
 }

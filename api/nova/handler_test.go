@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/keyhaven/keyhaven/identity/statictoken"
 	"github.com/keyhaven/keyhaven/keypair"
@@ -99,6 +101,8 @@ func TestStatusOf(t *testing.T) {
 		{keypair.Forbidden(keypair.ActionList), 403, "Policy doesn't allow os_compute_api:os-keypairs:index to be performed."},
 		{badRequest("x"), 400, "x"},
 		{&httpError{status: http.StatusRequestEntityTooLarge, message: "Request is too large."}, 413, "Request is too large."},
+		{keypair.Busy(time.Second), 503, keypair.Busy(time.Second).Message},
+		{fmt.Errorf("aksk: reading request body: %w", &http.MaxBytesError{Limit: 65536}), 413, "Request is too large."},
 		{context.Canceled, 500, internalMessage},
 	} {
 		if s, m := statusOf(c.err); s != c.status || m != c.msg {

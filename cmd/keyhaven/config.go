@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -45,6 +46,8 @@ type Config struct {
 	PKCS11PIN         string        `yaml:"pkcs11_pin" help:"user PIN of the HSM token (prefer KEYHAVEN_PKCS11_PIN)"`
 	PKCS11Key         string        `yaml:"pkcs11_key" help:"label of the HSM key used when a request names none"`
 	QuotaKeyPairs     int           `yaml:"quota_key_pairs" help:"key pairs a user may own; -1 for no limit"`
+	KeygenConcurrency int           `yaml:"keygen_concurrency" help:"key pairs generated at once (RSA generation takes a CPU); more wait up to keygen_wait, then get 503 with Retry-After (default: CPUs minus one, at least 1)"`
+	KeygenWait        time.Duration `yaml:"keygen_wait" help:"how long a key generation waits for a free slot before its request gets 503"`
 	PublicURL         string        `yaml:"public_url" help:"base URL of links, the catalog and WWW-Authenticate, when behind a proxy (default: the address the connection was accepted on, never the Host header)"`
 	AuthURI           string        `yaml:"auth_uri" help:"identity endpoint advertised in 401 responses (default: PUBLIC_URL/identity)"`
 	LogFormat         string        `yaml:"log_format" help:"log format: text or json"`
@@ -64,9 +67,13 @@ func defaultConfig() Config {
 		KMSDefault:       "local",
 		DataDir:          "./keyhaven-data",
 		QuotaKeyPairs:    keypair.DefaultQuota,
-		LogFormat:        "text",
-		LogLevel:         "info",
-		ShutdownTimeout:  30 * time.Second,
+		// GOMAXPROCS is the number of CPUs the process may use (Go reads
+		// the container's CPU limit); one is left for everything else.
+		KeygenConcurrency: max(runtime.GOMAXPROCS(0)-1, 1),
+		KeygenWait:        keypair.DefaultGenerateWait,
+		LogFormat:         "text",
+		LogLevel:          "info",
+		ShutdownTimeout:   30 * time.Second,
 	}
 }
 
@@ -188,6 +195,12 @@ func (c *Config) validate() error {
 	}
 	if c.QuotaKeyPairs < keypair.Unlimited {
 		errs = append(errs, fmt.Errorf("quota_key_pairs: %d; want -1 (no limit) or a number from 0 up", c.QuotaKeyPairs))
+	}
+	if c.KeygenConcurrency < 1 {
+		errs = append(errs, fmt.Errorf("keygen_concurrency: %d; want 1 or more", c.KeygenConcurrency))
+	}
+	if c.KeygenWait < 0 || c.KeygenWait > time.Minute {
+		errs = append(errs, fmt.Errorf("keygen_wait: %s; want from 0 (refuse at once) up to 1m", c.KeygenWait))
 	}
 	switch c.LogFormat {
 	case "text", "json":

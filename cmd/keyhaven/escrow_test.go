@@ -97,6 +97,7 @@ func TestEscrowWithHuaweiSDK(t *testing.T) {
 	if _, err := c.ImportPrivateKey(importBody("later", otherPriv)); err != nil {
 		t.Fatalf("import private key: %v", err)
 	}
+	nextSigningSecond()
 	_, err = c.ImportPrivateKey(importBody("later", otherPriv))
 	wantKPSError(t, err, 409, "KPS.0012")
 	ex, err = c.ExportPrivateKey(&model.ExportPrivateKeyRequest{Body: &model.ExportPrivateKeyRequestBody{Keypair: &model.KeypairBean{Name: "later"}}})
@@ -117,6 +118,7 @@ func TestEscrowWithHuaweiSDK(t *testing.T) {
 	if _, err := c.ClearPrivateKey(&model.ClearPrivateKeyRequest{KeypairName: "escrowed"}); err != nil {
 		t.Fatalf("clear: %v", err)
 	}
+	nextSigningSecond()
 	_, err = c.ExportPrivateKey(&model.ExportPrivateKeyRequest{Body: &model.ExportPrivateKeyRequestBody{Keypair: &model.KeypairBean{Name: "escrowed"}}})
 	wantKPSError(t, err, 404, "KPS.0011")
 	if _, err := c.ListKeypairDetail(&model.ListKeypairDetailRequest{KeypairName: "escrowed"}); err != nil {

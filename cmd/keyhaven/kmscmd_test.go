@@ -57,6 +57,7 @@ func TestRewrapInterruptedAndSoftHSM(t *testing.T) {
 	want["in-hsm"] = *hsm.Keypair.PrivateKey
 	exportAll := func(step string, keyRef string) {
 		t.Helper()
+		nextSigningSecond() // an export is a POST: the same one again must be signed anew
 		for name, priv := range want {
 			ex, err := c.ExportPrivateKey(&model.ExportPrivateKeyRequest{Body: &model.ExportPrivateKeyRequestBody{Keypair: &model.KeypairBean{Name: name}}})
 			if err != nil || ex.Keypair.PrivateKey != priv {
@@ -108,6 +109,7 @@ func TestRewrapInterruptedAndSoftHSM(t *testing.T) {
 	// The HSM goes away: its keys fail with a clear 503, the service
 	// stays up for everything else, and they come back with it.
 	tok.Remove(t)
+	nextSigningSecond()
 	_, err = c.ExportPrivateKey(&model.ExportPrivateKeyRequest{Body: &model.ExportPrivateKeyRequestBody{Keypair: &model.KeypairBean{Name: "ka"}}})
 	wantKPSError(t, err, 503, "KPS.0008")
 	_, err = c.CreateKeypair(&model.CreateKeypairRequest{Body: &model.CreateKeypairRequestBody{Keypair: &model.CreateKeypairAction{

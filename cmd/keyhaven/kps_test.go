@@ -152,6 +152,7 @@ func kpsWithHuaweiSDK(t *testing.T, flags ...string) {
 	}
 
 	// Errors in KPS's format.
+	nextSigningSecond() // the clash is not the first create's replay
 	_, err = c.CreateKeypair(&model.CreateKeypairRequest{Body: &model.CreateKeypairRequestBody{
 		Keypair: &model.CreateKeypairAction{Name: "imported", PublicKey: &pub}}})
 	wantKPSError(t, err, 409, "KPS.0002")
@@ -230,6 +231,7 @@ func kpsWithHuaweiSDK(t *testing.T, flags ...string) {
 	if _, err := c.DeleteKeypair(&model.DeleteKeypairRequest{KeypairName: "generated"}); err != nil {
 		t.Fatal(err)
 	}
+	nextSigningSecond()
 	_, err = c.DeleteKeypair(&model.DeleteKeypairRequest{KeypairName: "generated"})
 	wantKPSError(t, err, 404, "KPS.0003")
 

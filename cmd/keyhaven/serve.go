@@ -46,10 +46,11 @@ func newLogger(cfg Config, w io.Writer) *slog.Logger {
 }
 
 // dataStore is what every store engine provides: key pairs and the audit
-// log, and the built-in identity's objects.
+// log, the built-in identity's objects, and the AK/SK signatures seen.
 type dataStore interface {
 	keypair.Store
 	identity.Store
+	identity.SignatureLedger
 }
 
 // isPostgres reports whether a database setting names PostgreSQL.
@@ -282,7 +283,7 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer, ready chan<- strin
 		tokenAuth = append(tokenAuth, idsvc)
 		// AK/SK-signed requests (the Huawei Cloud SDK's scheme) are
 		// verified against the built-in identity's EC2 credentials.
-		auth = identity.Select{When: aksk.Applies, Then: aksk.New(aksk.Config{Secrets: idsvc}), Else: tokenAuth}
+		auth = identity.Select{When: aksk.Applies, Then: aksk.New(aksk.Config{Secrets: idsvc, Ledger: st}), Else: tokenAuth}
 		mctx, stop := context.WithCancel(ctx)
 		defer stop()
 		go maintain(mctx, idsvc, ring, cfg.TokenKeyRotation, log)
@@ -307,7 +308,7 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer, ready chan<- strin
 		}
 		tokenAuth = append(tokenAuth, ks)
 		// AK/SK secrets come from Keystone's EC2 credentials.
-		auth = identity.Select{When: aksk.Applies, Then: aksk.New(aksk.Config{Secrets: ks}), Else: tokenAuth}
+		auth = identity.Select{When: aksk.Applies, Then: aksk.New(aksk.Config{Secrets: ks, Ledger: st}), Else: tokenAuth}
 		if authURI == "" {
 			authURI = strings.TrimSuffix(strings.TrimRight(cfg.KeystoneURL, "/"), "/v3")
 		}
@@ -318,7 +319,8 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer, ready chan<- strin
 		return err
 	}
 	defer reg.Close()
-	svc := keypair.NewService(keypair.Config{Store: st, Quota: cfg.QuotaKeyPairs, Escrow: escrow.New(reg)})
+	svc := keypair.NewService(keypair.Config{Store: st, Quota: cfg.QuotaKeyPairs, Escrow: escrow.New(reg),
+		GenerateConcurrency: cfg.KeygenConcurrency, GenerateWait: cfg.KeygenWait})
 	srv := server.New(server.Config{
 		Nova: nova.New(nova.Config{
 			Service: svc, Auth: auth, Log: log,

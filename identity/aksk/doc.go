@@ -29,6 +29,18 @@
 // that too. Its other algorithms (SDK-HMAC-SM3, SDK-ECDSA-P256-SHA256,
 // SDK-SM2-SM3) are refused as unsupported.
 //
+// A signature is good while X-Sdk-Date is within MaxSkew of the server's
+// clock, and it covers the date, so a captured request could be sent again
+// for that long. Verifier accepts a request that may change something (any
+// method but GET, HEAD and OPTIONS) once: it remembers the signature in
+// memory, and in a shared identity.SignatureLedger when it has one, until
+// the window closes, and refuses it the second time. The SDK signs to the
+// second with no nonce, so the very same request sent twice in one second
+// is refused the second time too; a later signature makes it new. A body
+// must be signed: UNSIGNED-PAYLOAD is accepted only on requests without
+// one. A body over the limit is answered as too large (an
+// *http.MaxBytesError), not as a bad signature.
+//
 // Verifier never imports the SDK; its tests sign requests with the real SDK
 // and send them with the SDK's own HTTP client.
 package aksk

@@ -95,6 +95,9 @@ func newHarness(t testing.TB, cfg aksk.Config) *harness {
 		case errors.Is(err, identity.ErrUnauthenticated):
 			w.WriteHeader(http.StatusUnauthorized)
 			json.NewEncoder(w).Encode(map[string]string{"error_code": "APIGW.0301", "error_msg": identity.Reason(err)})
+		case errors.As(err, new(*http.MaxBytesError)):
+			w.WriteHeader(http.StatusRequestEntityTooLarge)
+			w.Write([]byte(`{"error_code":"KPS.0015","error_msg":"too large"}`))
 		default:
 			w.WriteHeader(http.StatusInternalServerError)
 			w.Write([]byte(`{"error_code":"KPS.0500","error_msg":"internal error"}`))

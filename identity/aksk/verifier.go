@@ -35,8 +35,19 @@ type Config struct {
 	// Now is the server's clock; default time.Now.
 	Now func() time.Time
 	// MaxBody is the largest body, in bytes, Verifier reads to hash it;
-	// larger bodies are refused. Default DefaultMaxBody.
+	// larger bodies are refused with an *http.MaxBytesError, as the
+	// server's own body limit is, for the dialects to answer 413. Default
+	// DefaultMaxBody.
 	MaxBody int64
+	// Ledger, when not nil, records the signature of every accepted
+	// request that may change something (any method but GET, HEAD and
+	// OPTIONS), so that every instance sharing it refuses a replay. Without
+	// it only this Verifier's memory does.
+	Ledger identity.SignatureLedger
+	// ReplayCacheSize bounds how many signatures the Verifier keeps in
+	// memory; default DefaultReplayCacheSize. When it is full the one whose
+	// window closes first is forgotten (the ledger still has it).
+	ReplayCacheSize int
 }
 
 // Verifier is an identity.Authenticator for AK/SK-signed requests. It is safe
@@ -46,13 +57,15 @@ type Verifier struct {
 	maxSkew time.Duration
 	now     func() time.Time
 	maxBody int64
+	replays *replayGuard
 }
 
 var _ identity.Authenticator = (*Verifier)(nil)
 
 // New returns a Verifier for cfg, filling in the defaults.
 func New(cfg Config) *Verifier {
-	v := &Verifier{secrets: cfg.Secrets, maxSkew: cfg.MaxSkew, now: cfg.Now, maxBody: cfg.MaxBody}
+	v := &Verifier{secrets: cfg.Secrets, maxSkew: cfg.MaxSkew, now: cfg.Now, maxBody: cfg.MaxBody,
+		replays: newReplayGuard(cfg.Ledger, cfg.ReplayCacheSize)}
 	if v.maxSkew <= 0 {
 		v.maxSkew = DefaultMaxSkew
 	}
@@ -66,10 +79,13 @@ func New(cfg Config) *Verifier {
 }
 
 // Authenticate verifies r's signature and returns the principal of its access
-// key. A refused request gives an *identity.AuthError with a log-safe reason;
-// a failure of the secret source that is not an authentication error is
-// returned wrapped, so it can be answered as a server error. When the body is
-// hashed, Authenticate reads it and puts an equivalent reader back on r.Body.
+// key. A refused request gives an *identity.AuthError with a log-safe reason,
+// among them a request that may change something and carries a signature
+// accepted before, within its window (a replay). A body over the limit gives
+// an *http.MaxBytesError; a failure of the secret source or the ledger that
+// is not an authentication error is returned wrapped, so it can be answered
+// as a server error. When the body is hashed, Authenticate reads it and puts
+// an equivalent reader back on r.Body.
 func (v *Verifier) Authenticate(ctx context.Context, r *http.Request) (identity.Principal, error) {
 	h := r.Header.Get("Authorization")
 	if h == "" {
@@ -124,20 +140,33 @@ func (v *Verifier) Authenticate(ctx context.Context, r *http.Request) (identity.
 	if !hmac.Equal(signature(a, t, secret, cr), a.Signature) {
 		return identity.Principal{}, identity.Unauthenticated("signature does not match")
 	}
+	if !safeMethod(r.Method) {
+		// The signature covers the date, so it is acceptable until the date
+		// is out of the window: that long is it remembered.
+		if err := v.replays.check(ctx, hex.EncodeToString(a.Signature), t.Add(v.maxSkew), v.now()); err != nil {
+			return identity.Principal{}, err
+		}
+	}
 	return p, nil
 }
 
 // payloadHash returns the payload hash of the canonical request: the value of
-// X-Sdk-Content-Sha256 when present (after checking it against the body
-// unless it is UNSIGNED-PAYLOAD), else the hex SHA-256 of the body.
+// X-Sdk-Content-Sha256 when present (after checking it against the body; it
+// may be UNSIGNED-PAYLOAD only when there is no body), else the hex SHA-256
+// of the body.
 func (v *Verifier) payloadHash(r *http.Request) (string, error) {
 	declared, hasDeclared := r.Header[HeaderContentSHA256]
-	if hasDeclared && len(declared) > 0 && declared[0] == UnsignedPayload {
-		return UnsignedPayload, nil
-	}
 	body, err := v.readBody(r)
 	if err != nil {
 		return "", err
+	}
+	if hasDeclared && len(declared) > 0 && declared[0] == UnsignedPayload {
+		// An unsigned body could be swapped for any other under the same
+		// signature; only a request without one may go unsigned.
+		if len(body) > 0 {
+			return "", identity.Unauthenticated("X-Sdk-Content-Sha256: UNSIGNED-PAYLOAD is refused on a request with a body: sign the body (send it as application/json, or its hex SHA-256 in X-Sdk-Content-Sha256)")
+		}
+		return UnsignedPayload, nil
 	}
 	sum := sha256.Sum256(body)
 	got := hex.EncodeToString(sum[:])
@@ -151,19 +180,21 @@ func (v *Verifier) payloadHash(r *http.Request) (string, error) {
 }
 
 // readBody reads the whole body, at most v.maxBody bytes, and puts it back.
+// A body over the limit is not an authentication failure: the client's
+// signature may well be right, and it must learn that the body is too large.
 func (v *Verifier) readBody(r *http.Request) ([]byte, error) {
 	if r.Body == nil || r.Body == http.NoBody {
 		return nil, nil
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, v.maxBody+1))
 	r.Body = io.NopCloser(bytes.NewReader(body))
-	var tooBig *http.MaxBytesError
 	switch {
-	case errors.As(err, &tooBig) || int64(len(body)) > v.maxBody:
-		return nil, identity.Unauthenticated(fmt.Sprintf(
-			"request body is larger than %d bytes and cannot be verified", v.maxBody))
 	case err != nil:
+		// The server's body limit (an *http.MaxBytesError) stays in the
+		// chain, for the dialect to answer 413.
 		return nil, fmt.Errorf("aksk: reading request body: %w", err)
+	case int64(len(body)) > v.maxBody:
+		return nil, fmt.Errorf("aksk: request body is larger than %d bytes: %w", v.maxBody, &http.MaxBytesError{Limit: v.maxBody})
 	}
 	return body, nil
 }
