@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log"
 	"log/slog"
 	"net"
 	"net/http"
@@ -36,6 +37,15 @@ type Config struct {
 	// ShutdownTimeout bounds how long in-flight requests may take to
 	// finish after a stop is asked; 30 s when 0.
 	ShutdownTimeout time.Duration
+	// MaxConnections caps the connections served at once (limit.go);
+	// DefaultMaxConnections when 0.
+	MaxConnections int
+	// HealthReserve is how many connections past MaxConnections are
+	// accepted to answer /healthz; DefaultHealthReserve when 0.
+	HealthReserve int
+	// ReadTimeout bounds the reading of one request, headers and body;
+	// DefaultReadTimeout when 0.
+	ReadTimeout time.Duration
 }
 
 // Server is keyhaven's HTTP server.
@@ -55,18 +65,18 @@ func New(cfg Config) *Server {
 	if cfg.ShutdownTimeout == 0 {
 		cfg.ShutdownTimeout = 30 * time.Second
 	}
+	if cfg.MaxConnections == 0 {
+		cfg.MaxConnections = DefaultMaxConnections
+	}
+	if cfg.HealthReserve == 0 {
+		cfg.HealthReserve = DefaultHealthReserve
+	}
+	if cfg.ReadTimeout == 0 {
+		cfg.ReadTimeout = DefaultReadTimeout
+	}
+	s := &Server{cfg: cfg}
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		if cfg.Health != nil {
-			if err := cfg.Health(r.Context()); err != nil {
-				cfg.Log.ErrorContext(r.Context(), "health check failed", "error", err)
-				http.Error(w, "unhealthy\n", http.StatusServiceUnavailable)
-				return
-			}
-		}
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		_, _ = w.Write([]byte("ok\n"))
-	})
+	mux.HandleFunc("GET /healthz", s.health)
 	mux.Handle("/", cfg.Nova)
 	if cfg.KPS != nil {
 		mux.Handle("/v3/", cfg.KPS)
@@ -75,7 +85,6 @@ func New(cfg Config) *Server {
 		mux.Handle("/identity", cfg.Identity)
 		mux.Handle("/identity/", cfg.Identity)
 	}
-	s := &Server{cfg: cfg}
 	s.handler = s.requestID(s.accessLog(s.recover(s.limitBody(mux))))
 	return s
 }
@@ -88,15 +97,20 @@ func (s *Server) Handler() http.Handler { return s.handler }
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	hs := &http.Server{
 		Handler:           s.handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       60 * time.Second,
-		IdleTimeout:       120 * time.Second,
+		ReadHeaderTimeout: min(5*time.Second, s.cfg.ReadTimeout),
+		ReadTimeout:       s.cfg.ReadTimeout,
+		WriteTimeout:      DefaultWriteTimeout,
+		IdleTimeout:       DefaultIdleTimeout,
 		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(s.cfg.Log.Handler(), slog.LevelWarn),
+		ErrorLog:          s.errorLog(),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
+	ll := newLimitListener(ln, s.cfg.MaxConnections, s.cfg.HealthReserve)
+	rctx, stopReserve := context.WithCancel(ctx)
+	defer stopReserve()
+	go s.serveReserve(rctx, ll)
 	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
+	go func() { errc <- hs.Serve(ll) }()
 	select {
 	case err := <-errc:
 		return err
@@ -111,6 +125,23 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		return err
 	}
 	return nil
+}
+
+// health answers /healthz: 200 while the service can serve, 503 when not.
+func (s *Server) health(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.Health != nil {
+		if err := s.cfg.Health(r.Context()); err != nil {
+			s.cfg.Log.ErrorContext(r.Context(), "health check failed", "error", err)
+			http.Error(w, "unhealthy\n", http.StatusServiceUnavailable)
+			return
+		}
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, _ = w.Write([]byte("ok\n"))
+}
+
+func (s *Server) errorLog() *log.Logger {
+	return slog.NewLogLogger(s.cfg.Log.Handler(), slog.LevelWarn)
 }
 
 // RequestID returns the id the server gave the request carried by ctx.

@@ -1,0 +1,175 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Connection limits and timeouts; Config's zero values take these.
+const (
+	// DefaultMaxConnections keeps the server, with its reserve and its
+	// database and files, under a 1,024 open-file limit.
+	DefaultMaxConnections = 512
+	// DefaultHealthReserve is how many connections past the cap are
+	// accepted to answer /healthz (and refuse the rest with 503).
+	DefaultHealthReserve = 16
+	// DefaultReadTimeout bounds the reading of one request, headers and
+	// body: a 64 KiB body needs only 6.4 KB/s to arrive in time.
+	DefaultReadTimeout = 10 * time.Second
+	// DefaultWriteTimeout bounds a request from the end of its headers to
+	// the end of its answer; it is long, since password checks and key
+	// generation may queue.
+	DefaultWriteTimeout = 2 * time.Minute
+	// DefaultIdleTimeout is how long a kept-alive connection may wait for
+	// its next request, holding a connection slot.
+	DefaultIdleTimeout = 60 * time.Second
+	// reserveTimeout bounds a connection served from the reserve, all of
+	// it: a health check is small and quick.
+	reserveTimeout = 2 * time.Second
+)
+
+// limitListener hands out at most max connections at a time. Past that, up
+// to reserve more go to the reserve channel, to be answered by the reserve
+// server; past both, a connection is closed at once. Accept never blocks
+// on the cap: a blocked Accept would leave health checks waiting in the
+// kernel's queue behind the clients that fill the cap.
+type limitListener struct {
+	net.Listener
+	max, reserve int
+
+	mu           sync.Mutex
+	active, held int
+	overflow     chan net.Conn
+	closed       chan struct{}
+	closeOnce    sync.Once
+}
+
+func newLimitListener(ln net.Listener, max, reserve int) *limitListener {
+	return &limitListener{Listener: ln, max: max, reserve: reserve,
+		overflow: make(chan net.Conn, reserve), closed: make(chan struct{})}
+}
+
+func (l *limitListener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		l.mu.Lock()
+		switch {
+		case l.active < l.max:
+			l.active++
+			l.mu.Unlock()
+			return &limitedConn{Conn: c, release: l.releaseActive}, nil
+		case l.held < l.reserve:
+			l.held++
+			l.mu.Unlock()
+			// The channel holds reserve connections and held counts every
+			// one not yet closed, so this send never blocks.
+			l.overflow <- &limitedConn{Conn: c, release: l.releaseHeld}
+		default:
+			l.mu.Unlock()
+			c.Close()
+		}
+	}
+}
+
+// Close closes the listener once; the reserve server stops accepting then.
+func (l *limitListener) Close() error {
+	err := net.ErrClosed
+	l.closeOnce.Do(func() {
+		close(l.closed)
+		err = l.Listener.Close()
+	})
+	return err
+}
+
+func (l *limitListener) releaseActive() { l.mu.Lock(); l.active--; l.mu.Unlock() }
+func (l *limitListener) releaseHeld()   { l.mu.Lock(); l.held--; l.mu.Unlock() }
+
+// reserveListener is the listener of the reserve server: the connections
+// the limitListener could not give a slot.
+type reserveListener struct{ l *limitListener }
+
+func (r reserveListener) Accept() (net.Conn, error) {
+	select {
+	case c := <-r.l.overflow:
+		return c, nil
+	case <-r.l.closed:
+		return nil, net.ErrClosed
+	}
+}
+
+// Close does nothing: the main server owns the socket.
+func (r reserveListener) Close() error   { return nil }
+func (r reserveListener) Addr() net.Addr { return r.l.Addr() }
+
+// limitedConn gives its slot back once, when closed.
+type limitedConn struct {
+	net.Conn
+	once    sync.Once
+	release func()
+}
+
+func (c *limitedConn) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(c.release)
+	return err
+}
+
+// reserveHandler answers the connections past the cap: /healthz as usual,
+// anything else 503 in the dialect's format, and every connection closed
+// after its answer.
+func (s *Server) reserveHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Connection", "close")
+		if r.URL.Path == "/healthz" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+			s.health(w, r)
+			return
+		}
+		s.cfg.Log.WarnContext(r.Context(), "connection limit reached; request refused", "path", r.URL.Path, "remote", r.RemoteAddr)
+		const msg = "The server is at its connection limit. Retry later."
+		var body any
+		switch {
+		case r.URL.Path == "/identity" || strings.HasPrefix(r.URL.Path, "/identity/"):
+			body = map[string]any{"error": map[string]any{"code": 503, "title": "Service Unavailable", "message": msg}}
+		case strings.HasPrefix(r.URL.Path, "/v3/"):
+			body = map[string]any{"error_code": "KPS.0020", "error_msg": msg}
+		default:
+			body = map[string]any{"serviceUnavailable": map[string]any{"code": 503, "message": msg}}
+		}
+		b, _ := json.Marshal(body)
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Retry-After", "1")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = w.Write(b)
+	})
+}
+
+// serveReserve runs the reserve server until ctx is done.
+func (s *Server) serveReserve(ctx context.Context, ll *limitListener) {
+	hs := &http.Server{
+		Handler:           s.requestID(s.accessLog(s.recover(s.reserveHandler()))),
+		ReadHeaderTimeout: reserveTimeout,
+		ReadTimeout:       reserveTimeout,
+		WriteTimeout:      reserveTimeout,
+		IdleTimeout:       reserveTimeout,
+		MaxHeaderBytes:    8 << 10,
+		ErrorLog:          s.errorLog(),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	hs.SetKeepAlivesEnabled(false)
+	go func() {
+		<-ctx.Done()
+		_ = hs.Close()
+	}()
+	if err := hs.Serve(reserveListener{ll}); err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
+		s.cfg.Log.Error("reserve server", "error", err)
+	}
+}
