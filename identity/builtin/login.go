@@ -32,7 +32,7 @@ func (s *Service) AuthPasswordFrom(ctx context.Context, source string, ref UserR
 	src := loginguard.SourceKey(source)
 	if g != nil {
 		// Before any lookup: a source out of failures costs nothing more.
-		if err := g.CheckSource(src); err != nil {
+		if err := g.CheckSource(ctx, src); err != nil {
 			return nil, err
 		}
 	}

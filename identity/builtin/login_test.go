@@ -84,7 +84,7 @@ func TestGuardCountsEveryUserAlike(t *testing.T) {
 	ctx := context.Background()
 	for _, name := range []string{"alice", "ghost"} {
 		t.Run(name, func(t *testing.T) {
-			g := loginguard.New(loginguard.Config{SourceFailuresPerMinute: -1, UserFailuresPerMinute: 2})
+			g := loginguard.New(loginguard.Config{SourceFailuresPerMinute: -1, UserFailuresPerMinute: 2, Tarpit: -1})
 			svc, h := openGuarded(t, g)
 			if _, err := svc.CreateUser(ctx, DefaultDomainID, "alice", "alice-pw"); err != nil {
 				t.Fatal(err)
@@ -115,7 +115,7 @@ func TestGuardCountsEveryUserAlike(t *testing.T) {
 // not held by that user's limit.
 func TestFloodedSourceIsRefusedFirst(t *testing.T) {
 	ctx := context.Background()
-	g := loginguard.New(loginguard.Config{SourceFailuresPerMinute: 3, UserFailuresPerMinute: 3})
+	g := loginguard.New(loginguard.Config{SourceFailuresPerMinute: 3, UserFailuresPerMinute: 3, Tarpit: -1})
 	svc, h := openGuarded(t, g)
 	admin := UserRef{Name: "admin", DomainID: DefaultDomainID}
 	if _, err := svc.AuthPasswordFrom(ctx, "198.51.100.9:1", admin, "admin-pw", Scope{}); err != nil {

@@ -11,17 +11,21 @@ import (
 var errQueueFull = errors.New("loginguard: queue full")
 
 // gate lets slots callers run at once and keeps at most queue more
-// waiting. Waiters are served lowest rank first (the source's recent
-// failures), then in arrival order; when the queue is full, a newcomer
-// with a lower rank than the worst waiter takes its place and the worst
-// waiter is refused. A source with no failures therefore never waits
-// behind a flood from sources that have many.
+// waiting. A caller's rank is the failures its source is still paying off
+// (-1 for a source the user logged in from before); a caller with a rank
+// above 0 is a suspect. Suspects may hold all slots but one, so a clean
+// login never waits for a suspect's check to finish. Waiters are served
+// lowest rank first, then in arrival order; when the queue is full, a
+// newcomer with a lower rank than the worst waiter takes its place and the
+// worst waiter is refused.
 type gate struct {
-	mu      sync.Mutex
-	free    int
-	queue   int
-	seq     uint64
-	waiting []*waiter
+	mu          sync.Mutex
+	free        int
+	suspects    int // suspects running
+	maxSuspects int
+	queue       int
+	seq         uint64
+	waiting     []*waiter
 }
 
 type waiter struct {
@@ -33,13 +37,29 @@ type waiter struct {
 	admitted bool
 }
 
-func newGate(slots, queue int) *gate { return &gate{free: slots, queue: queue} }
+func newGate(slots, queue int) *gate {
+	return &gate{free: slots, maxSuspects: max(1, slots-1), queue: queue}
+}
 
-// enter waits for a slot; the caller must call leave once it is done.
+// admissible reports whether a caller of rank may take a slot now.
+func (g *gate) admissible(rank int) bool {
+	return g.free > 0 && (rank <= 0 || g.suspects < g.maxSuspects)
+}
+
+func (g *gate) take(rank int) {
+	g.free--
+	if rank > 0 {
+		g.suspects++
+	}
+}
+
+// enter waits for a slot; the caller must call leave with the same rank
+// once it is done. Every waiter that could run is always running (see
+// dispatch), so an admissible newcomer goes ahead of the queue.
 func (g *gate) enter(ctx context.Context, rank int) error {
 	g.mu.Lock()
-	if g.free > 0 && len(g.waiting) == 0 {
-		g.free--
+	if g.admissible(rank) {
+		g.take(rank)
 		g.mu.Unlock()
 		return nil
 	}
@@ -69,7 +89,7 @@ func (g *gate) enter(ctx context.Context, rank int) error {
 		defer g.mu.Unlock()
 		if w.admitted {
 			// Admitted while giving up: pass the slot on.
-			g.leaveLocked()
+			g.leaveLocked(rank)
 			return ctx.Err()
 		}
 		for i, o := range g.waiting {
@@ -82,28 +102,42 @@ func (g *gate) enter(ctx context.Context, rank int) error {
 	}
 }
 
-// leave frees a slot, handing it to the best waiter.
-func (g *gate) leave() {
+// leave frees the slot a caller of rank held.
+func (g *gate) leave(rank int) {
 	g.mu.Lock()
-	g.leaveLocked()
+	g.leaveLocked(rank)
 	g.mu.Unlock()
 }
 
-func (g *gate) leaveLocked() {
-	if len(g.waiting) == 0 {
-		g.free++
-		return
+func (g *gate) leaveLocked(rank int) {
+	g.free++
+	if rank > 0 {
+		g.suspects--
 	}
-	bi := 0
-	for i, w := range g.waiting {
-		if w.rank < g.waiting[bi].rank || (w.rank == g.waiting[bi].rank && w.seq < g.waiting[bi].seq) {
-			bi = i
+	g.dispatch()
+}
+
+// dispatch admits the best waiters that may run, as long as there are.
+func (g *gate) dispatch() {
+	for {
+		bi := -1
+		for i, w := range g.waiting {
+			if !g.admissible(w.rank) {
+				continue
+			}
+			if bi < 0 || w.rank < g.waiting[bi].rank || (w.rank == g.waiting[bi].rank && w.seq < g.waiting[bi].seq) {
+				bi = i
+			}
 		}
+		if bi < 0 {
+			return
+		}
+		w := g.waiting[bi]
+		g.remove(bi)
+		g.take(w.rank)
+		w.admitted = true
+		close(w.done)
 	}
-	w := g.waiting[bi]
-	g.remove(bi)
-	w.admitted = true
-	close(w.done)
 }
 
 // worst returns the index of the waiter to push out first: highest rank,

@@ -17,6 +17,7 @@ const (
 	DefaultConcurrency             = 2
 	DefaultQueue                   = 16
 	DefaultTracked                 = 10000
+	DefaultTarpit                  = time.Second
 )
 
 // Config sets the limits. A per-minute limit is also the burst: a bucket
@@ -38,6 +39,11 @@ type Config struct {
 	// Tracked bounds each table (sources, users, known source-user pairs);
 	// the least recently used entry is forgotten first.
 	Tracked int
+	// Tarpit is how long a refused login is held before its answer (never
+	// past its RetryAfter), so that a client that waits for each answer,
+	// as most floods do, sends a few refused logins a second instead of
+	// thousands; a sleeping request costs a timer, not CPU. -1 for none.
+	Tarpit time.Duration
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 }
@@ -49,6 +55,7 @@ type Guard struct {
 	users   *buckets
 	known   *recent
 	gate    *gate
+	tarpit  time.Duration
 	now     func() time.Time
 }
 
@@ -72,7 +79,10 @@ func New(cfg Config) *Guard {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Guard{sources: newBuckets(cfg.SourceFailuresPerMinute, cfg.Tracked),
+	if cfg.Tarpit == 0 {
+		cfg.Tarpit = DefaultTarpit
+	}
+	return &Guard{tarpit: cfg.Tarpit, sources: newBuckets(cfg.SourceFailuresPerMinute, cfg.Tracked),
 		users: newBuckets(cfg.UserFailuresPerMinute, cfg.Tracked), known: newRecent(cfg.Tracked),
 		gate: newGate(cfg.Concurrency, cfg.Queue), now: cfg.Now}
 }
@@ -113,7 +123,7 @@ func SourceKey(remote string) string {
 
 // CheckSource refuses a source that has no failures left, before anything
 // is looked up for it.
-func (g *Guard) CheckSource(source string) error {
+func (g *Guard) CheckSource(ctx context.Context, source string) error {
 	if g.sources == nil {
 		return nil
 	}
@@ -121,18 +131,30 @@ func (g *Guard) CheckSource(source string) error {
 	d := g.sources.wait(source, g.now())
 	g.mu.Unlock()
 	if d > 0 {
-		return limited(d, "Too many failed logins from this address. Retry later.")
+		return g.refuse(ctx, d, "Too many failed logins from this address. Retry later.")
 	}
 	return nil
 }
 
-func limited(d time.Duration, msg string) *Limited { return &Limited{RetryAfter: d, Message: msg} }
+// refuse holds a refused login for the tarpit, then returns its error.
+func (g *Guard) refuse(ctx context.Context, d time.Duration, msg string) error {
+	if hold := min(g.tarpit, d); hold > 0 {
+		t := time.NewTimer(hold)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+		}
+	}
+	return &Limited{RetryAfter: d, Message: msg}
+}
 
 // Ticket is an admitted login: one failure is charged to its source and
 // user until Done says the password was right.
 type Ticket struct {
 	g                 *Guard
 	source, user      string
+	rank              int
 	chargedUser, done bool
 }
 
@@ -148,14 +170,21 @@ func (g *Guard) Enter(ctx context.Context, source, user string) (*Ticket, error)
 	if g.sources != nil {
 		if d := g.sources.wait(source, now); d > 0 {
 			g.mu.Unlock()
-			return nil, limited(d, "Too many failed logins from this address. Retry later.")
+			return nil, g.refuse(ctx, d, "Too many failed logins from this address. Retry later.")
 		}
-		rank = int(g.sources.burst - g.sources.level(source, now))
+		// Any failure still being paid off ranks the source behind clean
+		// ones.
+		rank = int(math.Ceil(g.sources.burst - g.sources.level(source, now) - 1e-9))
 	}
-	if g.users != nil && !g.known.has(pairKey(source, user)) {
+	known := g.known.has(pairKey(source, user))
+	if known {
+		// A source the user logged in from before goes ahead of all.
+		rank = -1
+	}
+	if g.users != nil && !known {
 		if d := g.users.wait(user, now); d > 0 {
 			g.mu.Unlock()
-			return nil, limited(d, "Too many failed logins for this user. Retry later.")
+			return nil, g.refuse(ctx, d, "Too many failed logins for this user. Retry later.")
 		}
 		t.chargedUser = true
 	}
@@ -164,12 +193,13 @@ func (g *Guard) Enter(ctx context.Context, source, user string) (*Ticket, error)
 	g.charge(t, -1, now)
 	g.mu.Unlock()
 
+	t.rank = rank
 	if err := g.gate.enter(ctx, rank); err != nil {
 		g.mu.Lock()
 		g.charge(t, 1, g.now())
 		g.mu.Unlock()
 		if errors.Is(err, errQueueFull) {
-			return nil, limited(time.Second, "Too many logins are being checked at the moment. Retry shortly.")
+			return nil, g.refuse(ctx, time.Second, "Too many logins are being checked at the moment. Retry shortly.")
 		}
 		return nil, err
 	}
@@ -196,7 +226,7 @@ func (t *Ticket) Done(ok bool) {
 	}
 	t.done = true
 	g := t.g
-	g.gate.leave()
+	g.gate.leave(t.rank)
 	if !ok {
 		return
 	}

@@ -18,6 +18,7 @@ func (c *clock) advance(d time.Duration) { c.t = c.t.Add(d) }
 func newTestGuard(cfg Config) (*Guard, *clock) {
 	c := &clock{t: time.Unix(1_700_000_000, 0)}
 	cfg.Now = c.now
+	cfg.Tarpit = -1
 	return New(cfg), c
 }
 
@@ -113,7 +114,7 @@ func TestFailureBuckets(t *testing.T) {
 				if l.RetryAfterSeconds() < 1 || l.RetryAfter > time.Minute {
 					t.Fatalf("retry after %s", l.RetryAfter)
 				}
-				if c.cfg.SourceFailuresPerMinute > 0 && g.CheckSource(c.source) == nil {
+				if c.cfg.SourceFailuresPerMinute > 0 && g.CheckSource(context.Background(), c.source) == nil {
 					t.Fatal("CheckSource passes a source Enter refused")
 				}
 			}
@@ -233,4 +234,34 @@ func TestGiveUpWhileQueued(t *testing.T) {
 	if err := fail(g, "a", "x"); !isLimited(err) {
 		t.Fatalf("third failure: %v", err)
 	}
+}
+
+// TestSlotKeptForCleanSources: logins from a source with failures may use
+// all slots but one, so a clean login starts at once even while they
+// wait.
+func TestSlotKeptForCleanSources(t *testing.T) {
+	g, _ := newTestGuard(Config{SourceFailuresPerMinute: 10, UserFailuresPerMinute: -1, Concurrency: 2, Queue: 4})
+	if err := fail(g, "flood", "x"); err != nil {
+		t.Fatal(err)
+	}
+	running, err := g.Enter(context.Background(), "flood", "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	queued := make(chan *Ticket, 1)
+	go func() {
+		tk, err := g.Enter(context.Background(), "flood", "y")
+		if err != nil {
+			t.Error(err)
+		}
+		queued <- tk
+	}()
+	waitQueued(t, g, 1)
+	clean, err := g.Enter(context.Background(), "clean", "z")
+	if err != nil {
+		t.Fatal(err)
+	}
+	clean.Done(true)
+	running.Done(false)
+	(<-queued).Done(false)
 }

@@ -1,0 +1,104 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// BenchmarkLoginDuringFlood measures a real user's password login (the
+// admin, from 127.0.0.1, argon2id at the production cost) while 32 clients,
+// each from its own loopback address, send wrong passwords as fast as they
+// are answered, for the admin and for names that do not exist. The flood
+// starts 3 s before timing, so every flooding address has failed at least
+// once. "idle" is the same login with no flood; "default" runs the
+// default limits; "unlimited" turns the limits off
+// and makes the queue unbounded, as the server was before them. Figures
+// are in docs/performance.md; nothing here asserts a time.
+//
+//	go test -run '^$' -bench LoginDuringFlood -benchtime 40x ./cmd/keyhaven
+func BenchmarkLoginDuringFlood(b *testing.B) {
+	for _, c := range []struct {
+		name     string
+		flooders int
+		flags    []string
+	}{
+		{"idle", 0, nil},
+		{"default", 32, nil},
+		{"unlimited", 32, []string{"--login-failures-per-minute", "-1", "--login-user-failures-per-minute", "-1", "--login-queue", "100000"}},
+	} {
+		b.Run(c.name, func(b *testing.B) { benchLoginFlood(b, c.flooders, c.flags) })
+	}
+}
+
+func benchLoginFlood(b *testing.B, flooders int, flags []string) {
+	srv := startServer(b, "", append([]string{"--bootstrap-password", bootstrapPassword, "--log-level", "error"}, flags...)...)
+	user := clientFrom("127.0.0.1")
+	// One login before the flood: the admin's address is one it logs in
+	// from, as a real user's is.
+	if status, _, body := passwordLogin(b, user, srv.URL, "admin", bootstrapPassword); status != http.StatusCreated {
+		b.Fatalf("login: %d %s", status, body)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	var answered [600]atomic.Int64
+	for i := range flooders {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := clientFrom(fmt.Sprintf("127.0.0.%d", 10+i))
+			// Kept-alive connections: the cheapest flood to send, and to
+			// answer.
+			c.Transport.(*http.Transport).DisableKeepAlives = false
+			for n := 0; ctx.Err() == nil; n++ {
+				name := "admin"
+				if n%2 == 1 {
+					name = fmt.Sprintf("ghost-%d-%d", i, n)
+				}
+				status, _, _ := floodLogin(ctx, c, srv.URL, name)
+				answered[status%600].Add(1)
+			}
+		}()
+	}
+	defer func() { stop(); wg.Wait() }()
+	time.Sleep(3 * time.Second)
+
+	lat := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for range b.N {
+		start := time.Now()
+		status, _, body := passwordLogin(b, user, srv.URL, "admin", bootstrapPassword)
+		lat = append(lat, time.Since(start))
+		if status != http.StatusCreated {
+			b.Fatalf("login during the flood: %d %s", status, body)
+		}
+	}
+	b.StopTimer()
+	slices.Sort(lat)
+	pct := func(p float64) float64 { return float64(lat[int(p*float64(len(lat)-1))].Milliseconds()) }
+	b.ReportMetric(pct(0.5), "p50-ms")
+	b.ReportMetric(pct(0.9), "p90-ms")
+	b.ReportMetric(float64(lat[len(lat)-1].Milliseconds()), "max-ms")
+	b.ReportMetric(float64(answered[401].Load()), "flood-401s")
+	b.ReportMetric(float64(answered[429].Load()), "flood-429s")
+}
+
+// floodLogin sends one wrong-password login and ignores the answer but
+// for its status.
+func floodLogin(ctx context.Context, c *http.Client, base, user string) (int, string, string) {
+	body := fmt.Sprintf(`{"auth": {"identity": {"methods": ["password"], "password": {"user": {"name": %q, "domain": {"id": "default"}, "password": "wrong"}}}}}`, user)
+	req, _ := http.NewRequestWithContext(ctx, "POST", base+"/identity/v3/auth/tokens", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	res, err := c.Do(req)
+	if err != nil {
+		return 0, "", ""
+	}
+	res.Body.Close()
+	return res.StatusCode, "", ""
+}
