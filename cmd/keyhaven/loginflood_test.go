@@ -17,10 +17,9 @@ import (
 // each from its own loopback address, send wrong passwords as fast as they
 // are answered, for the admin and for names that do not exist. The flood
 // starts 3 s before timing, so every flooding address has failed at least
-// once. "idle" is the same login with no flood; "default" runs the
-// default limits; "unlimited" turns the limits off
-// and makes the queue unbounded, as the server was before them. Figures
-// are in docs/performance.md; nothing here asserts a time.
+// once. "idle" is the same login with no flood, "default" the flood
+// against the default limits. Figures are in docs/performance.md; nothing
+// here asserts a time.
 //
 //	go test -run '^$' -bench LoginDuringFlood -benchtime 40x ./cmd/keyhaven
 func BenchmarkLoginDuringFlood(b *testing.B) {
@@ -31,7 +30,6 @@ func BenchmarkLoginDuringFlood(b *testing.B) {
 	}{
 		{"idle", 0, nil},
 		{"default", 32, nil},
-		{"unlimited", 32, []string{"--login-failures-per-minute", "-1", "--login-user-failures-per-minute", "-1", "--login-queue", "100000"}},
 	} {
 		b.Run(c.name, func(b *testing.B) { benchLoginFlood(b, c.flooders, c.flags) })
 	}

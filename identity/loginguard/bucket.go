@@ -34,6 +34,26 @@ func newBuckets(perMinute, max int) *buckets {
 		lru: list.New(), keys: make(map[string]*list.Element)}
 }
 
+// suspicionMemory is how many failures a source's suspicion counts at
+// most, and suspicionForgive how long it takes to forget one.
+const (
+	suspicionMemory  = 100
+	suspicionForgive = 10 * time.Minute
+)
+
+// newSuspicion returns a table counting each source's failures, forgetting
+// one every suspicionForgive: slow enough that a flood's sources stay
+// suspects between the failures their limit lets through.
+func newSuspicion(max int) *buckets {
+	return &buckets{burst: suspicionMemory, rate: 1 / suspicionForgive.Seconds(), max: max,
+		lru: list.New(), keys: make(map[string]*list.Element)}
+}
+
+// deficit returns how many tokens key's bucket lacks, rounded up.
+func (b *buckets) deficit(key string, now time.Time) int {
+	return int(math.Ceil(b.burst - b.level(key, now) - 1e-9))
+}
+
 // level returns the tokens key's bucket holds at now, without creating it.
 func (b *buckets) level(key string, now time.Time) float64 {
 	el, ok := b.keys[key]

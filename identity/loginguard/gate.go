@@ -14,7 +14,8 @@ var errQueueFull = errors.New("loginguard: queue full")
 // waiting. A caller's rank is the failures its source is still paying off
 // (-1 for a source the user logged in from before); a caller with a rank
 // above 0 is a suspect. Suspects may hold all slots but one, so a clean
-// login never waits for a suspect's check to finish. Waiters are served
+// login never waits for a suspect's check to finish, and no suspect starts
+// while a clean login runs. Waiters are served
 // lowest rank first, then in arrival order; when the queue is full, a
 // newcomer with a lower rank than the worst waiter takes its place and the
 // worst waiter is refused.
@@ -22,6 +23,7 @@ type gate struct {
 	mu          sync.Mutex
 	free        int
 	suspects    int // suspects running
+	clean       int // others running
 	maxSuspects int
 	queue       int
 	seq         uint64
@@ -41,15 +43,19 @@ func newGate(slots, queue int) *gate {
 	return &gate{free: slots, maxSuspects: max(1, slots-1), queue: queue}
 }
 
-// admissible reports whether a caller of rank may take a slot now.
+// admissible reports whether a caller of rank may take a slot now. A
+// suspect waits while a clean login runs, so that the clean one has the
+// CPU to itself once any suspect already running is done.
 func (g *gate) admissible(rank int) bool {
-	return g.free > 0 && (rank <= 0 || g.suspects < g.maxSuspects)
+	return g.free > 0 && (rank <= 0 || (g.suspects < g.maxSuspects && g.clean == 0))
 }
 
 func (g *gate) take(rank int) {
 	g.free--
 	if rank > 0 {
 		g.suspects++
+	} else {
+		g.clean++
 	}
 }
 
@@ -113,6 +119,8 @@ func (g *gate) leaveLocked(rank int) {
 	g.free++
 	if rank > 0 {
 		g.suspects--
+	} else {
+		g.clean--
 	}
 	g.dispatch()
 }

@@ -52,11 +52,13 @@ type Config struct {
 type Guard struct {
 	mu      sync.Mutex
 	sources *buckets
-	users   *buckets
-	known   *recent
-	gate    *gate
-	tarpit  time.Duration
-	now     func() time.Time
+	// suspicion ranks sources in the queue by their recent failures.
+	suspicion *buckets
+	users     *buckets
+	known     *recent
+	gate      *gate
+	tarpit    time.Duration
+	now       func() time.Time
 }
 
 // New returns a Guard with cfg's limits; zero fields take the defaults.
@@ -82,7 +84,7 @@ func New(cfg Config) *Guard {
 	if cfg.Tarpit == 0 {
 		cfg.Tarpit = DefaultTarpit
 	}
-	return &Guard{tarpit: cfg.Tarpit, sources: newBuckets(cfg.SourceFailuresPerMinute, cfg.Tracked),
+	return &Guard{tarpit: cfg.Tarpit, suspicion: newSuspicion(cfg.Tracked), sources: newBuckets(cfg.SourceFailuresPerMinute, cfg.Tracked),
 		users: newBuckets(cfg.UserFailuresPerMinute, cfg.Tracked), known: newRecent(cfg.Tracked),
 		gate: newGate(cfg.Concurrency, cfg.Queue), now: cfg.Now}
 }
@@ -166,16 +168,14 @@ func (g *Guard) Enter(ctx context.Context, source, user string) (*Ticket, error)
 	t := &Ticket{g: g, source: source, user: user}
 	g.mu.Lock()
 	now := g.now()
-	rank := 0
 	if g.sources != nil {
 		if d := g.sources.wait(source, now); d > 0 {
 			g.mu.Unlock()
 			return nil, g.refuse(ctx, d, "Too many failed logins from this address. Retry later.")
 		}
-		// Any failure still being paid off ranks the source behind clean
-		// ones.
-		rank = int(math.Ceil(g.sources.burst - g.sources.level(source, now) - 1e-9))
 	}
+	// A source with recent failures queues behind clean ones.
+	rank := g.suspicion.deficit(source, now)
 	known := g.known.has(pairKey(source, user))
 	if known {
 		// A source the user logged in from before goes ahead of all.
@@ -227,11 +227,12 @@ func (t *Ticket) Done(ok bool) {
 	t.done = true
 	g := t.g
 	g.gate.leave(t.rank)
+	g.mu.Lock()
+	defer g.mu.Unlock()
 	if !ok {
+		g.suspicion.add(t.source, -1, g.now())
 		return
 	}
-	g.mu.Lock()
 	g.charge(t, 1, g.now())
 	g.known.add(pairKey(t.source, t.user))
-	g.mu.Unlock()
 }
