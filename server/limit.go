@@ -29,9 +29,12 @@ const (
 	// DefaultIdleTimeout is how long a kept-alive connection may wait for
 	// its next request, holding a connection slot.
 	DefaultIdleTimeout = 60 * time.Second
-	// reserveTimeout bounds a connection served from the reserve, all of
-	// it: a health check is small and quick.
-	reserveTimeout = 2 * time.Second
+	// reserveReadTimeout bounds the reading of a request on a connection
+	// served from the reserve: a health check sends its few bytes at once,
+	// and a slow client must give its place up quickly.
+	reserveReadTimeout = time.Second
+	// reserveWriteTimeout bounds its answer, which may ask the database.
+	reserveWriteTimeout = 5 * time.Second
 )
 
 // limitListener hands out at most max connections at a time. Past that, up
@@ -156,10 +159,10 @@ func (s *Server) reserveHandler() http.Handler {
 func (s *Server) serveReserve(ctx context.Context, ll *limitListener) {
 	hs := &http.Server{
 		Handler:           s.requestID(s.accessLog(s.recover(s.reserveHandler()))),
-		ReadHeaderTimeout: reserveTimeout,
-		ReadTimeout:       reserveTimeout,
-		WriteTimeout:      reserveTimeout,
-		IdleTimeout:       reserveTimeout,
+		ReadHeaderTimeout: reserveReadTimeout,
+		ReadTimeout:       reserveReadTimeout,
+		WriteTimeout:      reserveWriteTimeout,
+		IdleTimeout:       reserveReadTimeout,
 		MaxHeaderBytes:    8 << 10,
 		ErrorLog:          s.errorLog(),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
@@ -172,4 +175,30 @@ func (s *Server) serveReserve(ctx context.Context, ll *limitListener) {
 	if err := hs.Serve(reserveListener{ll}); err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
 		s.cfg.Log.Error("reserve server", "error", err)
 	}
+}
+
+// ServeHealth answers /healthz, and nothing else, on ln until ctx is done:
+// a listener apart from the API's, with no connection cap, for an
+// orchestrator on an address clients cannot reach.
+func (s *Server) ServeHealth(ctx context.Context, ln net.Listener) error {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", s.health)
+	hs := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       5 * time.Second,
+		WriteTimeout:      reserveWriteTimeout,
+		IdleTimeout:       DefaultIdleTimeout,
+		MaxHeaderBytes:    8 << 10,
+		ErrorLog:          s.errorLog(),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	go func() {
+		<-ctx.Done()
+		_ = hs.Close()
+	}()
+	if err := hs.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
 }

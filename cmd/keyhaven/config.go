@@ -59,6 +59,7 @@ type Config struct {
 
 	MaxConnections int           `yaml:"max_connections" help:"client connections served at once; a few more are accepted to answer /healthz and refuse the rest with 503"`
 	ReadTimeout    time.Duration `yaml:"read_timeout" help:"how long a client may take to send one request, headers and body"`
+	HealthListen   string        `yaml:"health_listen" help:"optional second address answering /healthz only, with no connection cap, for an orchestrator (e.g. on an internal interface)"`
 }
 
 func defaultConfig() Config {
@@ -264,6 +265,11 @@ func (c *Config) validate() error {
 	}{{"login_concurrency", c.LoginConcurrency}, {"login_queue", c.LoginQueue}, {"max_connections", c.MaxConnections}} {
 		if l.v < 1 {
 			errs = append(errs, fmt.Errorf("%s: %d; want a number from 1 up", l.name, l.v))
+		}
+	}
+	if c.HealthListen != "" {
+		if _, _, err := net.SplitHostPort(c.HealthListen); err != nil {
+			errs = append(errs, fmt.Errorf("health_listen: %q is not host:port", c.HealthListen))
 		}
 	}
 	if c.ReadTimeout < time.Second {

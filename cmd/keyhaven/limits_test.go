@@ -153,3 +153,33 @@ func isTimeout(err error) bool {
 	ne, ok := err.(net.Error)
 	return ok && ne.Timeout()
 }
+
+// TestHealthListenerApart: with --health-listen, /healthz answers on its
+// own address at once even while slow clients hold every connection of
+// the API's, its reserve included.
+func TestHealthListenerApart(t *testing.T) {
+	const maxConns = 8
+	free, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	healthAddr := free.Addr().String()
+	free.Close()
+	srv := startIdentityServer(t, "--max-connections", strconv.Itoa(maxConns), "--read-timeout", "30s", "--health-listen", healthAddr)
+	addr := strings.TrimPrefix(srv.URL, "http://")
+	for range maxConns + 40 {
+		slowLogin(t, addr)
+	}
+	res, err := clientFrom("127.0.0.1").Get("http://" + healthAddr + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 || string(b) != "ok\n" {
+		t.Fatalf("healthz apart: %d %q", res.StatusCode, b)
+	}
+	if res, err := clientFrom("127.0.0.1").Get("http://" + healthAddr + "/v2.1"); err != nil || res.StatusCode != 404 {
+		t.Fatalf("the health listener serves more than /healthz: %v %v", res, err)
+	}
+}

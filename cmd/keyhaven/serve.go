@@ -302,6 +302,19 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer, ready chan<- strin
 	if err != nil {
 		return err
 	}
+	if cfg.HealthListen != "" {
+		hln, err := net.Listen("tcp", cfg.HealthListen)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("health_listen: %w", err)
+		}
+		log.Info("health checks served apart", "addr", hln.Addr().String())
+		go func() {
+			if err := srv.ServeHealth(ctx, hln); err != nil {
+				log.Error("health listener", "error", err)
+			}
+		}()
+	}
 	dbName := cfg.Database
 	if isPostgres(dbName) {
 		dbName = "postgres" // the URL may hold a password
