@@ -48,9 +48,13 @@ type limitListener struct {
 
 	mu           sync.Mutex
 	active, held int
-	overflow     chan net.Conn
-	closed       chan struct{}
-	closeOnce    sync.Once
+	// idle holds the capped connections waiting for their next request,
+	// oldest first: at the cap, the oldest is closed to make room, so
+	// kept-alive connections doing nothing cannot hold the cap.
+	idle      []*limitedConn
+	overflow  chan net.Conn
+	closed    chan struct{}
+	closeOnce sync.Once
 }
 
 func newLimitListener(ln net.Listener, max, reserve int) *limitListener {
@@ -65,17 +69,24 @@ func (l *limitListener) Accept() (net.Conn, error) {
 			return nil, err
 		}
 		l.mu.Lock()
+		if l.active >= l.max && len(l.idle) > 0 {
+			old := l.idle[0]
+			l.idle = l.idle[1:]
+			l.active--
+			old.released = true
+			go old.Conn.Close()
+		}
 		switch {
 		case l.active < l.max:
 			l.active++
 			l.mu.Unlock()
-			return &limitedConn{Conn: c, release: l.releaseActive}, nil
+			return &limitedConn{Conn: c, l: l, capped: true}, nil
 		case l.held < l.reserve:
 			l.held++
 			l.mu.Unlock()
 			// The channel holds reserve connections and held counts every
 			// one not yet closed, so this send never blocks.
-			l.overflow <- &limitedConn{Conn: c, release: l.releaseHeld}
+			l.overflow <- &limitedConn{Conn: c, l: l}
 		default:
 			l.mu.Unlock()
 			c.Close()
@@ -93,8 +104,29 @@ func (l *limitListener) Close() error {
 	return err
 }
 
-func (l *limitListener) releaseActive() { l.mu.Lock(); l.active--; l.mu.Unlock() }
-func (l *limitListener) releaseHeld()   { l.mu.Lock(); l.held--; l.mu.Unlock() }
+// connState follows the main server's connections, to know which are
+// idle.
+func (l *limitListener) connState(nc net.Conn, st http.ConnState) {
+	c, ok := nc.(*limitedConn)
+	if !ok || !c.capped {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.dropIdle(c)
+	if st == http.StateIdle && !c.released {
+		l.idle = append(l.idle, c)
+	}
+}
+
+func (l *limitListener) dropIdle(c *limitedConn) {
+	for i, o := range l.idle {
+		if o == c {
+			l.idle = append(l.idle[:i], l.idle[i+1:]...)
+			return
+		}
+	}
+}
 
 // reserveListener is the listener of the reserve server: the connections
 // the limitListener could not give a slot.
@@ -116,13 +148,29 @@ func (r reserveListener) Addr() net.Addr { return r.l.Addr() }
 // limitedConn gives its slot back once, when closed.
 type limitedConn struct {
 	net.Conn
-	once    sync.Once
-	release func()
+	l *limitListener
+	// capped is set for a connection of the main server, counted in
+	// active; others are counted in held.
+	capped bool
+	// released is set, under l.mu, once the slot is given back.
+	released bool
 }
 
 func (c *limitedConn) Close() error {
 	err := c.Conn.Close()
-	c.once.Do(c.release)
+	l := c.l
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if c.released {
+		return err
+	}
+	c.released = true
+	if c.capped {
+		l.active--
+		l.dropIdle(c)
+	} else {
+		l.held--
+	}
 	return err
 }
 

@@ -18,7 +18,14 @@ func TestReserveAnswers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "served") })
+	entered, unblock := make(chan struct{}, 1), make(chan struct{})
+	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/v2.1/block" {
+			entered <- struct{}{}
+			<-unblock
+		}
+		_, _ = io.WriteString(w, "served")
+	})
 	s := New(Config{Nova: ok, KPS: ok, Identity: ok, MaxConnections: 1, HealthReserve: 4})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -32,17 +39,29 @@ func TestReserveAnswers(t *testing.T) {
 	base := "http://" + ln.Addr().String()
 	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 
-	// One kept-alive connection takes the only slot.
-	holder := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{}}
-	res, err := holder.Get(base + "/v2.1")
-	if err != nil {
-		t.Fatal(err)
+	// An idle kept-alive connection gives its slot up to a new one.
+	idler := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{}}
+	for _, c := range []*http.Client{idler, client} {
+		res, err := c.Get(base + "/v2.1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if string(b) != "served" {
+			t.Fatalf("with an idle connection at the cap: %d %q", res.StatusCode, b)
+		}
 	}
-	b, _ := io.ReadAll(res.Body)
-	res.Body.Close()
-	if string(b) != "served" {
-		t.Fatalf("first connection: %d %q", res.StatusCode, b)
-	}
+	// A request that takes its time holds the only slot.
+	blocked := make(chan error, 1)
+	go func() {
+		res, err := client.Get(base + "/v2.1/block")
+		if err == nil {
+			res.Body.Close()
+		}
+		blocked <- err
+	}()
+	<-entered
 	for _, c := range []struct{ path, status, body string }{
 		{"/healthz", "200", "ok\n"},
 		{"/v2.1/os-keypairs", "503", `{"serviceUnavailable":{"code":503,"message":"The server is at its connection limit. Retry later."}}`},
@@ -63,7 +82,10 @@ func TestReserveAnswers(t *testing.T) {
 		}
 	}
 	// Once the slot is free, requests are served again.
-	holder.CloseIdleConnections()
+	close(unblock)
+	if err := <-blocked; err != nil {
+		t.Fatal(err)
+	}
 	for {
 		res, err := client.Get(base + "/v2.1")
 		if err != nil {

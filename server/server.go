@@ -106,6 +106,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
 	ll := newLimitListener(ln, s.cfg.MaxConnections, s.cfg.HealthReserve)
+	hs.ConnState = ll.connState
 	rctx, stopReserve := context.WithCancel(ctx)
 	defer stopReserve()
 	go s.serveReserve(rctx, ll)
