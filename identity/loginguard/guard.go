@@ -138,12 +138,14 @@ func (g *Guard) CheckSource(ctx context.Context, source string) error {
 	return nil
 }
 
-// refuse holds a refused login for the tarpit, then returns its error.
+// refuse holds a refused login for the tarpit, then returns its error,
+// its RetryAfter counted from the end of the hold.
 func (g *Guard) refuse(ctx context.Context, d time.Duration, msg string) error {
 	if hold := min(g.tarpit, d); hold > 0 {
 		t := time.NewTimer(hold)
 		select {
 		case <-t.C:
+			d -= hold
 		case <-ctx.Done():
 			t.Stop()
 		}
