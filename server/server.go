@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log"
 	"log/slog"
 	"net"
 	"net/http"
@@ -36,12 +37,24 @@ type Config struct {
 	// ShutdownTimeout bounds how long in-flight requests may take to
 	// finish after a stop is asked; 30 s when 0.
 	ShutdownTimeout time.Duration
+	// MaxConnections caps the connections served at once (limit.go);
+	// DefaultMaxConnections when 0.
+	MaxConnections int
+	// HealthReserve is how many connections past MaxConnections are
+	// accepted to answer /healthz; DefaultHealthReserve when 0.
+	HealthReserve int
+	// ReadTimeout bounds the reading of one request, headers and body;
+	// DefaultReadTimeout when 0.
+	ReadTimeout time.Duration
 }
 
 // Server is keyhaven's HTTP server.
 type Server struct {
 	cfg     Config
 	handler http.Handler
+	// healthz answers /healthz, on the main listener, the reserve past
+	// the connection cap and the optional health listener alike.
+	healthz http.Handler
 }
 
 // New assembles the server's handler chain.
@@ -55,8 +68,17 @@ func New(cfg Config) *Server {
 	if cfg.ShutdownTimeout == 0 {
 		cfg.ShutdownTimeout = 30 * time.Second
 	}
-	mux := &router{health: healthHandler(cfg), nova: cfg.Nova, identity: cfg.Identity, kps: cfg.KPS}
-	s := &Server{cfg: cfg}
+	if cfg.MaxConnections == 0 {
+		cfg.MaxConnections = DefaultMaxConnections
+	}
+	if cfg.HealthReserve == 0 {
+		cfg.HealthReserve = DefaultHealthReserve
+	}
+	if cfg.ReadTimeout == 0 {
+		cfg.ReadTimeout = DefaultReadTimeout
+	}
+	s := &Server{cfg: cfg, healthz: healthHandler(cfg)}
+	mux := &router{health: s.healthz, nova: cfg.Nova, identity: cfg.Identity, kps: cfg.KPS}
 	s.handler = s.requestID(s.accessLog(s.recover(s.limitBody(mux))))
 	return s
 }
@@ -69,15 +91,21 @@ func (s *Server) Handler() http.Handler { return s.handler }
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	hs := &http.Server{
 		Handler:           s.handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       60 * time.Second,
-		IdleTimeout:       120 * time.Second,
+		ReadHeaderTimeout: min(5*time.Second, s.cfg.ReadTimeout),
+		ReadTimeout:       s.cfg.ReadTimeout,
+		WriteTimeout:      DefaultWriteTimeout,
+		IdleTimeout:       DefaultIdleTimeout,
 		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(s.cfg.Log.Handler(), slog.LevelWarn),
+		ErrorLog:          s.errorLog(),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
+	ll := newLimitListener(ln, s.cfg.MaxConnections, s.cfg.HealthReserve)
+	hs.ConnState = ll.connState
+	rctx, stopReserve := context.WithCancel(ctx)
+	defer stopReserve()
+	go s.serveReserve(rctx, ll)
 	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
+	go func() { errc <- hs.Serve(ll) }()
 	select {
 	case err := <-errc:
 		return err
@@ -92,6 +120,10 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		return err
 	}
 	return nil
+}
+
+func (s *Server) errorLog() *log.Logger {
+	return slog.NewLogLogger(s.cfg.Log.Handler(), slog.LevelWarn)
 }
 
 // RequestID returns the id the server gave the request carried by ctx.

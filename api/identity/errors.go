@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/keyhaven/keyhaven/identity"
 	"github.com/keyhaven/keyhaven/identity/builtin"
+	"github.com/keyhaven/keyhaven/identity/loginguard"
 	"github.com/keyhaven/keyhaven/policy"
 )
 
@@ -35,6 +37,7 @@ var titles = map[int]string{
 	409: "Conflict",
 	413: "Request Entity Too Large",
 	415: "Unsupported Media Type",
+	429: "Too Many Requests",
 	503: "Service Unavailable",
 	500: "Internal Server Error",
 }
@@ -45,7 +48,10 @@ func statusOf(err error) (int, string) {
 	var he *httpError
 	var denied *policy.Denied
 	var invalid *identity.InvalidError
+	var limited *loginguard.Limited
 	switch {
+	case errors.As(err, &limited):
+		return http.StatusTooManyRequests, limited.Message
 	case errors.As(err, &he):
 		return he.status, he.message
 	case errors.As(err, &invalid):
@@ -79,6 +85,9 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 				status, msg = http.StatusServiceUnavailable, "The service cannot reach its database at the moment. Retry later."
 			}
 		}
+	}
+	if lim := (*loginguard.Limited)(nil); errors.As(err, &lim) {
+		w.Header().Set("Retry-After", strconv.Itoa(lim.RetryAfterSeconds()))
 	}
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", fmt.Sprintf("Keystone uri=%q", h.baseURL(r)+"/identity"))

@@ -98,7 +98,7 @@ func (h *Handler) issue(w http.ResponseWriter, r *http.Request, base string) err
 		if ref.ID == "" && (ref.Name == "" || (ref.DomainID == "" && ref.DomainName == "")) {
 			return badRequest("A user needs an id, or a name and its domain's id or name.")
 		}
-		t, err = h.svc.AuthPassword(r.Context(), ref, *u.Password, scope)
+		t, err = h.svc.AuthPasswordFrom(r.Context(), r.RemoteAddr, ref, *u.Password, scope)
 	case slices.Contains(id.Methods, "token"):
 		tok := r.Header.Get("X-Auth-Token")
 		if id.Token != nil && id.Token.ID != "" {

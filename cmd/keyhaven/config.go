@@ -17,7 +17,9 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/keyhaven/keyhaven/identity/keystone"
+	"github.com/keyhaven/keyhaven/identity/loginguard"
 	"github.com/keyhaven/keyhaven/keypair"
+	"github.com/keyhaven/keyhaven/server"
 )
 
 // Config is every setting of `keyhaven serve`. Each field is loaded from,
@@ -53,6 +55,15 @@ type Config struct {
 	LogFormat         string        `yaml:"log_format" help:"log format: text or json"`
 	LogLevel          string        `yaml:"log_level" help:"log level: debug, info, warn or error"`
 	ShutdownTimeout   time.Duration `yaml:"shutdown_timeout" help:"how long in-flight requests may run after SIGTERM"`
+
+	LoginFailuresPerMinute     int `yaml:"login_failures_per_minute" help:"failed password logins one client address (an IPv6 /64) may make a minute, also the burst; -1 for no limit"`
+	LoginUserFailuresPerMinute int `yaml:"login_user_failures_per_minute" help:"failed password logins one user name may take a minute from all addresses but those it logged in from before, also the burst; -1 for no limit"`
+	LoginConcurrency           int `yaml:"login_concurrency" help:"password checks (argon2id, 64 MiB each) run at once"`
+	LoginQueue                 int `yaml:"login_queue" help:"password logins that may wait for a check; beyond it logins are answered 429"`
+
+	MaxConnections int           `yaml:"max_connections" help:"client connections served at once; a few more are accepted to answer /healthz and refuse the rest with 503"`
+	ReadTimeout    time.Duration `yaml:"read_timeout" help:"how long a client may take to send one request, headers and body"`
+	HealthListen   string        `yaml:"health_listen" help:"optional second address answering /healthz only, with no connection cap, for an orchestrator (e.g. on an internal interface)"`
 }
 
 func defaultConfig() Config {
@@ -74,6 +85,13 @@ func defaultConfig() Config {
 		LogFormat:         "text",
 		LogLevel:          "info",
 		ShutdownTimeout:   30 * time.Second,
+
+		LoginFailuresPerMinute:     loginguard.DefaultSourceFailuresPerMinute,
+		LoginUserFailuresPerMinute: loginguard.DefaultUserFailuresPerMinute,
+		LoginConcurrency:           loginguard.DefaultConcurrency,
+		LoginQueue:                 loginguard.DefaultQueue,
+		MaxConnections:             server.DefaultMaxConnections,
+		ReadTimeout:                server.DefaultReadTimeout,
 	}
 }
 
@@ -246,6 +264,30 @@ func (c *Config) validate() error {
 	}
 	if c.Region == "" {
 		errs = append(errs, errors.New("region: must not be empty"))
+	}
+	for _, l := range []struct {
+		name string
+		v    int
+	}{{"login_failures_per_minute", c.LoginFailuresPerMinute}, {"login_user_failures_per_minute", c.LoginUserFailuresPerMinute}} {
+		if l.v < 1 && l.v != -1 {
+			errs = append(errs, fmt.Errorf("%s: %d; want -1 (no limit) or a number from 1 up", l.name, l.v))
+		}
+	}
+	for _, l := range []struct {
+		name string
+		v    int
+	}{{"login_concurrency", c.LoginConcurrency}, {"login_queue", c.LoginQueue}, {"max_connections", c.MaxConnections}} {
+		if l.v < 1 {
+			errs = append(errs, fmt.Errorf("%s: %d; want a number from 1 up", l.name, l.v))
+		}
+	}
+	if c.HealthListen != "" {
+		if _, _, err := net.SplitHostPort(c.HealthListen); err != nil {
+			errs = append(errs, fmt.Errorf("health_listen: %q is not host:port", c.HealthListen))
+		}
+	}
+	if c.ReadTimeout < time.Second {
+		errs = append(errs, fmt.Errorf("read_timeout: %s; want at least 1s", c.ReadTimeout))
 	}
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, errors.New("shutdown_timeout: must be positive"))

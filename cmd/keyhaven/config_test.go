@@ -78,6 +78,14 @@ func TestConfigErrors(t *testing.T) {
 		{[]string{"--token-lifetime", "10s"}, nil, "token_lifetime"},
 		{[]string{"--token-lifetime", "2h", "--token-key-rotation", "1h"}, nil, "token_key_rotation"},
 		{[]string{"--nope"}, nil, "flag provided but not defined"},
+		{[]string{"--login-failures-per-minute", "0"}, nil, "login_failures_per_minute: 0; want -1 (no limit) or a number from 1 up"},
+		{[]string{"--login-user-failures-per-minute", "-1", "--login-failures-per-minute", "-1"}, nil, ""},
+		{nil, map[string]string{"KEYHAVEN_LOGIN_USER_FAILURES_PER_MINUTE": "-3"}, "login_user_failures_per_minute: -3"},
+		{[]string{"--login-queue", "0"}, nil, "login_queue: 0; want a number from 1 up"},
+		{[]string{"--login-concurrency", "0"}, nil, "login_concurrency"},
+		{[]string{"--max-connections", "0"}, nil, "max_connections: 0"},
+		{[]string{"--read-timeout", "10ms"}, nil, "read_timeout: 10ms; want at least 1s"},
+		{[]string{"--health-listen", "9000"}, nil, `health_listen: "9000" is not host:port`},
 	}
 	for _, tt := range tests {
 		_, err := loadConfig("t", tt.args, func(k string) string { return tt.env[k] })

@@ -25,6 +25,7 @@ import (
 	"github.com/keyhaven/keyhaven/identity/aksk"
 	"github.com/keyhaven/keyhaven/identity/builtin"
 	"github.com/keyhaven/keyhaven/identity/keystone"
+	"github.com/keyhaven/keyhaven/identity/loginguard"
 	"github.com/keyhaven/keyhaven/identity/password"
 	"github.com/keyhaven/keyhaven/identity/statictoken"
 	"github.com/keyhaven/keyhaven/identity/token"
@@ -184,8 +185,12 @@ func openBuiltin(ctx context.Context, cfg Config, st identity.Store, log *slog.L
 		return nil, nil, err
 	}
 	svc, err := builtin.New(builtin.Config{
-		Store: st, Tokens: token.NewIssuer(ring), Hasher: password.NewHasher(password.Default, 2),
+		Store: st, Tokens: token.NewIssuer(ring), Hasher: password.NewHasher(password.Default, cfg.LoginConcurrency),
 		CredentialKey: credKey, TokenLifetime: cfg.TokenLifetime,
+		Guard: loginguard.New(loginguard.Config{
+			SourceFailuresPerMinute: cfg.LoginFailuresPerMinute, UserFailuresPerMinute: cfg.LoginUserFailuresPerMinute,
+			Concurrency: cfg.LoginConcurrency, Queue: cfg.LoginQueue,
+		}),
 	})
 	if err != nil {
 		return nil, nil, err
@@ -331,10 +336,25 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer, ready chan<- strin
 		Health:          health,
 		Log:             log,
 		ShutdownTimeout: cfg.ShutdownTimeout,
+		MaxConnections:  cfg.MaxConnections,
+		ReadTimeout:     cfg.ReadTimeout,
 	})
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return err
+	}
+	if cfg.HealthListen != "" {
+		hln, err := net.Listen("tcp", cfg.HealthListen)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("health_listen: %w", err)
+		}
+		log.Info("health checks served apart", "addr", hln.Addr().String())
+		go func() {
+			if err := srv.ServeHealth(ctx, hln); err != nil {
+				log.Error("health listener", "error", err)
+			}
+		}()
 	}
 	dbName := cfg.Database
 	if isPostgres(dbName) {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/keyhaven/keyhaven/identity"
+	"github.com/keyhaven/keyhaven/identity/loginguard"
 	"github.com/keyhaven/keyhaven/identity/password"
 	"github.com/keyhaven/keyhaven/identity/token"
 )
@@ -30,6 +31,8 @@ type Config struct {
 	TokenLifetime time.Duration
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+	// Guard limits password logins (login.go); nil for no limits.
+	Guard *loginguard.Guard
 }
 
 // Service is the built-in identity service.
@@ -41,6 +44,7 @@ type Service struct {
 	lifetime time.Duration
 	now      func() time.Time
 	access   *access
+	login    *login
 }
 
 // New returns the built-in identity service.
@@ -55,7 +59,7 @@ func New(cfg Config) (*Service, error) {
 		cfg.Now = time.Now
 	}
 	return &Service{store: cfg.Store, tokens: cfg.Tokens, hasher: cfg.Hasher, credKey: cfg.CredentialKey,
-		lifetime: cfg.TokenLifetime, now: cfg.Now, access: newAccess()}, nil
+		lifetime: cfg.TokenLifetime, now: cfg.Now, access: newAccess(), login: newLogin(cfg)}, nil
 }
 
 // Store returns the identity store, for the admin API and commands.
@@ -111,37 +115,10 @@ func (s *Service) domainRef(ctx context.Context, id, name string) (*identity.Dom
 	return nil, fmt.Errorf("no domain given: %w", identity.ErrNotFound)
 }
 
-func (s *Service) findUser(ctx context.Context, ref UserRef) (*identity.User, error) {
-	if ref.ID != "" {
-		return s.store.GetUser(ctx, ref.ID)
-	}
-	d, err := s.domainRef(ctx, ref.DomainID, ref.DomainName)
-	if err != nil {
-		return nil, err
-	}
-	return s.store.GetUserByName(ctx, d.ID, ref.Name)
-}
-
 // AuthPassword authenticates a user by password and issues a token for
-// scope.
+// scope; AuthPasswordFrom (login.go) does the work.
 func (s *Service) AuthPassword(ctx context.Context, ref UserRef, pw string, scope Scope) (*Token, error) {
-	u, err := s.findUser(ctx, ref)
-	if errors.Is(err, identity.ErrNotFound) {
-		return nil, authFailed()
-	}
-	if err != nil {
-		return nil, err
-	}
-	if err := s.hasher.Verify(ctx, u.PasswordHash, pw); err != nil {
-		if errors.Is(err, password.ErrMismatch) {
-			return nil, authFailed()
-		}
-		return nil, err
-	}
-	if !u.Enabled {
-		return nil, authFailed()
-	}
-	return s.issueUntil(ctx, u, []string{"password"}, scope, time.Time{})
+	return s.AuthPasswordFrom(ctx, "", ref, pw, scope)
 }
 
 // AuthToken issues a new token for scope from a valid token of the same

@@ -1,0 +1,104 @@
+package server
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestReserveAnswers fills a one-connection cap and checks what the
+// reserve answers past it: /healthz as usual, anything else 503 in the
+// format of the dialect its path belongs to, each connection closed after.
+func TestReserveAnswers(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	entered, unblock := make(chan struct{}, 1), make(chan struct{})
+	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/v2.1/block" {
+			entered <- struct{}{}
+			<-unblock
+		}
+		_, _ = io.WriteString(w, "served")
+	})
+	s := New(Config{Nova: ok, KPS: ok, Identity: ok, MaxConnections: 1, HealthReserve: 4})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ctx, ln) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	})
+	base := "http://" + ln.Addr().String()
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+
+	// An idle kept-alive connection gives its slot up to a new one.
+	idler := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{}}
+	for _, c := range []*http.Client{idler, client} {
+		res, err := c.Get(base + "/v2.1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if string(b) != "served" {
+			t.Fatalf("with an idle connection at the cap: %d %q", res.StatusCode, b)
+		}
+	}
+	// A request that takes its time holds the only slot.
+	blocked := make(chan error, 1)
+	go func() {
+		res, err := client.Get(base + "/v2.1/block")
+		if err == nil {
+			res.Body.Close()
+		}
+		blocked <- err
+	}()
+	<-entered
+	for _, c := range []struct{ path, status, body string }{
+		{"/healthz", "200", "ok\n"},
+		{"/v2.1/os-keypairs", "503", `{"serviceUnavailable":{"code":503,"message":"The server is at its connection limit. Retry later."}}`},
+		{"/v3/p/keypairs", "503", `{"error_code":"KPS.0020","error_msg":"The server is at its connection limit. Retry later."}`},
+		{"/identity/v3/auth/tokens", "503", `{"error":{"code":503,"message":"The server is at its connection limit. Retry later.","title":"Service Unavailable"}}`},
+	} {
+		res, err := client.Get(base + c.path)
+		if err != nil {
+			t.Fatalf("%s: %v", c.path, err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if got := res.Status[:3]; got != c.status || string(b) != c.body || !res.Close {
+			t.Errorf("%s: %s %q (close %v), want %s %q", c.path, res.Status, b, res.Close, c.status, c.body)
+		}
+		if c.status == "503" && res.Header.Get("Retry-After") != "1" {
+			t.Errorf("%s: Retry-After %q", c.path, res.Header.Get("Retry-After"))
+		}
+	}
+	// Once the slot is free, requests are served again.
+	close(unblock)
+	if err := <-blocked; err != nil {
+		t.Fatal(err)
+	}
+	for {
+		res, err := client.Get(base + "/v2.1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if string(b) == "served" {
+			break
+		}
+		if !strings.Contains(string(b), "connection limit") {
+			t.Fatalf("after the slot was freed: %d %q", res.StatusCode, b)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
