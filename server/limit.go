@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/keyhaven/keyhaven/api/kps"
 )
 
 // Connection limits and timeouts; Config's zero values take these.
@@ -191,7 +193,7 @@ func (s *Server) reserveHandler() http.Handler {
 		case r.URL.Path == "/identity" || strings.HasPrefix(r.URL.Path, "/identity/"):
 			body = map[string]any{"error": map[string]any{"code": 503, "title": "Service Unavailable", "message": msg}}
 		case strings.HasPrefix(r.URL.Path, "/v3/"):
-			body = map[string]any{"error_code": "KPS.0020", "error_msg": msg}
+			body = map[string]any{"error_code": kps.ErrOverloaded.Code, "error_msg": msg}
 		default:
 			body = map[string]any{"serviceUnavailable": map[string]any{"code": 503, "message": msg}}
 		}

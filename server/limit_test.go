@@ -65,7 +65,7 @@ func TestReserveAnswers(t *testing.T) {
 	for _, c := range []struct{ path, status, body string }{
 		{"/healthz", "200", "ok\n"},
 		{"/v2.1/os-keypairs", "503", `{"serviceUnavailable":{"code":503,"message":"The server is at its connection limit. Retry later."}}`},
-		{"/v3/p/keypairs", "503", `{"error_code":"KPS.0020","error_msg":"The server is at its connection limit. Retry later."}`},
+		{"/v3/p/keypairs", "503", `{"error_code":"KPS.0022","error_msg":"The server is at its connection limit. Retry later."}`},
 		{"/identity/v3/auth/tokens", "503", `{"error":{"code":503,"message":"The server is at its connection limit. Retry later.","title":"Service Unavailable"}}`},
 	} {
 		res, err := client.Get(base + c.path)

@@ -45,13 +45,14 @@ var (
 	ErrConflict          = ErrorCode{"KPS.0019", 409, "The key pair changed while the request ran; retry."}
 	ErrUnavailable       = ErrorCode{"KPS.0020", 503, "The service cannot reach its database at the moment; nothing was changed. Retry later."}
 	ErrBusy              = ErrorCode{"KPS.0021", 503, "As many key pairs are being generated as the service allows at once; nothing was changed. Retry after the Retry-After header's seconds, or import a public key."}
+	ErrOverloaded        = ErrorCode{"KPS.0022", 503, "The server is at its connection limit and did not read the request; nothing was changed. Retry after the Retry-After header's seconds."}
 )
 
 // Codes lists every error code, in order.
 var Codes = []ErrorCode{ErrInvalidParameter, ErrKeypairExists, ErrKeypairNotFound, ErrQuotaExceeded, ErrInvalidPublicKey,
 	ErrKeyMismatch, ErrKMSKeyNotFound, ErrKMSUnavailable, ErrNotAuthorized, ErrUnauthenticated, ErrNoPrivateKey,
 	ErrHasPrivateKey, ErrInvalidPrivateKey, ErrEscrowUnsupported, ErrTooLarge, ErrResourceNotFound, ErrMethodNotAllowed,
-	ErrInternal, ErrConflict, ErrUnavailable, ErrBusy}
+	ErrInternal, ErrConflict, ErrUnavailable, ErrBusy, ErrOverloaded}
 
 // apiError is an error this dialect raises, with its code and message.
 type apiError struct {
