@@ -31,7 +31,8 @@ for target in \
   ./identity/aksk:FuzzParseAuthorization \
   ./identity/aksk:FuzzAuthenticate \
   ./identity/token:FuzzOpen \
-  ./api/kps:FuzzCreateBody
+  ./api/kps:FuzzCreateBody \
+  ./api/identity:FuzzBodies
 do
   pkg=${target%%:*} name=${target##*:}
   go test -run '^$' -fuzz "^${name}\$" -fuzztime "$FUZZTIME" "$pkg"
