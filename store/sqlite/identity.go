@@ -121,28 +121,19 @@ type ref struct{ table, label, id string }
 // naming the first that does not. The foreign keys would refuse the write
 // too; the check gives the caller the sentinel and a clear message.
 func (s *Store) writeChecked(ctx context.Context, op string, refs []ref, fn func(tx *sql.Tx) error) error {
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("sqlite: %s: begin: %w", op, err)
-	}
-	defer tx.Rollback()
-	for _, r := range refs {
-		var ok bool
-		err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM `+r.table+` WHERE id = ?)`, r.id).Scan(&ok)
-		if err != nil {
-			return fmt.Errorf("sqlite: %s: %w", op, err)
+	return s.inTx(ctx, op, func(tx *sql.Tx) error {
+		for _, r := range refs {
+			var ok bool
+			err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM `+r.table+` WHERE id = ?)`, r.id).Scan(&ok)
+			if err != nil {
+				return fmt.Errorf("sqlite: %s: %w", op, err)
+			}
+			if !ok {
+				return notFound(op, fmt.Sprintf("%s %q", r.label, r.id))
+			}
 		}
-		if !ok {
-			return notFound(op, fmt.Sprintf("%s %q", r.label, r.id))
-		}
-	}
-	if err := fn(tx); err != nil {
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sqlite: %s: commit: %w", op, err)
-	}
-	return nil
+		return fn(tx)
+	})
 }
 
 // CreateDomain inserts d; identity.ErrConflict when its id or name is taken.
@@ -288,45 +279,38 @@ func (s *Store) ListUsers(ctx context.Context, f identity.Filter) ([]*identity.U
 // UpdateUser writes a user's name, enabled flag and password hash in one
 // write transaction, refusing a name another user of its domain has.
 func (s *Store) UpdateUser(ctx context.Context, u *identity.User) error {
+	const op = "update user"
 	if u == nil || u.ID == "" || u.Name == "" {
 		return errors.New("sqlite: update user: a user needs an id and a name")
 	}
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("sqlite: update user: begin: %w", err)
-	}
-	defer tx.Rollback()
-	var domainID, oldHash string
-	var wasEnabled bool
-	err = tx.QueryRowContext(ctx, `SELECT domain_id, enabled, password_hash FROM users WHERE id = ?`, u.ID).Scan(&domainID, &wasEnabled, &oldHash)
-	if errors.Is(err, sql.ErrNoRows) {
-		return notFound("update user", fmt.Sprintf("user %q", u.ID))
-	}
-	if err != nil {
-		return fmt.Errorf("sqlite: update user: %w", err)
-	}
-	var taken int
-	err = tx.QueryRowContext(ctx, `SELECT count(*) FROM users WHERE domain_id = ? AND name = ? AND id <> ?`, domainID, u.Name, u.ID).Scan(&taken)
-	if err != nil {
-		return fmt.Errorf("sqlite: update user: %w", err)
-	}
-	if taken > 0 {
-		return fmt.Errorf("sqlite: update user: name %q in domain %q: %w", u.Name, domainID, identity.ErrConflict)
-	}
-	if _, err := tx.ExecContext(ctx, `UPDATE users SET name = ?, enabled = ?, password_hash = ? WHERE id = ?`,
-		u.Name, u.Enabled, u.PasswordHash, u.ID); err != nil {
-		return fmt.Errorf("sqlite: update user: %w", err)
-	}
-	if (wasEnabled && !u.Enabled) || oldHash != u.PasswordHash {
-		if err := recordAccess(ctx, tx, identity.AccessUser, u.ID); err != nil {
-			return err
+	return s.inTx(ctx, op, func(tx *sql.Tx) error {
+		var domainID, oldHash string
+		var wasEnabled bool
+		err := tx.QueryRowContext(ctx, `SELECT domain_id, enabled, password_hash FROM users WHERE id = ?`, u.ID).Scan(&domainID, &wasEnabled, &oldHash)
+		if errors.Is(err, sql.ErrNoRows) {
+			return notFound(op, fmt.Sprintf("user %q", u.ID))
 		}
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sqlite: update user: commit: %w", err)
-	}
-	u.DomainID = domainID
-	return nil
+		if err != nil {
+			return fmt.Errorf("sqlite: %s: %w", op, err)
+		}
+		var taken bool
+		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM users WHERE domain_id = ? AND name = ? AND id <> ?)`,
+			domainID, u.Name, u.ID).Scan(&taken); err != nil {
+			return fmt.Errorf("sqlite: %s: %w", op, err)
+		}
+		if taken {
+			return conflict(op, fmt.Sprintf("name %q in domain %q", u.Name, domainID))
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE users SET name = ?, enabled = ?, password_hash = ? WHERE id = ?`,
+			u.Name, u.Enabled, u.PasswordHash, u.ID); err != nil {
+			return fmt.Errorf("sqlite: %s: %w", op, err)
+		}
+		u.DomainID = domainID
+		if (wasEnabled && !u.Enabled) || oldHash != u.PasswordHash {
+			return recordAccess(ctx, tx, identity.AccessUser, u.ID)
+		}
+		return nil
+	})
 }
 
 // SetPassword replaces a user's password hash and records the access

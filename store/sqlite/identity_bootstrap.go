@@ -23,20 +23,13 @@ func (s *Store) Bootstrap(ctx context.Context, p identity.BootstrapPlan) (bool, 
 		"project name", p.Project.Name, "user name", p.User.Name, "admin role", p.AdminRole); err != nil {
 		return false, err
 	}
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return false, fmt.Errorf("sqlite: %s: begin: %w", op, err)
-	}
-	defer tx.Rollback()
-	b := bootstrapTx{ctx: ctx, tx: tx}
-	created, err := b.run(p)
-	if err != nil {
-		return false, err
-	}
-	if err := tx.Commit(); err != nil {
-		return false, fmt.Errorf("sqlite: %s: commit: %w", op, err)
-	}
-	return created, nil
+	var created bool
+	err := s.inTx(ctx, op, func(tx *sql.Tx) error {
+		var err error
+		created, err = bootstrapTx{ctx: ctx, tx: tx}.run(p)
+		return err
+	})
+	return created && err == nil, err
 }
 
 // bootstrapTx runs Bootstrap's steps in one transaction.
