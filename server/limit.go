@@ -234,7 +234,7 @@ func (s *Server) ServeHealth(ctx context.Context, ln net.Listener) error {
 	mux := http.NewServeMux()
 	mux.Handle("/healthz", s.healthz)
 	hs := &http.Server{
-		Handler:           mux,
+		Handler:           s.requestID(mux),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       5 * time.Second,
 		WriteTimeout:      reserveWriteTimeout,

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/keyhaven/keyhaven/api/kps"
 )
 
 // TestReserveAnswers fills a one-connection cap and checks what the
@@ -65,7 +67,7 @@ func TestReserveAnswers(t *testing.T) {
 	for _, c := range []struct{ path, status, body string }{
 		{"/healthz", "200", "ok\n"},
 		{"/v2.1/os-keypairs", "503", `{"serviceUnavailable":{"code":503,"message":"The server is at its connection limit. Retry later."}}`},
-		{"/v3/p/keypairs", "503", `{"error_code":"KPS.0022","error_msg":"The server is at its connection limit. Retry later."}`},
+		{"/v3/p/keypairs", "503", `{"error_code":"` + kps.ErrOverloaded.Code + `","error_msg":"The server is at its connection limit. Retry later."}`},
 		{"/identity/v3/auth/tokens", "503", `{"error":{"code":503,"message":"The server is at its connection limit. Retry later.","title":"Service Unavailable"}}`},
 	} {
 		res, err := client.Get(base + c.path)
@@ -77,6 +79,7 @@ func TestReserveAnswers(t *testing.T) {
 		if got := res.Status[:3]; got != c.status || string(b) != c.body || !res.Close {
 			t.Errorf("%s: %s %q (close %v), want %s %q", c.path, res.Status, b, res.Close, c.status, c.body)
 		}
+		wantRequestID(t, c.path, res.Header)
 		if c.status == "503" && res.Header.Get("Retry-After") != "1" {
 			t.Errorf("%s: Retry-After %q", c.path, res.Header.Get("Retry-After"))
 		}
@@ -100,5 +103,50 @@ func TestReserveAnswers(t *testing.T) {
 			t.Fatalf("after the slot was freed: %d %q", res.StatusCode, b)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// wantRequestID checks that an answer carries one request id, the same in
+// X-Request-Id (Huawei's clients) and in Nova's two headers (whose lower
+// case a client's parser may have canonicalised).
+func wantRequestID(t *testing.T, what string, h http.Header) {
+	t.Helper()
+	byName := map[string][]string{}
+	for k, vs := range h {
+		byName[strings.ToLower(k)] = append(byName[strings.ToLower(k)], vs...)
+	}
+	id := byName["x-request-id"]
+	if len(id) != 1 || !strings.HasPrefix(id[0], "req-") ||
+		len(byName["x-openstack-request-id"]) != 1 || byName["x-openstack-request-id"][0] != id[0] ||
+		len(byName["x-compute-request-id"]) != 1 || byName["x-compute-request-id"][0] != id[0] {
+		t.Errorf("%s: request id headers %v", what, h)
+	}
+}
+
+// TestHealthListenerRequestID checks that the separate health listener's
+// answers carry the request id headers too.
+func TestHealthListenerRequestID(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := New(Config{})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.ServeHealth(ctx, ln) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	})
+	client := &http.Client{Timeout: 10 * time.Second}
+	for _, path := range []string{"/healthz", "/elsewhere"} {
+		res, err := client.Get("http://" + ln.Addr().String() + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		wantRequestID(t, path, res.Header)
 	}
 }

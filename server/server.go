@@ -130,13 +130,15 @@ func (s *Server) errorLog() *log.Logger {
 func RequestID(ctx context.Context) string { return requestid.From(ctx) }
 
 // requestID gives every request a Nova-style id, in both headers Nova
-// uses, written in Nova's lower case.
+// uses, written in Nova's lower case, and in X-Request-Id, the header
+// Huawei's SDKs and Terraform provider read into their error messages.
 func (s *Server) requestID(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := "req-" + uuid.NewString()
 		h := w.Header()
 		h["x-openstack-request-id"] = []string{id}
 		h["x-compute-request-id"] = []string{id}
+		h.Set("X-Request-Id", id)
 		next.ServeHTTP(w, r.WithContext(requestid.With(r.Context(), id)))
 	})
 }

@@ -39,6 +39,7 @@ func TestMiddleware(t *testing.T) {
 	if len(id) != 1 || rec.Body.String() != id[0] || rec.Header()["x-compute-request-id"][0] != id[0] || !strings.HasPrefix(id[0], "req-") {
 		t.Fatalf("request id: headers %v body %q", rec.Header(), rec.Body.String())
 	}
+	wantRequestID(t, "GET /x", rec.Header())
 
 	rec = httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest("POST", "/body", strings.NewReader("0123456789A")))
