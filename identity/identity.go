@@ -30,18 +30,29 @@ func (p Principal) IsAdmin() bool { return slices.Contains(p.Roles, AdminRole) }
 // matches it with errors.Is and says why.
 var ErrUnauthenticated = errors.New("identity: the request you have made requires authentication")
 
+// ErrReplayed matches (with errors.Is) the refusal of a signed request
+// that was already received, so that a dialect with a code for it (KPS)
+// can tell it from other authentication failures; it is still
+// ErrUnauthenticated too.
+var ErrReplayed = errors.New("identity: the signed request was already received")
+
 // AuthError is a refused credential with a reason safe to show the caller
 // (it never holds the credential itself).
 type AuthError struct {
 	// Reason says what was wrong, e.g. "signature does not match".
 	Reason string
+	// Replayed marks the refusal of a signature seen before.
+	Replayed bool
 }
 
 // Error returns the reason.
 func (e *AuthError) Error() string { return "identity: " + e.Reason }
 
-// Is makes every AuthError match ErrUnauthenticated.
-func (e *AuthError) Is(target error) bool { return target == ErrUnauthenticated }
+// Is makes every AuthError match ErrUnauthenticated, and a replay's
+// ErrReplayed.
+func (e *AuthError) Is(target error) bool {
+	return target == ErrUnauthenticated || (e.Replayed && target == ErrReplayed)
+}
 
 // Unauthenticated returns an *AuthError with the given reason.
 func Unauthenticated(reason string) error { return &AuthError{Reason: reason} }

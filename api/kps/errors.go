@@ -21,38 +21,60 @@ type ErrorCode struct {
 	Meaning string
 }
 
-// The error codes; docs/errors.md is generated from this table
-// (go test ./api/kps -run TestErrorsDoc -update).
+// The error codes; docs/errors.md is generated from Codes
+// (go test ./api/kps -run TestErrorsDoc -update). Huawei's published codes
+// (the spec's table) keep Huawei's meaning; the cases Huawei does not list
+// have keyhaven's own codes, KPS.7001 on, a block Huawei does not use.
+// Where keyhaven's status differs from Huawei's, docs/compatibility.md says
+// why.
 var (
-	ErrInvalidParameter  = ErrorCode{"KPS.0001", 400, "A parameter is missing, has the wrong type or an invalid value."}
-	ErrKeypairExists     = ErrorCode{"KPS.0002", 409, "A key pair of that name already exists for the caller (their own, or one shared with their domain)."}
-	ErrKeypairNotFound   = ErrorCode{"KPS.0003", 404, "No key pair of that name is visible to the caller."}
-	ErrQuotaExceeded     = ErrorCode{"KPS.0004", 403, "The owner already has as many key pairs as the quota allows."}
-	ErrInvalidPublicKey  = ErrorCode{"KPS.0005", 400, "The public key (or certificate) cannot be parsed."}
-	ErrKeyMismatch       = ErrorCode{"KPS.0006", 400, "The private key is valid but is not the private half of the key pair's public key."}
-	ErrKMSKeyNotFound    = ErrorCode{"KPS.0007", 400, "The KMS key named in the encryption settings does not exist."}
-	ErrKMSUnavailable    = ErrorCode{"KPS.0008", 503, "The key management service cannot be reached or refused; nothing was changed. Retry later."}
-	ErrNotAuthorized     = ErrorCode{"KPS.0009", 403, "Policy does not allow the caller to do this (another user's key pair, a reader role, another project)."}
-	ErrUnauthenticated   = ErrorCode{"KPS.0010", 401, "The request carries no valid token or AK/SK signature."}
-	ErrNoPrivateKey      = ErrorCode{"KPS.0011", 404, "The key pair keeps no private key in escrow."}
-	ErrHasPrivateKey     = ErrorCode{"KPS.0012", 409, "The key pair already keeps a private key in escrow; clear it first."}
-	ErrInvalidPrivateKey = ErrorCode{"KPS.0013", 400, "The private key cannot be parsed, or is protected by a passphrase."}
-	ErrEscrowUnsupported = ErrorCode{"KPS.0014", 400, "This service is configured without escrow."}
-	ErrTooLarge          = ErrorCode{"KPS.0015", 413, "The request body is larger than the service accepts."}
-	ErrResourceNotFound  = ErrorCode{"KPS.0016", 404, "No such API resource."}
-	ErrMethodNotAllowed  = ErrorCode{"KPS.0017", 405, "The resource does not support that method."}
-	ErrInternal          = ErrorCode{"KPS.0018", 500, "An unexpected error; the operator's log has the details."}
-	ErrConflict          = ErrorCode{"KPS.0019", 409, "The key pair changed while the request ran; retry."}
-	ErrUnavailable       = ErrorCode{"KPS.0020", 503, "The service cannot reach its database at the moment; nothing was changed. Retry later."}
-	ErrBusy              = ErrorCode{"KPS.0021", 503, "As many key pairs are being generated as the service allows at once; nothing was changed. Retry after the Retry-After header's seconds, or import a public key."}
-	ErrOverloaded        = ErrorCode{"KPS.0022", 503, "The server is at its connection limit and did not read the request; nothing was changed. Retry after the Retry-After header's seconds."}
+	ErrInvalidParameter = ErrorCode{"KPS.0002", 400, "Parameter error: a parameter is missing, has the wrong type or an invalid value (a public key or private key that cannot be parsed included)."}
+	ErrKMSUnavailable   = ErrorCode{"KPS.0003", 503, "A service KPS depends on (the key management service) cannot be reached or refused; nothing was changed. Retry later."}
+	ErrKeypairNotFound  = ErrorCode{"KPS.4016", 404, "The key pair does not exist: no key pair of that name is visible to the caller."}
+	ErrDatabaseQuery    = ErrorCode{"KPS.5001", 503, "Querying a database record failed: the service cannot reach its database at the moment; nothing was changed. Retry later."}
+	ErrDatabaseInsert   = ErrorCode{"KPS.5002", 503, "Inserting a database record failed: the service cannot reach its database at the moment; nothing was changed. Retry later."}
+	ErrDatabaseDelete   = ErrorCode{"KPS.5003", 503, "Deleting a database record failed: the service cannot reach its database at the moment; nothing was changed. Retry later."}
+	ErrDatabaseUpdate   = ErrorCode{"KPS.5004", 503, "Updating a database record failed: the service cannot reach its database at the moment; nothing was changed. Retry later."}
+	ErrNoPrivateKey     = ErrorCode{"KPS.6005", 404, "The key pair keeps no private key in escrow."}
+	ErrKMSKeyNotFound   = ErrorCode{"KPS.6008", 400, "Encrypting the private key failed: the KMS key named in the encryption settings does not exist or is disabled."}
+	ErrKeyMismatch      = ErrorCode{"KPS.6011", 400, "The imported private key is valid but does not match the key pair's public key."}
+	ErrUnauthenticated  = ErrorCode{"KPS.9001", 401, "The request carries no valid token or AK/SK signature, or it failed authentication."}
+	ErrNotAuthorized    = ErrorCode{"KPS.9003", 403, "No permission for the operation: policy does not allow it (another user's key pair, a reader role, another project)."}
+
+	ErrKeypairExists     = ErrorCode{"KPS.7001", 409, "A key pair of that name already exists for the caller (their own, or one shared with their domain)."}
+	ErrQuotaExceeded     = ErrorCode{"KPS.7002", 403, "The owner already has as many key pairs as the quota allows."}
+	ErrHasPrivateKey     = ErrorCode{"KPS.7003", 409, "The key pair already keeps a private key in escrow; clear it first."}
+	ErrEscrowUnsupported = ErrorCode{"KPS.7004", 400, "This service is configured without escrow: it keeps no private keys."}
+	ErrTooLarge          = ErrorCode{"KPS.7005", 413, "The request body is larger than the service accepts."}
+	ErrResourceNotFound  = ErrorCode{"KPS.7006", 404, "No such API resource (an unknown path)."}
+	ErrMethodNotAllowed  = ErrorCode{"KPS.7007", 405, "The resource does not support that method; the Allow header lists those it does."}
+	ErrConflict          = ErrorCode{"KPS.7008", 409, "The key pair changed while the request ran; retry."}
+	ErrBusy              = ErrorCode{"KPS.7009", 503, "As many key pairs are being generated as the service allows at once; nothing was changed. Retry after the Retry-After header's seconds, or import a public key."}
+	ErrOverloaded        = ErrorCode{"KPS.7010", 503, "The server is at its connection limit and did not read the request; nothing was changed. Retry after the Retry-After header's seconds."}
+	ErrReplayed          = ErrorCode{"KPS.7011", 401, "This AK/SK-signed request was already received (a replay); nothing was done. Sign the request again to repeat it."}
+	ErrInternal          = ErrorCode{"KPS.7012", 500, "An unexpected error; the operator's log has the details."}
+	ErrTaskInProgress    = ErrorCode{"KPS.7013", 409, "The server already runs a key pair task; wait for it to finish (reserved for associate and disassociate, which keyhaven does not serve yet)."}
+)
+
+// Aliases kept so that callers of the codes before Huawei's numbering
+// still compile; each is the code that now carries its meaning.
+var (
+	// ErrInvalidPublicKey is Huawei's parameter error, KPS.0002.
+	ErrInvalidPublicKey = ErrInvalidParameter
+	// ErrInvalidPrivateKey is Huawei's parameter error, KPS.0002.
+	ErrInvalidPrivateKey = ErrInvalidParameter
+	// ErrUnavailable is the database outage of a read, KPS.5001; writes
+	// answer ErrDatabaseInsert, ErrDatabaseDelete or ErrDatabaseUpdate.
+	ErrUnavailable = ErrDatabaseQuery
 )
 
 // Codes lists every error code, in order.
-var Codes = []ErrorCode{ErrInvalidParameter, ErrKeypairExists, ErrKeypairNotFound, ErrQuotaExceeded, ErrInvalidPublicKey,
-	ErrKeyMismatch, ErrKMSKeyNotFound, ErrKMSUnavailable, ErrNotAuthorized, ErrUnauthenticated, ErrNoPrivateKey,
-	ErrHasPrivateKey, ErrInvalidPrivateKey, ErrEscrowUnsupported, ErrTooLarge, ErrResourceNotFound, ErrMethodNotAllowed,
-	ErrInternal, ErrConflict, ErrUnavailable, ErrBusy, ErrOverloaded}
+var Codes = []ErrorCode{ErrInvalidParameter, ErrKMSUnavailable, ErrKeypairNotFound,
+	ErrDatabaseQuery, ErrDatabaseInsert, ErrDatabaseDelete, ErrDatabaseUpdate,
+	ErrNoPrivateKey, ErrKMSKeyNotFound, ErrKeyMismatch, ErrUnauthenticated, ErrNotAuthorized,
+	ErrKeypairExists, ErrQuotaExceeded, ErrHasPrivateKey, ErrEscrowUnsupported, ErrTooLarge,
+	ErrResourceNotFound, ErrMethodNotAllowed, ErrConflict, ErrBusy, ErrOverloaded, ErrReplayed,
+	ErrInternal, ErrTaskInProgress}
 
 // apiError is an error this dialect raises, with its code and message.
 type apiError struct {
@@ -91,6 +113,9 @@ func codeOf(err error) (ErrorCode, string) {
 	if errors.As(err, &mbe) {
 		return ErrTooLarge, fmt.Sprintf("The request body is larger than %d bytes.", mbe.Limit)
 	}
+	if errors.Is(err, identity.ErrReplayed) {
+		return ErrReplayed, "Authentication failed: " + identity.Reason(err) + "."
+	}
 	if errors.Is(err, identity.ErrUnauthenticated) {
 		if r := identity.Reason(err); r != "" {
 			return ErrUnauthenticated, "Authentication failed: " + r + "."
@@ -123,12 +148,22 @@ func codeOf(err error) (ErrorCode, string) {
 	return ErrInternal, "An unexpected error prevented the request; the service's log has the details."
 }
 
+// writeError answers err; an internal error while the database is down is
+// answered with ErrDatabaseQuery, the outage code of a request that has
+// read nothing yet.
 func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	h.writeErrorAs(w, r, err, ErrDatabaseQuery)
+}
+
+// writeErrorAs answers err; an internal error while the database is down
+// is answered with db, Huawei's code for the kind of record the operation
+// writes or reads (KPS.5001–5004).
+func (h *Handler) writeErrorAs(w http.ResponseWriter, r *http.Request, err error, db ErrorCode) {
 	code, msg := codeOf(err)
 	if code == ErrInternal {
 		h.log.ErrorContext(r.Context(), "internal error", "method", r.Method, "path", r.URL.Path, "error", err)
 		if h.databaseDown(r.Context()) {
-			code, msg = ErrUnavailable, "The service cannot reach its database at the moment. Retry later."
+			code, msg = db, "The service cannot reach its database at the moment; nothing was changed. Retry later."
 		}
 	}
 	if d := keypair.ErrorRetryAfter(err); d > 0 {
@@ -152,9 +187,17 @@ func ErrorsDoc() string {
 	var b strings.Builder
 	b.WriteString("# KPS error codes\n\nGenerated from `api/kps/errors.go` by `go test ./api/kps -run TestErrorsDoc -update`; do not edit.\n\n")
 	b.WriteString("Every KPS error answers `{\"error_code\": \"KPS.xxxx\", \"error_msg\": \"…\"}`; the message says what to do.\n\n")
-	b.WriteString("| code | status | meaning |\n|---|---|---|\n")
+	b.WriteString("Codes from Huawei's published table keep Huawei's meaning. The cases Huawei's table does not list have keyhaven's own codes, ")
+	b.WriteString("`KPS.7001` on, a block Huawei does not use, so that no Huawei code ever means something else here. ")
+	b.WriteString("Where keyhaven's status differs from Huawei's (404 for a missing key pair or private key, 503 for an outage), ")
+	b.WriteString("`docs/compatibility.md` says why; `docs/release-notes.md` maps the codes of earlier releases to these.\n\n")
+	b.WriteString("| code | status | origin | meaning |\n|---|---|---|---|\n")
 	for _, c := range Codes {
-		fmt.Fprintf(&b, "| %s | %d | %s |\n", c.Code, c.Status, c.Meaning)
+		origin := "Huawei"
+		if strings.HasPrefix(c.Code, "KPS.7") {
+			origin = "keyhaven"
+		}
+		fmt.Fprintf(&b, "| %s | %d | %s | %s |\n", c.Code, c.Status, origin, c.Meaning)
 	}
 	return b.String()
 }

@@ -26,7 +26,8 @@ type Config struct {
 	// Log receives internal errors; never key material.
 	Log *slog.Logger
 	// Health reports whether the database is reachable; an internal error
-	// while it is not is answered 503 (KPS.0020) rather than 500.
+	// while it is not is answered 503 with Huawei's database code
+	// (KPS.5001–5004) rather than 500.
 	Health func(context.Context) error
 }
 
@@ -68,7 +69,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, fail(ErrResourceNotFound, "The resource %s does not exist.", r.URL.Path))
 		return
 	}
-	op, name, allow := route(r.Method, segs[3:])
+	op, name, allow, db := route(r.Method, segs[3:])
 	if op == nil {
 		if allow != "" {
 			w.Header().Set("Allow", allow)
@@ -90,7 +91,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	q := request{w: w, r: r, actor: keypair.Actor{UserID: p.UserID, ProjectID: p.ProjectID, DomainID: p.DomainID, Roles: p.Roles,
 		RemoteAddr: r.RemoteAddr, RequestID: requestid.From(r.Context())}}
 	if err := op(h, q, name); err != nil {
-		h.writeError(w, r, err)
+		h.writeErrorAs(w, r, err, db)
 	}
 }
 
@@ -110,32 +111,40 @@ func segments(r *http.Request) ([]string, error) {
 
 type operation func(h *Handler, q request, name string) error
 
-// route picks the operation for the path after /v3/{project_id}/keypairs.
-// With no match it returns the methods the path allows, if it exists.
-func route(method string, rest []string) (operation, string, string) {
-	pick := func(allow string, ops map[string]operation, name string) (operation, string, string) {
-		if op, ok := ops[method]; ok {
-			return op, name, ""
+// route picks the operation for the path after /v3/{project_id}/keypairs,
+// with the database outage code of what it writes or reads (Huawei's
+// KPS.5001–5004). With no match it returns the methods the path allows,
+// if it exists.
+func route(method string, rest []string) (operation, string, string, ErrorCode) {
+	type entry struct {
+		op operation
+		db ErrorCode
+	}
+	pick := func(allow string, ops map[string]entry, name string) (operation, string, string, ErrorCode) {
+		if e, ok := ops[method]; ok {
+			return e.op, name, "", e.db
 		}
-		return nil, "", allow
+		return nil, "", allow, ErrorCode{}
 	}
 	switch {
 	case len(rest) == 0:
-		return pick("GET, POST", map[string]operation{"GET": (*Handler).list, "POST": (*Handler).create}, "")
+		return pick("GET, POST", map[string]entry{"GET": {(*Handler).list, ErrDatabaseQuery}, "POST": {(*Handler).create, ErrDatabaseInsert}}, "")
 	case len(rest) == 1 && rest[0] == "batch-import":
-		return pick("POST", map[string]operation{"POST": (*Handler).batchImport}, "")
+		return pick("POST", map[string]entry{"POST": {(*Handler).batchImport, ErrDatabaseInsert}}, "")
 	case len(rest) == 2 && rest[0] == "private-key" && rest[1] == "import":
-		return pick("POST", map[string]operation{"POST": (*Handler).importPrivate}, "")
+		return pick("POST", map[string]entry{"POST": {(*Handler).importPrivate, ErrDatabaseUpdate}}, "")
 	case len(rest) == 2 && rest[0] == "private-key" && rest[1] == "export":
-		return pick("POST", map[string]operation{"POST": (*Handler).exportPrivate}, "")
+		return pick("POST", map[string]entry{"POST": {(*Handler).exportPrivate, ErrDatabaseQuery}}, "")
 	case len(rest) == 2 && rest[0] == "private-key" && rest[1] == "batch-export":
-		return pick("POST", map[string]operation{"POST": (*Handler).batchExport}, "")
+		return pick("POST", map[string]entry{"POST": {(*Handler).batchExport, ErrDatabaseQuery}}, "")
 	case len(rest) == 1 && rest[0] != "":
-		return pick("GET, PUT, DELETE", map[string]operation{"GET": (*Handler).show, "PUT": (*Handler).updateDescription, "DELETE": (*Handler).delete}, rest[0])
+		return pick("GET, PUT, DELETE", map[string]entry{"GET": {(*Handler).show, ErrDatabaseQuery},
+			"PUT": {(*Handler).updateDescription, ErrDatabaseUpdate}, "DELETE": {(*Handler).delete, ErrDatabaseDelete}}, rest[0])
 	case len(rest) == 2 && rest[0] != "" && rest[1] == "private-key":
-		return pick("DELETE", map[string]operation{"DELETE": (*Handler).clearPrivate}, rest[0])
+		// Clearing removes the sealed copy; the key pair's record stays.
+		return pick("DELETE", map[string]entry{"DELETE": {(*Handler).clearPrivate, ErrDatabaseUpdate}}, rest[0])
 	}
-	return nil, "", ""
+	return nil, "", "", ErrorCode{}
 }
 
 // decode reads a JSON body strictly into v: unknown fields, wrong types,

@@ -270,7 +270,9 @@ func (h *Handler) updateDescription(q request, name string) error {
 	if _, err := h.svc.UpdateDescription(q.r.Context(), q.actor, name, *b.Keypair.Description); err != nil {
 		return err
 	}
-	q.w.WriteHeader(http.StatusNoContent)
+	// Huawei answers 200 with an empty body; its Terraform provider
+	// refuses a 204 here.
+	q.w.WriteHeader(http.StatusOK)
 	return nil
 }
 
@@ -393,6 +395,7 @@ func (h *Handler) clearPrivate(q request, name string) error {
 	if err := h.svc.ClearPrivateKey(q.r.Context(), q.actor, name); err != nil {
 		return err
 	}
-	q.w.WriteHeader(http.StatusNoContent)
+	// Huawei answers 200 with an empty body.
+	q.w.WriteHeader(http.StatusOK)
 	return nil
 }

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/services/kps/v3/model"
+
+	kpsapi "github.com/keyhaven/keyhaven/api/kps"
 )
 
 // replayable captures a signed request so that it can be sent again byte
@@ -64,7 +66,7 @@ func ec2Credential(t *testing.T, srv *testServer) (ak, sk, project string) {
 }
 
 // wantRefusal checks a 401 in the dialect's format whose message holds
-// reason.
+// reason; KPS gives a replay its own code.
 func wantRefusal(t *testing.T, dialect string, code int, body, reason string) {
 	t.Helper()
 	var msg string
@@ -86,8 +88,12 @@ func wantRefusal(t *testing.T, dialect string, code int, body, reason string) {
 			Code string `json:"error_code"`
 			Msg  string `json:"error_msg"`
 		}
-		if json.Unmarshal([]byte(body), &b) != nil || b.Code != "KPS.0010" {
-			t.Fatalf("kps: %d %s; want KPS.0010", code, body)
+		want := kpsapi.ErrUnauthenticated
+		if reason == replayReason {
+			want = kpsapi.ErrReplayed
+		}
+		if json.Unmarshal([]byte(body), &b) != nil || b.Code != want.Code {
+			t.Fatalf("kps: %d %s; want %s", code, body, want.Code)
 		}
 		msg = b.Msg
 	}
@@ -180,7 +186,7 @@ func TestAKSKBodyRules(t *testing.T) {
 		t.Run(d.dialect+"/over the body limit", func(t *testing.T) {
 			code, out := send(t, srv.signedRequest(t, ak, sk, "POST", d.path, big, hdr))
 			want := map[string]string{"nova": `{"overLimit":{"code":413,"message":"Request is too large."}}`,
-				"kps": `{"error_code":"KPS.0015","error_msg":"The request body is larger than 65536 bytes."}`}[d.dialect]
+				"kps": `{"error_code":"` + kpsapi.ErrTooLarge.Code + `","error_msg":"The request body is larger than 65536 bytes."}`}[d.dialect]
 			if code != 413 || out != want {
 				t.Fatalf("%d %s; want 413 %s", code, out, want)
 			}
@@ -191,5 +197,5 @@ func TestAKSKBodyRules(t *testing.T) {
 	pub := "ssh-ed25519 " + strings.Repeat("A", 70<<10)
 	_, err := kpsClient(t, srv, u).CreateKeypair(&model.CreateKeypairRequest{Body: &model.CreateKeypairRequestBody{
 		Keypair: &model.CreateKeypairAction{Name: "big", PublicKey: &pub}}})
-	wantKPSError(t, err, 413, "KPS.0015")
+	wantKPSError(t, err, 413, kpsapi.ErrTooLarge.Code)
 }

@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/services/kps/v3/model"
+
+	kpsapi "github.com/keyhaven/keyhaven/api/kps"
 )
 
 // publicOf returns what ssh-keygen -y derives from a private key: the
@@ -81,7 +83,7 @@ func TestEscrowWithHuaweiSDK(t *testing.T) {
 	otherPriv, otherPub := keygenPair(t, "-t", "ecdsa", "-b", "256")
 	_, err = c.CreateKeypair(&model.CreateKeypairRequest{Body: &model.CreateKeypairRequestBody{Keypair: &model.CreateKeypairAction{
 		Name: "mismatch", PublicKey: &pub, KeyProtection: &model.KeyProtection{PrivateKey: &otherPriv, Encryption: protectDefault().Encryption}}}})
-	wantKPSError(t, err, 400, "KPS.0006")
+	wantKPSError(t, err, 400, kpsapi.ErrKeyMismatch.Code)
 	if _, err := c.CreateKeypair(&model.CreateKeypairRequest{Body: &model.CreateKeypairRequestBody{Keypair: &model.CreateKeypairAction{
 		Name: "later", PublicKey: &otherPub}}}); err != nil {
 		t.Fatal(err)
@@ -91,22 +93,22 @@ func TestEscrowWithHuaweiSDK(t *testing.T) {
 			Name: name, KeyProtection: &model.ImportPrivateKeyProtection{PrivateKey: key, Encryption: protectDefault().Encryption}}}}
 	}
 	_, err = c.ImportPrivateKey(importBody("later", priv))
-	wantKPSError(t, err, 400, "KPS.0006")
+	wantKPSError(t, err, 400, kpsapi.ErrKeyMismatch.Code)
 	_, err = c.ImportPrivateKey(importBody("later", "not a key"))
-	wantKPSError(t, err, 400, "KPS.0013")
+	wantKPSError(t, err, 400, kpsapi.ErrInvalidPrivateKey.Code)
 	if _, err := c.ImportPrivateKey(importBody("later", otherPriv)); err != nil {
 		t.Fatalf("import private key: %v", err)
 	}
 	nextSigningSecond()
 	_, err = c.ImportPrivateKey(importBody("later", otherPriv))
-	wantKPSError(t, err, 409, "KPS.0012")
+	wantKPSError(t, err, 409, kpsapi.ErrHasPrivateKey.Code)
 	ex, err = c.ExportPrivateKey(&model.ExportPrivateKeyRequest{Body: &model.ExportPrivateKeyRequestBody{Keypair: &model.KeypairBean{Name: "later"}}})
 	if err != nil || ex.Keypair.PrivateKey != otherPriv {
 		t.Fatalf("export of an imported private key: %v", err)
 	}
 	_, err = c.CreateKeypair(&model.CreateKeypairRequest{Body: &model.CreateKeypairRequestBody{Keypair: &model.CreateKeypairAction{
 		Name: "nokms", KeyProtection: &model.KeyProtection{Encryption: &model.Encryption{Type: model.GetEncryptionTypeEnum().KMS, KmsKeyName: ptr("nope")}}}}})
-	wantKPSError(t, err, 400, "KPS.0007")
+	wantKPSError(t, err, 400, kpsapi.ErrKMSKeyNotFound.Code)
 
 	// Batch export answers a ZIP of the private keys.
 	if _, err := c.BatchExportPrivateKey(&model.BatchExportPrivateKeyRequest{Body: &[]model.Keypairs{
@@ -114,13 +116,14 @@ func TestEscrowWithHuaweiSDK(t *testing.T) {
 		t.Fatalf("batch export: %v", err)
 	}
 
-	// Clear destroys the escrowed copy; the key pair stays.
-	if _, err := c.ClearPrivateKey(&model.ClearPrivateKeyRequest{KeypairName: "escrowed"}); err != nil {
-		t.Fatalf("clear: %v", err)
+	// Clear destroys the escrowed copy (200, as Huawei answers); the key
+	// pair stays.
+	if cl, err := c.ClearPrivateKey(&model.ClearPrivateKeyRequest{KeypairName: "escrowed"}); err != nil || cl.HttpStatusCode != 200 {
+		t.Fatalf("clear: %+v %v", cl, err)
 	}
 	nextSigningSecond()
 	_, err = c.ExportPrivateKey(&model.ExportPrivateKeyRequest{Body: &model.ExportPrivateKeyRequestBody{Keypair: &model.KeypairBean{Name: "escrowed"}}})
-	wantKPSError(t, err, 404, "KPS.0011")
+	wantKPSError(t, err, 404, kpsapi.ErrNoPrivateKey.Code)
 	if _, err := c.ListKeypairDetail(&model.ListKeypairDetailRequest{KeypairName: "escrowed"}); err != nil {
 		t.Fatalf("the key pair went with its private key: %v", err)
 	}
@@ -190,11 +193,11 @@ func TestEscrowAuthorization(t *testing.T) {
 		status int
 		code   string
 	}{
-		{"peer in the domain", peer, 403, "KPS.0009"},
-		{"reader", reader, 403, "KPS.0009"},
+		{"peer in the domain", peer, 403, kpsapi.ErrNotAuthorized.Code},
+		{"reader", reader, 403, kpsapi.ErrNotAuthorized.Code},
 		// Another project of the same domain sees the shared key pair
 		// too, and may not take its private key either.
-		{"user of another project", stranger, 403, "KPS.0009"},
+		{"user of another project", stranger, 403, kpsapi.ErrNotAuthorized.Code},
 	} {
 		wantKPSError(t, export(c.u, "k-owner"), c.status, c.code)
 		wantKPSError(t, clear(c.u, "k-owner"), c.status, c.code)
@@ -205,8 +208,8 @@ func TestEscrowAuthorization(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, u := range []cloudUser{peer, stranger, reader} {
-		wantKPSError(t, export(u, "k-private"), 404, "KPS.0003")
-		wantKPSError(t, clear(u, "k-private"), 404, "KPS.0003")
+		wantKPSError(t, export(u, "k-private"), 404, kpsapi.ErrKeypairNotFound.Code)
+		wantKPSError(t, clear(u, "k-private"), 404, kpsapi.ErrKeypairNotFound.Code)
 	}
 	if err := export(owner, "k-owner"); err != nil {
 		t.Fatalf("owner export: %v", err)

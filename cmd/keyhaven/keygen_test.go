@@ -18,6 +18,7 @@ import (
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/sdkerr"
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/services/kps/v3/model"
 
+	kpsapi "github.com/keyhaven/keyhaven/api/kps"
 	"github.com/keyhaven/keyhaven/keypair"
 )
 
@@ -105,7 +106,7 @@ func TestKeygenBound(t *testing.T) {
 					switch {
 					case err == nil && out.Keypair != nil && out.Keypair.PrivateKey != nil:
 					case errorsAs(err, &se) && se.StatusCode == 503:
-						if se.ErrorCode != "KPS.0021" || !strings.Contains(se.ErrorMessage, "Retry later") {
+						if se.ErrorCode != kpsapi.ErrBusy.Code || !strings.Contains(se.ErrorMessage, "Retry later") {
 							t.Errorf("kps 503: %+v", se)
 						}
 						note(kind)
@@ -126,7 +127,7 @@ func TestKeygenBound(t *testing.T) {
 							Code string `json:"error_code"`
 							Msg  string `json:"error_msg"`
 						}
-						if e := json.Unmarshal(res.body, &body); e != nil || body.Code != "KPS.0021" || body.Msg == "" ||
+						if e := json.Unmarshal(res.body, &body); e != nil || body.Code != kpsapi.ErrBusy.Code || body.Msg == "" ||
 							res.header.Get("Retry-After") != "1" || !strings.HasPrefix(res.header.Get("Content-Type"), "application/json") {
 							t.Errorf("signed kps 503: %s %v", res.body, res.header)
 						}

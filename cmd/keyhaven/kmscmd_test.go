@@ -10,6 +10,7 @@ import (
 
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/services/kps/v3/model"
 
+	kpsapi "github.com/keyhaven/keyhaven/api/kps"
 	"github.com/keyhaven/keyhaven/escrow"
 	"github.com/keyhaven/keyhaven/keypair"
 	"github.com/keyhaven/keyhaven/kms/pkcs11/softhsmtest"
@@ -111,12 +112,12 @@ func TestRewrapInterruptedAndSoftHSM(t *testing.T) {
 	tok.Remove(t)
 	nextSigningSecond()
 	_, err = c.ExportPrivateKey(&model.ExportPrivateKeyRequest{Body: &model.ExportPrivateKeyRequestBody{Keypair: &model.KeypairBean{Name: "ka"}}})
-	wantKPSError(t, err, 503, "KPS.0008")
+	wantKPSError(t, err, 503, kpsapi.ErrKMSUnavailable.Code)
 	_, err = c.CreateKeypair(&model.CreateKeypairRequest{Body: &model.CreateKeypairRequestBody{Keypair: &model.CreateKeypairAction{
 		Name: "while-down", KeyProtection: &model.KeyProtection{Encryption: &model.Encryption{Type: model.GetEncryptionTypeEnum().KMS, KmsKeyName: ptr("kek-1")}}}}})
-	wantKPSError(t, err, 503, "KPS.0008")
+	wantKPSError(t, err, 503, kpsapi.ErrKMSUnavailable.Code)
 	_, err = c.ListKeypairDetail(&model.ListKeypairDetailRequest{KeypairName: "while-down"})
-	wantKPSError(t, err, 404, "KPS.0003")
+	wantKPSError(t, err, 404, kpsapi.ErrKeypairNotFound.Code)
 	if _, err := c.ListKeypairs(&model.ListKeypairsRequest{}); err != nil {
 		t.Fatalf("listing while the HSM is down: %v", err)
 	}
@@ -139,12 +140,12 @@ func TestWrongHSMPINKeepsServing(t *testing.T) {
 	c := kpsClient(t, srv, alice)
 	_, err := c.CreateKeypair(&model.CreateKeypairRequest{Body: &model.CreateKeypairRequestBody{Keypair: &model.CreateKeypairAction{
 		Name: "hsm", KeyProtection: &model.KeyProtection{Encryption: &model.Encryption{Type: model.GetEncryptionTypeEnum().KMS, KmsKeyName: ptr("kek")}}}}})
-	wantKPSError(t, err, 503, "KPS.0008")
+	wantKPSError(t, err, 503, kpsapi.ErrKMSUnavailable.Code)
 	if strings.Contains(err.Error(), "wrong-pin") || strings.Contains(logs.String(), "wrong-pin") {
 		t.Fatal("the PIN was shown")
 	}
 	_, err = c.ListKeypairDetail(&model.ListKeypairDetailRequest{KeypairName: "hsm"})
-	wantKPSError(t, err, 404, "KPS.0003")
+	wantKPSError(t, err, 404, kpsapi.ErrKeypairNotFound.Code)
 	if _, err := c.CreateKeypair(&model.CreateKeypairRequest{Body: &model.CreateKeypairRequestBody{Keypair: &model.CreateKeypairAction{
 		Name: "local", KeyProtection: protectDefault()}}}); err != nil {
 		t.Fatalf("escrow under the local key while the HSM is refused: %v", err)

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	kpsapi "github.com/keyhaven/keyhaven/api/kps"
 	"github.com/keyhaven/keyhaven/internal/pgtest"
 )
 
@@ -32,7 +33,7 @@ func TestDatabaseOutage(t *testing.T) {
 		t.Fatalf("Nova during the outage: %d %s", code, raw)
 	}
 	resp, raw := srv.do(t, "GET", "/v3/"+project+"/keypairs", map[string]string{"X-Auth-Token": tok}, "")
-	if resp.StatusCode != 503 || !strings.Contains(string(raw), "KPS.0020") {
+	if resp.StatusCode != 503 || !strings.Contains(string(raw), kpsapi.ErrDatabaseQuery.Code) {
 		t.Fatalf("KPS during the outage: %d %s", resp.StatusCode, raw)
 	}
 	login := `{"auth": {"identity": {"methods": ["password"], "password": {"user": {"name": "admin", "domain": {"id": "default"}, "password": "` + bootstrapPassword + `"}}}}}`

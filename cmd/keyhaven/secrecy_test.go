@@ -16,6 +16,8 @@ import (
 
 	"golang.org/x/crypto/ssh"
 	_ "modernc.org/sqlite"
+
+	kpsapi "github.com/keyhaven/keyhaven/api/kps"
 )
 
 // TestNoPrivateKeyMaterialAtRest escrows 1,000 private keys, then searches
@@ -86,7 +88,7 @@ func TestNoPrivateKeyMaterialAtRest(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp, raw := srv.do(t, "POST", "/v3/"+project+"/keypairs/private-key/export", h, `{"keypair": {"name": "k0002"}}`)
-	if resp.StatusCode != 500 || !strings.Contains(string(raw), "KPS.0018") || strings.Contains(string(raw), "PRIVATE KEY") {
+	if resp.StatusCode != 500 || !strings.Contains(string(raw), kpsapi.ErrInternal.Code) || strings.Contains(string(raw), "PRIVATE KEY") {
 		t.Fatalf("export of a moved blob: %d %s", resp.StatusCode, raw)
 	}
 	if resp, _ := srv.do(t, "POST", "/v3/"+project+"/keypairs/private-key/export", h, `{"keypair": {"name": "k0001"}}`); resp.StatusCode != 200 {

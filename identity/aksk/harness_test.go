@@ -20,6 +20,7 @@ import (
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/request"
 	kps "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/kps/v3"
 
+	kpsapi "github.com/keyhaven/keyhaven/api/kps"
 	"github.com/keyhaven/keyhaven/identity"
 	"github.com/keyhaven/keyhaven/identity/aksk"
 )
@@ -97,10 +98,10 @@ func newHarness(t testing.TB, cfg aksk.Config) *harness {
 			json.NewEncoder(w).Encode(map[string]string{"error_code": "APIGW.0301", "error_msg": identity.Reason(err)})
 		case errors.As(err, new(*http.MaxBytesError)):
 			w.WriteHeader(http.StatusRequestEntityTooLarge)
-			w.Write([]byte(`{"error_code":"KPS.0015","error_msg":"too large"}`))
+			json.NewEncoder(w).Encode(map[string]string{"error_code": kpsapi.ErrTooLarge.Code, "error_msg": "too large"})
 		default:
 			w.WriteHeader(http.StatusInternalServerError)
-			w.Write([]byte(`{"error_code":"KPS.0500","error_msg":"internal error"}`))
+			json.NewEncoder(w).Encode(map[string]string{"error_code": kpsapi.ErrInternal.Code, "error_msg": "internal error"})
 		}
 	}))
 	t.Cleanup(h.srv.Close)

@@ -55,7 +55,7 @@ func newReplayGuard(ledger identity.SignatureLedger, size int) *replayGuard {
 // server error: the request is not let through unchecked.
 func (g *replayGuard) check(ctx context.Context, sig string, expires, now time.Time) error {
 	if !g.remember(sig, expires, now) {
-		return identity.Unauthenticated(replayReason)
+		return &identity.AuthError{Reason: replayReason, Replayed: true}
 	}
 	if g.ledger == nil {
 		return nil
@@ -68,7 +68,7 @@ func (g *replayGuard) check(ctx context.Context, sig string, expires, now time.T
 		return fmt.Errorf("aksk: recording the request's signature: %w", err)
 	}
 	if !fresh {
-		return identity.Unauthenticated(replayReason)
+		return &identity.AuthError{Reason: replayReason, Replayed: true}
 	}
 	g.prune(ctx, now)
 	return nil

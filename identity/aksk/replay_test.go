@@ -145,6 +145,10 @@ func TestReplayRefused(t *testing.T) {
 			if !errors.Is(err, identity.ErrUnauthenticated) || !strings.HasPrefix(identity.Reason(err), c.reason) {
 				t.Fatalf("second: %v; want a refusal starting %q", err, c.reason)
 			}
+			// A replay is marked as one, for KPS's code of its own.
+			if errors.Is(err, identity.ErrReplayed) != (c.reason == replayed) {
+				t.Fatalf("second: %v; ErrReplayed %v", err, errors.Is(err, identity.ErrReplayed))
+			}
 		})
 	}
 }
