@@ -174,6 +174,10 @@ func kpsWithHuaweiSDK(t *testing.T, flags ...string) {
 	if err != nil || up.HttpStatusCode != 200 {
 		t.Fatalf("update description: %+v %v", up, err)
 	}
+	if resp, raw := srv.do(t, "PUT", "/v3/"+alice.Project+"/keypairs/imported", map[string]string{"X-Auth-Token": alice.Token},
+		`{"keypair": {"description": "laptop"}}`); resp.StatusCode != 200 || len(raw) != 0 {
+		t.Fatalf("update description over plain HTTP: %d %q, want 200 with an empty body", resp.StatusCode, raw)
+	}
 	d, err := c.ListKeypairDetail(&model.ListKeypairDetailRequest{KeypairName: "imported"})
 	if err != nil || *d.Keypair.Description != "laptop" || *d.Keypair.Algorithm != "ed25519" || *d.Keypair.UserId != alice.ID ||
 		*d.Keypair.Fingerprint != fp || *d.Keypair.IsKeyProtection || *d.Keypair.Id == 0 || *d.Keypair.CreateTime == 0 {
