@@ -23,7 +23,7 @@ func FuzzDecodeCreate(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, body []byte, minor uint8) {
 		v := Version{2, 1 + int(minor)%93}
-		req, err := decodeCreate(body, v)
+		req, err := decodeCreate(body, v, ModeNova)
 		if err != nil {
 			if msg := schemaMessage(err); msg == "" {
 				t.Fatal("error without a message")
