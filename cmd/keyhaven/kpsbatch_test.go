@@ -60,6 +60,18 @@ func TestKPSBatchExportSDKObjects(t *testing.T) {
 		}
 	}
 
+	// Past Huawei's limit, through the SDK too.
+	eleven := make([]model.Keypairs, kpsapi.MaxBatch+1)
+	imports := make([]model.CreateKeypairRequestBody, kpsapi.MaxBatch+1)
+	for i := range eleven {
+		eleven[i] = (*l.Keypairs)[i%2]
+		imports[i] = model.CreateKeypairRequestBody{Keypair: &model.CreateKeypairAction{Name: fmt.Sprintf("many-%d", i), PublicKey: (*l.Keypairs)[0].Keypair.PublicKey}}
+	}
+	_, err = c.BatchExportPrivateKey(&model.BatchExportPrivateKeyRequest{Body: &eleven})
+	wantKPSError(t, err, kpsapi.ErrInvalidParameter.Status, kpsapi.ErrInvalidParameter.Code)
+	_, err = c.BatchImportKeypair(&model.BatchImportKeypairRequest{Body: &imports})
+	wantKPSError(t, err, kpsapi.ErrInvalidParameter.Status, kpsapi.ErrInvalidParameter.Code)
+
 	// The shape the issue reported: nulls where the SDK had no value.
 	h := map[string]string{"X-Auth-Token": alice.Token, "Content-Type": "application/json"}
 	body := `[{"keypair": {"fingerprint": null, "frozen_state": null, "is_key_protection": false, "name": "one", "public_key": null, "scope": null, "type": null}}]`
