@@ -128,8 +128,13 @@ func TestECSSDKNovaMode(t *testing.T) {
 // microversion (a user naming itself, an admin naming another user, anyone
 // else refused), Huawei's name rule, and every error read by the SDK as
 // KPS's error_code and error_msg.
-func TestECSSDKHuaweiMode(t *testing.T) {
-	srv := startIdentityServer(t, "--compute-api", "huawei")
+func TestECSSDKHuaweiMode(t *testing.T) { ecsSDKHuaweiMode(t) }
+
+// TestECSSDKHuaweiModePostgres runs the same on PostgreSQL.
+func TestECSSDKHuaweiModePostgres(t *testing.T) { ecsSDKHuaweiMode(t, "--database", postgresURL(t)) }
+
+func ecsSDKHuaweiMode(t *testing.T, flags ...string) {
+	srv := startIdentityServer(t, append([]string{"--compute-api", "huawei"}, flags...)...)
 	adminTok, _, _ := adminToken(t, srv)
 	alice := newCloudUser(t, srv, adminTok, "alice", "team", "member")
 	bob := newCloudUser(t, srv, adminTok, "bob", "team", "member")
