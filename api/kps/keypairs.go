@@ -1,8 +1,6 @@
 package kps
 
 import (
-	"archive/zip"
-	"bytes"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -122,48 +120,6 @@ func (h *Handler) create(q request, _ string) error {
 		return err
 	}
 	writeJSON(q.w, http.StatusOK, viewCreated(c))
-	return nil
-}
-
-type failedView struct {
-	KeypairName  string `json:"keypair_name"`
-	FailedReason string `json:"failed_reason"`
-}
-
-func (h *Handler) batchImport(q request, _ string) error {
-	var bodies []createBody
-	if err := decode(q.r, &bodies); err != nil {
-		return err
-	}
-	if len(bodies) == 0 {
-		return fail(ErrInvalidParameter, "The body must be a non-empty list of {\"keypair\": {...}}.")
-	}
-	ok := []map[string]createView{}
-	failed := []failedView{}
-	for _, b := range bodies {
-		name := ""
-		if b.Keypair != nil && b.Keypair.Name != nil {
-			name = *b.Keypair.Name
-		}
-		in, err := createInput(&b)
-		if err == nil && in.PublicKey == nil {
-			err = fail(ErrInvalidParameter, "keypair.public_key is required in a batch import.")
-		}
-		var c *keypair.Created
-		if err == nil {
-			c, err = h.svc.Create(q.r.Context(), q.actor, in)
-		}
-		if err != nil {
-			code, msg := codeOf(err)
-			if code == ErrInternal {
-				return err
-			}
-			failed = append(failed, failedView{KeypairName: name, FailedReason: msg})
-			continue
-		}
-		ok = append(ok, viewCreated(c))
-	}
-	writeJSON(q.w, http.StatusOK, map[string]any{"succeeded_keypairs": ok, "failed_keypairs": failed})
 	return nil
 }
 
@@ -343,51 +299,6 @@ func (h *Handler) exportPrivate(q request, _ string) error {
 	}
 	q.w.Header().Set("Cache-Control", "no-store")
 	writeJSON(q.w, http.StatusOK, map[string]any{"keypair": map[string]string{"name": *b.Keypair.Name, "private_key": private}})
-	return nil
-}
-
-// batchExport answers a ZIP file holding NAME.pem for each key pair, as
-// Huawei's console downloads them; every key pair must export, or none is.
-func (h *Handler) batchExport(q request, _ string) error {
-	var bodies []nameBody
-	if err := decode(q.r, &bodies); err != nil {
-		return err
-	}
-	if len(bodies) == 0 || len(bodies) > 100 {
-		return fail(ErrInvalidParameter, "The body must list 1 to 100 key pairs as {\"keypair\": {\"name\": …}}.")
-	}
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	seen := map[string]bool{}
-	for _, b := range bodies {
-		if b.Keypair == nil || b.Keypair.Name == nil {
-			return fail(ErrInvalidParameter, "Every entry needs keypair.name.")
-		}
-		name := *b.Keypair.Name
-		if seen[name] {
-			continue
-		}
-		seen[name] = true
-		private, err := h.svc.ExportPrivateKey(q.r.Context(), q.actor, "", name)
-		if err != nil {
-			return err
-		}
-		f, err := zw.Create(name + ".pem")
-		if err != nil {
-			return err
-		}
-		if _, err := f.Write([]byte(private)); err != nil {
-			return err
-		}
-	}
-	if err := zw.Close(); err != nil {
-		return err
-	}
-	q.w.Header().Set("Content-Type", "application/zip")
-	q.w.Header().Set("Content-Disposition", `attachment; filename="keypairs.zip"`)
-	q.w.Header().Set("Cache-Control", "no-store")
-	q.w.WriteHeader(http.StatusOK)
-	_, _ = q.w.Write(buf.Bytes())
 	return nil
 }
 

@@ -100,7 +100,12 @@ func statusOf(err error) (int, string) {
 
 // writeError answers err in Nova's fault format. A 401 takes Keystone's
 // shape instead, because keystonemiddleware answers it before Nova runs.
+// In ModeHuawei every error takes KPS's format instead (writeHuaweiError).
 func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	if h.mode == ModeHuawei {
+		h.writeHuaweiError(w, r, err)
+		return
+	}
 	status, msg := statusOf(err)
 	if status == http.StatusInternalServerError {
 		h.log.ErrorContext(r.Context(), "internal error", "method", r.Method, "path", r.URL.Path, "error", err)

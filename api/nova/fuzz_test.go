@@ -6,8 +6,9 @@ import (
 )
 
 // FuzzDecodeCreate feeds arbitrary bodies to the create decoder at several
-// microversions: it must never panic, and whatever it accepts must satisfy
-// the schema's guarantees.
+// microversions, in both modes (the high bit of minor picks ModeHuawei): it
+// must never panic, and whatever it accepts must satisfy the schema's
+// guarantees.
 func FuzzDecodeCreate(f *testing.F) {
 	for _, s := range []string{
 		`{"keypair": {"name": "gen-1"}}`,
@@ -20,18 +21,22 @@ func FuzzDecodeCreate(f *testing.F) {
 		`{"keypair": {"name": "x", "name": "y", "extra": [1e400, -0.0, "\u0000"]}}`,
 	} {
 		f.Add([]byte(s), uint8(1))
+		f.Add([]byte(s), uint8(0x80|9))
 	}
 	f.Fuzz(func(t *testing.T, body []byte, minor uint8) {
-		v := Version{2, 1 + int(minor)%93}
-		req, err := decodeCreate(body, v)
+		v, m := Version{2, 1 + int(minor&0x7f)%93}, ModeNova
+		if minor&0x80 != 0 {
+			m = ModeHuawei
+		}
+		req, err := decodeCreate(body, v, m)
 		if err != nil {
 			if msg := schemaMessage(err); msg == "" {
 				t.Fatal("error without a message")
 			}
 			return
 		}
-		if req.Name == "" || !printableName(req.Name) {
-			t.Fatalf("accepted invalid name %q", req.Name)
+		if req.Name == "" || !printableName(req.Name) || (m == ModeHuawei && !huaweiName.MatchString(req.Name)) {
+			t.Fatalf("accepted invalid name %q in mode %s", req.Name, m)
 		}
 		if req.Type != "ssh" && req.Type != "x509" {
 			t.Fatalf("accepted type %q", req.Type)

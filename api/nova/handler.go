@@ -37,6 +37,8 @@ type Config struct {
 	// Health reports whether the database is reachable; an internal error
 	// while it is not is answered 503 rather than 500.
 	Health func(context.Context) error
+	// Mode is whose rules os-keypairs follows; empty means ModeNova.
+	Mode Mode
 }
 
 // Handler serves Nova's version documents and os-keypairs.
@@ -47,6 +49,7 @@ type Handler struct {
 	publicURL   string
 	authURIConf string
 	health      func(context.Context) error
+	mode        Mode
 }
 
 // New returns the Nova dialect's handler.
@@ -55,8 +58,12 @@ func New(cfg Config) *Handler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	mode := cfg.Mode
+	if mode == "" {
+		mode = ModeNova
+	}
 	return &Handler{svc: cfg.Service, auth: cfg.Auth, log: log,
-		publicURL: cfg.PublicURL, authURIConf: cfg.AuthURI, health: cfg.Health}
+		publicURL: cfg.PublicURL, authURIConf: cfg.AuthURI, health: cfg.Health, mode: mode}
 }
 
 // baseURL is the scheme, host and port links are built on.
@@ -218,7 +225,7 @@ func (h *Handler) create(q request) error {
 	if err != nil {
 		return err
 	}
-	in, err := decodeCreate(body, q.v)
+	in, err := decodeCreate(body, q.v, h.mode)
 	if err != nil {
 		return err
 	}

@@ -30,14 +30,15 @@ type createRequest struct {
 }
 
 // keypairProps lists the properties of the "keypair" object a microversion
-// accepts, in the order of Nova's schema.
-func keypairProps(v Version) []string {
+// accepts in mode m, in the order of Nova's schema.
+func keypairProps(v Version, m Mode) []string {
 	props := []string{"name"}
 	if v.AtLeast(2, 2) {
 		props = append(props, "type")
 	}
 	props = append(props, "public_key")
-	if v.AtLeast(2, 10) {
+	// Huawei's ECS edition takes user_id at every microversion.
+	if v.AtLeast(2, 10) || m == ModeHuawei {
 		props = append(props, "user_id")
 	}
 	// Huawei's ECS edition accepts key_protection at every microversion.
@@ -65,9 +66,9 @@ func additionalMsg(extras []string) string {
 	return fmt.Sprintf("Additional properties are not allowed (%s %s unexpected)", strings.Join(quoted, ", "), verb)
 }
 
-// decodeCreate parses and validates a create body at microversion v. body
-// is nil when the request had no body at all.
-func decodeCreate(body []byte, v Version) (*createRequest, error) {
+// decodeCreate parses and validates a create body at microversion v in
+// mode m. body is nil when the request had no body at all.
+func decodeCreate(body []byte, v Version, m Mode) (*createRequest, error) {
 	var doc any
 	if len(body) > 0 {
 		var err error
@@ -80,7 +81,7 @@ func decodeCreate(body []byte, v Version) (*createRequest, error) {
 		return nil, badRequest(notOfType(doc, "object"))
 	}
 	if raw, ok := top.get("keypair"); ok {
-		if err := validateKeypair(raw, v); err != nil {
+		if err := validateKeypair(raw, v, m); err != nil {
 			return nil, err
 		}
 	} else {
@@ -176,12 +177,12 @@ func extraKeys(o *object, allowed []string) []string {
 	return extras
 }
 
-func validateKeypair(raw any, v Version) error {
+func validateKeypair(raw any, v Version, m Mode) error {
 	kp, ok := raw.(*object)
 	if !ok {
 		return fieldError("keypair", raw, notOfType(raw, "object"))
 	}
-	props := keypairProps(v)
+	props := keypairProps(v, m)
 	for _, p := range props {
 		val, present := kp.get(p)
 		if !present {
@@ -190,7 +191,11 @@ func validateKeypair(raw any, v Version) error {
 		var err error
 		switch p {
 		case "name":
-			err = validateName(val, v)
+			if m == ModeHuawei {
+				err = validateHuaweiName(val)
+			} else {
+				err = validateName(val, v)
+			}
 		case "type":
 			err = validateEnum("type", val, []string{"ssh", "x509"})
 		case "key_protection":

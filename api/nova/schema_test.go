@@ -66,7 +66,7 @@ func TestDecodeCreate(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			req, err := decodeCreate([]byte(tt.body), tt.v)
+			req, err := decodeCreate([]byte(tt.body), tt.v, ModeNova)
 			if tt.want == "" {
 				if err != nil {
 					t.Fatalf("unexpected error: %v", err)
@@ -87,14 +87,14 @@ func TestDecodeCreate(t *testing.T) {
 }
 
 func TestDecodeCreateValues(t *testing.T) {
-	req, err := decodeCreate([]byte(`{"keypair": {"name": "n", "type": "x509", "public_key": "pk", "user_id": "bob"}}`), Version{2, 10})
+	req, err := decodeCreate([]byte(`{"keypair": {"name": "n", "type": "x509", "public_key": "pk", "user_id": "bob"}}`), Version{2, 10}, ModeNova)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if req.Name != "n" || req.Type != "x509" || req.PublicKey == nil || *req.PublicKey != "pk" || req.UserID != "bob" {
 		t.Fatalf("%+v", req)
 	}
-	req, err = decodeCreate([]byte(`{"keypair": {"name": "n"}}`), Version{2, 2})
+	req, err = decodeCreate([]byte(`{"keypair": {"name": "n"}}`), Version{2, 2}, ModeNova)
 	if err != nil || req.Type != "ssh" || req.PublicKey != nil {
 		t.Fatalf("%+v %v", req, err)
 	}

@@ -16,6 +16,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/keyhaven/keyhaven/api/nova"
 	"github.com/keyhaven/keyhaven/identity/keystone"
 	"github.com/keyhaven/keyhaven/identity/loginguard"
 	"github.com/keyhaven/keyhaven/keypair"
@@ -36,6 +37,7 @@ type Config struct {
 	TokenLifetime     time.Duration `yaml:"token_lifetime" help:"how long built-in identity tokens live"`
 	TokenKeyRotation  time.Duration `yaml:"token_key_rotation" help:"how often the built-in identity makes a new token key"`
 	Region            string        `yaml:"region" help:"region name in the service catalog"`
+	ComputeAPI        string        `yaml:"compute_api" help:"whose rules /v2.1/{project_id}/os-keypairs follows: nova (OpenStack Nova, exactly) or huawei (Huawei ECS's edition: user_id in the create body at every microversion, names of at most 64 letters, digits, _ and -, errors in KPS's format)"`
 	KeystoneURL       string        `yaml:"keystone_url" help:"with auth=keystone: the Keystone v3 endpoint that validates tokens, e.g. http://keystone:5000/v3"`
 	KeystoneUsername  string        `yaml:"keystone_username" help:"with auth=keystone: keyhaven's service user"`
 	KeystonePassword  string        `yaml:"keystone_password" help:"with auth=keystone: the service user's password (prefer KEYHAVEN_KEYSTONE_PASSWORD)"`
@@ -73,6 +75,7 @@ func defaultConfig() Config {
 		TokenLifetime:    time.Hour,
 		TokenKeyRotation: 24 * time.Hour,
 		Region:           "RegionOne",
+		ComputeAPI:       "nova",
 		KeystoneDomain:   "Default",
 		KeystoneCacheTTL: keystone.DefaultCacheTTL,
 		KMSDefault:       "local",
@@ -264,6 +267,9 @@ func (c *Config) validate() error {
 	}
 	if c.Region == "" {
 		errs = append(errs, errors.New("region: must not be empty"))
+	}
+	if c.ComputeAPI != string(nova.ModeNova) && c.ComputeAPI != string(nova.ModeHuawei) {
+		errs = append(errs, fmt.Errorf("compute_api: %q; want nova or huawei", c.ComputeAPI))
 	}
 	for _, l := range []struct {
 		name string

@@ -330,6 +330,7 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer, ready chan<- strin
 		Nova: nova.New(nova.Config{
 			Service: svc, Auth: auth, Log: log,
 			PublicURL: cfg.PublicURL, AuthURI: authURI, Health: health,
+			Mode: nova.Mode(cfg.ComputeAPI),
 		}),
 		Identity:        identityHandler,
 		KPS:             kps.New(kps.Config{Service: svc, Auth: auth, Log: log, Health: health}),
