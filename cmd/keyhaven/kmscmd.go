@@ -126,8 +126,13 @@ func kmsCreateKey(ctx context.Context, reg *kms.Registry, args []string, stdout 
 	name := args[0]
 	b := reg.SearchOrder()[0]
 	if backend, key, ok := strings.Cut(name, "/"); ok {
-		if w, err := reg.Backend(backend); err == nil {
+		w, err := reg.Backend(backend)
+		switch {
+		case err == nil:
 			b, name = w, key
+		case knownBackend(backend):
+			// Not a local key called "pkcs11/…" by mistake.
+			return fmt.Errorf("kms create-key: backend %s is not configured", backend)
 		}
 	}
 	kc, ok := b.(kms.KeyCreator)
@@ -140,4 +145,15 @@ func kmsCreateKey(ctx context.Context, reg *kms.Registry, args []string, stdout 
 	}
 	fmt.Fprintf(stdout, "created %s\n", ref)
 	return nil
+}
+
+// knownBackend reports whether name is one of the backends of the table,
+// configured or not.
+func knownBackend(name string) bool {
+	for _, b := range kmsBackends {
+		if b.name == name {
+			return true
+		}
+	}
+	return false
 }

@@ -221,18 +221,28 @@ func (b *Backend) version(keyName string) (string, int, cipher.AEAD, error) {
 	if aead != nil {
 		return name, v, aead, nil
 	}
+	// Only when the file exists is the directory worth reading again, under
+	// the write lock: a name no key has costs one stat, not a reload that
+	// would stall every other wrap.
+	if _, err := os.Stat(b.path(name, max(want, 1))); errors.Is(err, fs.ErrNotExist) {
+		return "", 0, nil, notFound(name, want, b.dir)
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if err := b.loadLocked(); err != nil {
 		return "", 0, nil, err
 	}
 	if v, aead = b.pick(name, want); aead == nil {
-		if want == 0 {
-			return "", 0, nil, kms.KeyNotFoundError("local: key %q not found in %s (keyhaven kms create-key makes one)", name, b.dir)
-		}
-		return "", 0, nil, kms.KeyNotFoundError("local: key %q version %d not found in %s", name, want, b.dir)
+		return "", 0, nil, notFound(name, want, b.dir)
 	}
 	return name, v, aead, nil
+}
+
+func notFound(name string, version int, dir string) error {
+	if version == 0 {
+		return kms.KeyNotFoundError("local: key %q not found in %s (keyhaven kms create-key makes one)", name, dir)
+	}
+	return kms.KeyNotFoundError("local: key %q version %d not found in %s", name, version, dir)
 }
 
 func (b *Backend) pick(name string, want int) (int, cipher.AEAD) {
