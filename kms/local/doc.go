@@ -12,6 +12,7 @@
 // it is rewrapped. Wrap seals a data key with AES-256-GCM under the newest
 // version, using the ref ("local/NAME@vN") as associated data, so a wrapped
 // key presented under another key's or version's ref does not open. A name
-// or version this process has not seen makes it read the directory again:
-// another process sharing it may have created it.
+// or version this process has not loaded, or a newer version of a key,
+// whose file exists makes it read the directory again: another process
+// sharing it may have created or rotated the key.
 package local

@@ -218,13 +218,23 @@ func (b *Backend) version(keyName string) (string, int, cipher.AEAD, error) {
 	b.mu.RLock()
 	v, aead := b.pick(name, want)
 	b.mu.RUnlock()
+	// Only when a file this process has not loaded exists is the
+	// directory worth reading again, under the write lock: a name no key
+	// has costs one stat, not a reload that would stall every other wrap.
+	// For the latest version that file is the next one, so that a
+	// rotation by another process (keyhaven kms rotate) is used here from
+	// the next wrap on.
+	probe := max(want, 1)
 	if aead != nil {
-		return name, v, aead, nil
+		if want != 0 {
+			return name, v, aead, nil
+		}
+		probe = v + 1
 	}
-	// Only when the file exists is the directory worth reading again, under
-	// the write lock: a name no key has costs one stat, not a reload that
-	// would stall every other wrap.
-	if _, err := os.Stat(b.path(name, max(want, 1))); errors.Is(err, fs.ErrNotExist) {
+	if _, err := os.Stat(b.path(name, probe)); errors.Is(err, fs.ErrNotExist) {
+		if aead != nil {
+			return name, v, aead, nil
+		}
 		return "", 0, nil, notFound(name, want, b.dir)
 	}
 	b.mu.Lock()

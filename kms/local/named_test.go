@@ -152,6 +152,10 @@ func TestNamedKeyAcrossProcesses(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	a, b := open(t, dir), open(t, dir)
+	c := open(t, dir)
+	if _, _, err := c.Wrap(ctx, "demo", make([]byte, kms.DataKeySize)); !errors.Is(err, kms.ErrKeyNotFound) {
+		t.Fatalf("c.Wrap(demo) before it exists: %v", err)
+	}
 	if _, err := a.CreateKey(ctx, "demo"); err != nil {
 		t.Fatal(err)
 	}
@@ -166,8 +170,21 @@ func TestNamedKeyAcrossProcesses(t *testing.T) {
 	if ref, err := a.RotateKey(ctx, "demo"); err != nil || ref != "local/demo@v2" {
 		t.Fatalf("a.RotateKey = %q, %v", ref, err)
 	}
-	// b believes v1 is the latest: its rotation must not clobber v2.
-	if ref, err := b.RotateKey(ctx, "demo"); err != nil || ref != "local/demo@v3" {
+	// b wraps under a's new version from its next wrap on.
+	if _, ref, err := b.Wrap(ctx, "demo", dk); err != nil || ref != "local/demo@v2" {
+		t.Fatalf("b.Wrap(demo) after a's rotation = %q, %v", ref, err)
+	}
+	if _, ref, err := b.Wrap(ctx, "", dk); err != nil || ref != "local/master@v1" {
+		t.Fatalf("b.Wrap() = %q, %v", ref, err)
+	}
+	if _, err := a.Rotate(); err != nil {
+		t.Fatal(err)
+	}
+	if _, ref, err := b.Wrap(ctx, "", dk); err != nil || ref != "local/master@v2" {
+		t.Fatalf("b.Wrap() after a's rotation of the master key = %q, %v", ref, err)
+	}
+	// c never loaded demo: its rotation must not clobber v2.
+	if ref, err := c.RotateKey(ctx, "demo"); err != nil || ref != "local/demo@v3" {
 		t.Fatalf("b.RotateKey = %q, %v", ref, err)
 	}
 	if _, ref, err := a.Wrap(ctx, "demo@v3", dk); err != nil || ref != "local/demo@v3" {
