@@ -10,8 +10,8 @@
 // key, "local/kps/default@v1" of the local key kps/default,
 // "pkcs11/keyhaven-kek" the HSM key labelled keyhaven-kek. Optional
 // capabilities (Rotator, KeyRotator, KeyCreator, Resolver, io.Closer) are
-// separate
-// interfaces discovered by type assertion, as in smallstep's kms/apiv1.
+// separate interfaces discovered by type assertion, as in smallstep's
+// kms/apiv1.
 //
 // Backends live in their own packages (kms/local, kms/pkcs11), each owning
 // its configuration; cmd/keyhaven lists them in one table and builds a
