@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"sync"
+	"syscall"
 
 	"github.com/keyhaven/keyhaven/kms"
 )
@@ -50,7 +51,8 @@ var (
 )
 
 // Open loads the key versions kept in dir, creating dir (mode 0700) and
-// version 1 of the master key and of DefaultKPSKey when they are missing.
+// version 1 of the master key and of DefaultKPSKey when they are missing
+// (DefaultKPSKey only if the directory is writable).
 // A key file that cannot be read or does not hold a base64 32-byte key is
 // an error.
 func Open(dir string) (*Backend, error) {
@@ -72,9 +74,17 @@ func Open(dir string) (*Backend, error) {
 		}
 		// Another process starting at the same time may create it
 		// first; either way it exists afterwards.
-		if _, err := b.CreateKey(context.Background(), name); err != nil && !errors.Is(err, fs.ErrExist) {
-			return nil, err
+		_, err := b.CreateKey(context.Background(), name)
+		if err == nil || errors.Is(err, fs.ErrExist) {
+			continue
 		}
+		// kps/default is a convenience: a key directory mounted read-only
+		// with only the master key in it (a secret volume) still opens,
+		// and requests naming kps/default get "not found".
+		if name == DefaultKPSKey && b.latest(KeyName) != 0 && (errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS)) {
+			continue
+		}
+		return nil, err
 	}
 	return b, nil
 }

@@ -227,3 +227,35 @@ func TestNamedKeyCorruptFile(t *testing.T) {
 		t.Fatalf("Open error = %v", err)
 	}
 }
+
+// TestOpenReadOnlyDir: a key directory that holds only the master key and
+// cannot be written (a secret volume) still opens, without kps/default.
+// The directory is made read-only with its mode, which root ignores, or
+// with KEYHAVEN_TEST_RO_KMS_DIR, a read-only mount holding master-v1.key.
+func TestOpenReadOnlyDir(t *testing.T) {
+	dir := os.Getenv("KEYHAVEN_TEST_RO_KMS_DIR")
+	if dir == "" {
+		if os.Geteuid() == 0 {
+			t.Skip("root writes to read-only directories; set KEYHAVEN_TEST_RO_KMS_DIR to a read-only mount")
+		}
+		dir = t.TempDir()
+		open(t, dir)
+		if err := os.Remove(filepath.Join(dir, "kps+default-v1.key")); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(dir, 0o500); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = os.Chmod(dir, 0o700) })
+	}
+	b, err := local.Open(dir)
+	if err != nil {
+		t.Fatalf("Open of a read-only key directory: %v", err)
+	}
+	if _, _, err := b.Wrap(context.Background(), "", make([]byte, kms.DataKeySize)); err != nil {
+		t.Fatalf("Wrap under the master key: %v", err)
+	}
+	if _, _, err := b.Wrap(context.Background(), local.DefaultKPSKey, make([]byte, kms.DataKeySize)); !errors.Is(err, kms.ErrKeyNotFound) {
+		t.Fatalf("Wrap under kps/default: %v, want ErrKeyNotFound", err)
+	}
+}
