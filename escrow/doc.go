@@ -10,6 +10,12 @@
 // that wrapped the data key, so Open needs nothing else, and Rewrap can move
 // a blob to another KMS key without decrypting the private key.
 //
+// Encryption type "kms" names a key by kms_key_id or kms_key_name:
+// "BACKEND/NAME" is NAME in that configured backend; a bare name is looked
+// up in every external KMS, then in the local one (kms.Registry's
+// SearchOrder), stopping at the first backend that holds it or cannot be
+// asked.
+//
 // KMS failures users can act on become keypair errors: kms.ErrKeyNotFound
 // is EINVALID with ReasonKMSKeyNotFound, kms.ErrUnavailable is EUNAVAILABLE
 // with ReasonKMSUnavailable (both still match the kms error with

@@ -32,8 +32,7 @@ func New(reg *kms.Registry) *Escrow { return &Escrow{reg: reg} }
 // Seal encrypts privateKey for the key pair uid under a fresh data key and
 // wraps the data key with the KMS key enc selects: Type "default" (or "")
 // the registry's default backend and its default key; Type "kms" the key
-// named by KMSKeyName or KMSKeyID on the external KMS, where either may
-// also be a full ref ("pkcs11/<label>", "local/master") naming its backend.
+// named by KMSKeyID or KMSKeyName, as choose resolves it.
 // The returned KeyRef is the ref of the KMS key version used.
 func (e *Escrow) Seal(ctx context.Context, uid string, privateKey []byte, enc keypair.Encryption) (*keypair.Escrowed, error) {
 	if uid == "" {
@@ -42,7 +41,7 @@ func (e *Escrow) Seal(ctx context.Context, uid string, privateKey []byte, enc ke
 	if len(privateKey) == 0 {
 		return nil, errors.New("escrow: no private key to seal")
 	}
-	w, keyName, shown, err := e.choose(enc)
+	cands, shown, err := e.choose(enc)
 	if err != nil {
 		return nil, err
 	}
@@ -51,7 +50,7 @@ func (e *Escrow) Seal(ctx context.Context, uid string, privateKey []byte, enc ke
 	if _, err := rand.Read(dataKey); err != nil {
 		return nil, fmt.Errorf("escrow: generating a data key: %w", err)
 	}
-	wrapped, ref, err := w.Wrap(ctx, keyName, dataKey)
+	w, wrapped, ref, err := wrap(ctx, cands, dataKey)
 	if err != nil {
 		return nil, kmsError(err, shown)
 	}
@@ -128,37 +127,74 @@ func (e *Escrow) Rewrap(ctx context.Context, uid string, sealed *keypair.Escrowe
 	return &keypair.Escrowed{KeyRef: ref, Blob: data}, nil
 }
 
-// choose returns the backend and key name enc selects, and how to name the
-// key in errors.
-func (e *Escrow) choose(enc keypair.Encryption) (kms.Wrapper, string, string, error) {
+// candidate is a backend and the name of a key in it.
+type candidate struct {
+	w   kms.Wrapper
+	key string
+}
+
+// choose returns the backends and key names enc may select, in the order
+// they are tried, and how to name the key in errors. The key is KMSKeyID
+// when given (keyhaven's key ids are the refs `keyhaven kms create-key`
+// prints, "local/demo"), else KMSKeyName. A key whose part before the first
+// "/" is a configured backend names that backend ("local/demo",
+// "pkcs11/kek-2"); any other is looked up in every external KMS, then in
+// the embedded one (Registry.SearchOrder), so "kps/default" and "demo"
+// work on the embedded defaults and a name both hold is the HSM's.
+func (e *Escrow) choose(enc keypair.Encryption) ([]candidate, string, error) {
 	switch enc.Type {
 	case "", "default":
-		return e.reg.Default(), "", "default", nil
+		return []candidate{{w: e.reg.Default()}}, "default", nil
 	case "kms":
 	default:
-		return nil, "", "", keypair.Errorf(keypair.EINVALID, "unknown encryption type %q", enc.Type)
+		return nil, "", keypair.Errorf(keypair.EINVALID, "unknown encryption type %q", enc.Type)
 	}
-	// A full ref names its backend.
-	for _, v := range []string{enc.KMSKeyID, enc.KMSKeyName} {
-		if backend, key, ok := strings.Cut(v, "/"); ok {
-			if w, err := e.reg.Backend(backend); err == nil {
-				return w, key, v, nil
-			}
+	name := enc.KMSKeyID
+	if name == "" {
+		name = enc.KMSKeyName
+	}
+	if name == "" {
+		// No name: the external KMS's own default key, if it has one.
+		if w, ok := e.reg.External(); ok {
+			return []candidate{{w: w}}, w.Name() + " default", nil
+		}
+		return nil, "", keypair.Errorf(keypair.EINVALID, "Encryption type kms needs kms_key_name or kms_key_id.")
+	}
+	if backend, key, ok := strings.Cut(name, "/"); ok {
+		if w, err := e.reg.Backend(backend); err == nil {
+			return []candidate{{w: w, key: key}}, name, nil
 		}
 	}
-	name := enc.KMSKeyName
-	if name == "" {
-		name = enc.KMSKeyID
+	var out []candidate
+	for _, w := range e.reg.SearchOrder() {
+		out = append(out, candidate{w: w, key: name})
 	}
-	w, ok := e.reg.External()
-	if !ok {
-		return nil, "", "", keypair.Errorf(keypair.EINVALID, "no external KMS is configured").WithReason(keypair.ReasonKMSKeyNotFound)
+	return out, name, nil
+}
+
+// wrap wraps dataKey under the first candidate that holds its key: a
+// backend that does not know the key passes to the next, any other
+// failure (an HSM that is down) stops, so that a key is never sealed
+// under another backend's key of the same name because the first could
+// not be asked. When none holds it, the first backend's error is reported.
+func wrap(ctx context.Context, cands []candidate, dataKey []byte) (kms.Wrapper, []byte, string, error) {
+	var first error
+	for _, c := range cands {
+		wrapped, ref, err := c.w.Wrap(ctx, c.key, dataKey)
+		if err == nil {
+			return c.w, wrapped, ref, nil
+		}
+		if !errors.Is(err, kms.ErrKeyNotFound) {
+			return nil, nil, "", err
+		}
+		if first == nil {
+			first = err
+		}
 	}
-	shown := name
-	if shown == "" {
-		shown = w.Name() + " default"
+	if first == nil {
+		first = kms.KeyNotFoundError("kms: no backend to look the key up in")
 	}
-	return w, name, shown, nil
+	return nil, nil, "", first
 }
 
 // unwrap returns the data key of b.

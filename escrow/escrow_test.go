@@ -265,13 +265,80 @@ func TestUnknownKMSKey(t *testing.T) {
 	wantCode(t, err, keypair.EINVALID, "")
 }
 
-func TestNoExternalKMS(t *testing.T) {
-	e, _ := withLocal(t)
-	_, err := e.Seal(ctx, "uid", privateKey(t), keypair.Encryption{Type: "kms", KMSKeyName: "kek-a"})
-	wantCode(t, err, keypair.EINVALID, keypair.ReasonKMSKeyNotFound)
-	if msg := keypair.ErrorMessage(err); msg != "no external KMS is configured" {
-		t.Errorf("message = %q", msg)
+// TestNamedKeysEmbedded: on the embedded defaults (local only) kms_key_name
+// and kms_key_id name local keys; an unknown one is a KMS-key-not-found.
+func TestNamedKeysEmbedded(t *testing.T) {
+	e, loc := withLocal(t)
+	if _, err := loc.CreateKey(ctx, "demo"); err != nil {
+		t.Fatal(err)
 	}
+	priv := privateKey(t)
+	for _, tc := range []struct {
+		enc     keypair.Encryption
+		wantRef string // "" = not found
+	}{
+		{keypair.Encryption{Type: "kms", KMSKeyName: "demo"}, "local/demo@v1"},
+		{keypair.Encryption{Type: "kms", KMSKeyName: "kps/default"}, "local/kps/default@v1"},
+		{keypair.Encryption{Type: "kms", KMSKeyID: "local/demo"}, "local/demo@v1"},
+		{keypair.Encryption{Type: "kms", KMSKeyID: "demo"}, "local/demo@v1"},
+		{keypair.Encryption{Type: "kms", KMSKeyID: "local/kps/default", KMSKeyName: "demo"}, "local/kps/default@v1"},
+		{keypair.Encryption{Type: "kms", KMSKeyName: "testName"}, ""},
+		{keypair.Encryption{Type: "kms", KMSKeyName: "local/testName"}, ""},
+		{keypair.Encryption{Type: "kms", KMSKeyName: "pkcs11/demo"}, ""},
+		{keypair.Encryption{Type: "kms", KMSKeyName: "demo@v1"}, "local/demo@v1"},
+		{keypair.Encryption{Type: "kms", KMSKeyName: "../demo"}, ""},
+	} {
+		sealed, err := e.Seal(ctx, "uid", priv, tc.enc)
+		if tc.wantRef == "" {
+			wantCode(t, err, keypair.EINVALID, keypair.ReasonKMSKeyNotFound)
+			if err != nil && !strings.HasPrefix(keypair.ErrorMessage(err), "KMS key ") {
+				t.Errorf("%+v: message = %q", tc.enc, keypair.ErrorMessage(err))
+			}
+			continue
+		}
+		if err != nil || sealed.KeyRef != tc.wantRef {
+			t.Errorf("Seal(%+v) = %v, %v; want %s", tc.enc, sealed, err, tc.wantRef)
+			continue
+		}
+		mustOpen(t, e, "uid", sealed, priv)
+	}
+	_, err := e.Seal(ctx, "uid", priv, keypair.Encryption{Type: "kms"})
+	wantCode(t, err, keypair.EINVALID, "")
+}
+
+// TestNamedKeysBothBackends: a bare name is the HSM's when it holds it,
+// the local backend's otherwise; a backend prefix picks one.
+func TestNamedKeysBothBackends(t *testing.T) {
+	e, loc, tok := withHSM(t)
+	for _, name := range []string{"kek-b", "only-local"} {
+		if _, err := loc.CreateKey(ctx, name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	priv := privateKey(t)
+	for _, tc := range []struct {
+		name, wantRef string
+	}{
+		{"kek-b", "pkcs11/kek-b"},
+		{"local/kek-b", "local/kek-b@v1"},
+		{"pkcs11/kek-b", "pkcs11/kek-b"},
+		{"only-local", "local/only-local@v1"},
+		{"kps/default", "local/kps/default@v1"},
+	} {
+		sealed := seal(t, e, "uid", priv, keypair.Encryption{Type: "kms", KMSKeyName: tc.name})
+		if sealed.KeyRef != tc.wantRef {
+			t.Errorf("%s: KeyRef = %s, want %s", tc.name, sealed.KeyRef, tc.wantRef)
+		}
+	}
+	// With the HSM gone, a bare name cannot be resolved (the HSM might hold
+	// it): unavailable, not sealed under the local key of that name.
+	tok.Remove(t)
+	_, err := e.Seal(ctx, "uid", priv, keypair.Encryption{Type: "kms", KMSKeyName: "only-local"})
+	wantCode(t, err, keypair.EUNAVAILABLE, keypair.ReasonKMSUnavailable)
+	if s := seal(t, e, "uid", priv, keypair.Encryption{Type: "kms", KMSKeyName: "local/only-local"}); s.KeyRef != "local/only-local@v1" {
+		t.Errorf("KeyRef = %s", s.KeyRef)
+	}
+	tok.Restore(t)
 }
 
 func TestHSMGone(t *testing.T) {

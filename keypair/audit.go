@@ -17,6 +17,10 @@ const (
 	AuditExport         AuditAction = "export-private-key"
 	AuditClear          AuditAction = "clear-private-key"
 	AuditRewrap         AuditAction = "rewrap"
+	// AuditReseal records a private key imported again into a key pair
+	// that kept one: the escrowed copy re-sealed under the encryption the
+	// request named (another KMS key, or the same one).
+	AuditReseal AuditAction = "reseal"
 	// AuditDeleteEscrowed records the deletion of a key pair that held a
 	// private key in escrow, which destroys the sealed copy.
 	AuditDeleteEscrowed AuditAction = "delete-escrowed"

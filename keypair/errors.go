@@ -55,7 +55,6 @@ const (
 	ReasonPrivateKeyInvalid Reason = "private_key_invalid"
 	ReasonKeyMismatch       Reason = "private_key_mismatch"
 	ReasonNoPrivateKey      Reason = "no_private_key"
-	ReasonHasPrivateKey     Reason = "has_private_key"
 	ReasonKMSKeyNotFound    Reason = "kms_key_not_found"
 	ReasonKMSUnavailable    Reason = "kms_unavailable"
 	ReasonEscrowUnsupported Reason = "escrow_unsupported"

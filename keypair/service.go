@@ -24,6 +24,10 @@ const Unlimited = -1
 // MaxNameLength is the longest key pair name any dialect accepts.
 const MaxNameLength = 255
 
+// MaxKMSKeyName is the longest kms_key_name or kms_key_id accepted, the
+// length of a Huawei KMS key alias.
+const MaxKMSKeyName = 255
+
 // GeneratedKeyBits is the RSA modulus size of generated key pairs, Nova's.
 const GeneratedKeyBits = 2048
 
@@ -277,6 +281,9 @@ func checkEncryption(e Encryption) error {
 		if e.KMSKeyName == "" && e.KMSKeyID == "" {
 			return Errorf(EINVALID, "Encryption type kms needs kms_key_name or kms_key_id.")
 		}
+		if len(e.KMSKeyName) > MaxKMSKeyName || len(e.KMSKeyID) > MaxKMSKeyName {
+			return Errorf(EINVALID, "kms_key_name and kms_key_id are at most %d characters.", MaxKMSKeyName)
+		}
 		return nil
 	}
 	return Errorf(EINVALID, "Encryption type %q is not one of default, kms.", e.Type)
@@ -412,7 +419,12 @@ func (s *Service) UpdateDescription(ctx context.Context, actor Actor, name, desc
 }
 
 // ImportPrivateKey puts the private key of an existing key pair into
-// escrow; it must be the private half of the key pair's public key.
+// escrow; it must be the private half of the key pair's public key. When
+// the key pair keeps one already, the escrowed copy is re-sealed under
+// p.Encryption instead (Huawei's clients change the encryption type or KMS
+// key this way), audited as AuditReseal in the swap's own transaction; the
+// same key under the same encryption again is a success too. A private key
+// that does not match changes nothing.
 func (s *Service) ImportPrivateKey(ctx context.Context, actor Actor, userID, name string, p Protection) (*KeyPair, error) {
 	kp, err := s.resolve(ctx, actor, userID, name, ActionUpdate)
 	if err != nil {
@@ -423,9 +435,6 @@ func (s *Service) ImportPrivateKey(ctx context.Context, actor Actor, userID, nam
 	}
 	if kp.Type != TypeSSH {
 		return nil, Errorf(EINVALID, "Only ssh key pairs can keep their private key in escrow.")
-	}
-	if kp.Escrow != nil {
-		return nil, Errorf(ECONFLICT, "Key pair '%s' already keeps a private key in escrow; clear it first.", kp.Name).WithReason(ReasonHasPrivateKey)
 	}
 	if p.PrivateKey == nil {
 		return nil, Errorf(EINVALID, "The private key is required.")
@@ -440,7 +449,13 @@ func (s *Service) ImportPrivateKey(ctx context.Context, actor Actor, userID, nam
 	if err != nil {
 		return nil, err
 	}
-	if err := s.store.SwapEscrow(ctx, kp.ID, nil, sealed, s.now().UTC(), s.entry(actor, kp, AuditImportPrivate)); err != nil {
+	action := AuditImportPrivate
+	if kp.Escrow != nil {
+		action = AuditReseal
+	}
+	// Swapping from exactly what was read makes a concurrent import,
+	// clear or rewrap an ECONFLICT rather than a lost update.
+	if err := s.store.SwapEscrow(ctx, kp.ID, kp.Escrow, sealed, s.now().UTC(), s.entry(actor, kp, action)); err != nil {
 		return nil, err
 	}
 	kp.Escrow = sealed

@@ -38,6 +38,15 @@ type Rotator interface {
 	Rotate() (ref string, err error)
 }
 
+// KeyRotator is implemented by backends whose named keys are versioned:
+// RotateKey adds a new version of the key called name, which Wrap uses
+// from then on, and returns its ref.
+type KeyRotator interface {
+	// RotateKey adds a new version of key name and returns its ref; an
+	// unknown name is an error wrapping ErrKeyNotFound.
+	RotateKey(ctx context.Context, name string) (ref string, err error)
+}
+
 // KeyCreator is implemented by backends that can generate a new
 // key-encryption key inside the KMS.
 type KeyCreator interface {

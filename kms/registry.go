@@ -80,6 +80,24 @@ func (r *Registry) External() (w Wrapper, ok bool) {
 	return nil, false
 }
 
+// SearchOrder returns the backends a bare key name (one that does not
+// start with a backend's name and "/") is looked up in: every external KMS
+// in the order given to NewRegistry, then the embedded LocalBackend when it
+// is configured. A name held by both is therefore the external KMS's; a
+// caller who means the embedded one writes "local/NAME".
+func (r *Registry) SearchOrder() []Wrapper {
+	out := make([]Wrapper, 0, len(r.order))
+	for _, name := range r.order {
+		if name != LocalBackend {
+			out = append(out, r.backends[name])
+		}
+	}
+	if b, ok := r.backends[LocalBackend]; ok {
+		out = append(out, b)
+	}
+	return out
+}
+
 // Names returns the backend names in the order given to NewRegistry.
 func (r *Registry) Names() []string { return append([]string(nil), r.order...) }
 

@@ -94,3 +94,32 @@ func TestErrors(t *testing.T) {
 		t.Error("CheckDataKey accepted 31 bytes")
 	}
 }
+
+func TestSearchOrder(t *testing.T) {
+	for _, tc := range []struct {
+		backends []string
+		want     string
+	}{
+		{[]string{"local"}, "local"},
+		{[]string{"local", "pkcs11"}, "pkcs11,local"},
+		{[]string{"pkcs11", "local"}, "pkcs11,local"},
+		{[]string{"local", "pkcs11", "vault"}, "pkcs11,vault,local"},
+		{[]string{"pkcs11"}, "pkcs11"},
+	} {
+		var ws []kms.Wrapper
+		for _, name := range tc.backends {
+			ws = append(ws, fake{name: name})
+		}
+		r, err := kms.NewRegistry(tc.backends[0], ws...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, w := range r.SearchOrder() {
+			got = append(got, w.Name())
+		}
+		if strings.Join(got, ",") != tc.want {
+			t.Errorf("%v: SearchOrder = %v, want %s", tc.backends, got, tc.want)
+		}
+	}
+}

@@ -138,7 +138,6 @@ func TestDomainErrorCodes(t *testing.T) {
 		{"invalid private key", reason(keypair.EINVALID, keypair.ReasonPrivateKeyInvalid), "KPS.0002"},
 		{"private key mismatch", reason(keypair.EINVALID, keypair.ReasonKeyMismatch), "KPS.6011"},
 		{"no private key", reason(keypair.ENOTFOUND, keypair.ReasonNoPrivateKey), "KPS.6005"},
-		{"has private key", reason(keypair.ECONFLICT, keypair.ReasonHasPrivateKey), ErrHasPrivateKey.Code},
 		{"kms key not found", reason(keypair.EINVALID, keypair.ReasonKMSKeyNotFound), "KPS.6008"},
 		{"kms unavailable", reason(keypair.EUNAVAILABLE, keypair.ReasonKMSUnavailable), "KPS.0003"},
 		{"escrow unsupported", reason(keypair.EINVALID, keypair.ReasonEscrowUnsupported), ErrEscrowUnsupported.Code},

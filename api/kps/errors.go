@@ -43,7 +43,6 @@ var (
 
 	ErrKeypairExists     = ErrorCode{"KPS.7001", 409, "A key pair of that name already exists for the caller (their own, or one shared with their domain)."}
 	ErrQuotaExceeded     = ErrorCode{"KPS.7002", 403, "The owner already has as many key pairs as the quota allows."}
-	ErrHasPrivateKey     = ErrorCode{"KPS.7003", 409, "The key pair already keeps a private key in escrow; clear it first."}
 	ErrEscrowUnsupported = ErrorCode{"KPS.7004", 400, "This service is configured without escrow: it keeps no private keys."}
 	ErrTooLarge          = ErrorCode{"KPS.7005", 413, "The request body is larger than the service accepts."}
 	ErrResourceNotFound  = ErrorCode{"KPS.7006", 404, "No such API resource (an unknown path)."}
@@ -72,7 +71,7 @@ var (
 var Codes = []ErrorCode{ErrInvalidParameter, ErrKMSUnavailable, ErrKeypairNotFound,
 	ErrDatabaseQuery, ErrDatabaseInsert, ErrDatabaseDelete, ErrDatabaseUpdate,
 	ErrNoPrivateKey, ErrKMSKeyNotFound, ErrKeyMismatch, ErrUnauthenticated, ErrNotAuthorized,
-	ErrKeypairExists, ErrQuotaExceeded, ErrHasPrivateKey, ErrEscrowUnsupported, ErrTooLarge,
+	ErrKeypairExists, ErrQuotaExceeded, ErrEscrowUnsupported, ErrTooLarge,
 	ErrResourceNotFound, ErrMethodNotAllowed, ErrConflict, ErrBusy, ErrOverloaded, ErrReplayed,
 	ErrInternal, ErrTaskInProgress}
 
@@ -94,7 +93,6 @@ var reasonCodes = map[keypair.Reason]ErrorCode{
 	keypair.ReasonPrivateKeyInvalid: ErrInvalidPrivateKey,
 	keypair.ReasonKeyMismatch:       ErrKeyMismatch,
 	keypair.ReasonNoPrivateKey:      ErrNoPrivateKey,
-	keypair.ReasonHasPrivateKey:     ErrHasPrivateKey,
 	keypair.ReasonKMSKeyNotFound:    ErrKMSKeyNotFound,
 	keypair.ReasonKMSUnavailable:    ErrKMSUnavailable,
 	keypair.ReasonEscrowUnsupported: ErrEscrowUnsupported,

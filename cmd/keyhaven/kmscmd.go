@@ -7,21 +7,25 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 
 	"github.com/keyhaven/keyhaven/escrow"
 	"github.com/keyhaven/keyhaven/keypair"
 	"github.com/keyhaven/keyhaven/kms"
+	"github.com/keyhaven/keyhaven/kms/local"
 )
 
 const kmsUsage = `Usage: keyhaven kms [serve flags] COMMAND
 
 Commands:
   rewrap --to BACKEND/KEY   re-wrap every escrowed private key's data key under
-                            that KMS key, online (e.g. local/master, pkcs11/kek-2);
-                            safe to interrupt and run again
-  rotate                    make a new local master key version (rewrap to
-                            local/master afterwards to move keys onto it)
-  create-key LABEL          make an AES key in the HSM (pkcs11 backend)
+                            that KMS key, online (e.g. local/master, local/demo,
+                            pkcs11/kek-2); safe to interrupt and run again
+  rotate [NAME]             make a new version of a local key (default: master;
+                            rewrap to local/NAME afterwards to move keys onto it)
+  create-key NAME           make a KMS key: local/NAME in the local KMS,
+                            pkcs11/NAME in the HSM; a bare NAME goes to the HSM
+                            when one is configured, else to the local KMS
 `
 
 // kmsCommand runs `keyhaven kms ...` on the data directory; the server may
@@ -51,34 +55,9 @@ func kmsCommand(ctx context.Context, args []string, getenv func(string) string, 
 
 	switch verb {
 	case "rotate":
-		b, err := reg.Backend("local")
-		if err != nil {
-			return err
-		}
-		ref, err := b.(kms.Rotator).Rotate()
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "new master key version: %s\n", ref)
-		return nil
+		return kmsRotate(ctx, reg, rest, stdout)
 	case "create-key":
-		if len(rest) != 1 {
-			return errors.New("kms create-key: want LABEL")
-		}
-		ext, ok := reg.External()
-		if !ok {
-			return errors.New("kms create-key: no HSM is configured (pkcs11_module)")
-		}
-		kc, ok := ext.(kms.KeyCreator)
-		if !ok {
-			return fmt.Errorf("kms create-key: backend %s cannot create keys", ext.Name())
-		}
-		ref, err := kc.CreateKey(ctx, rest[0])
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "created %s\n", ref)
-		return nil
+		return kmsCreateKey(ctx, reg, rest, stdout)
 	}
 
 	fs := flag.NewFlagSet("keyhaven kms rewrap", flag.ContinueOnError)
@@ -109,4 +88,72 @@ func kmsCommand(ctx context.Context, args []string, getenv func(string) string, 
 	})
 	fmt.Fprintf(stdout, "rewrap: %d key pairs looked at, %d re-wrapped to %s\n", seen, done, *to)
 	return err
+}
+
+// kmsRotate adds a version of a local key: the master key, or the one
+// named (with or without "local/").
+func kmsRotate(ctx context.Context, reg *kms.Registry, args []string, stdout io.Writer) error {
+	if len(args) > 1 {
+		return errors.New("kms rotate: want at most one key NAME")
+	}
+	name := local.KeyName
+	if len(args) == 1 {
+		name = strings.TrimPrefix(args[0], local.Name+"/")
+	}
+	b, err := reg.Backend(local.Name)
+	if err != nil {
+		return err
+	}
+	kr, ok := b.(kms.KeyRotator)
+	if !ok {
+		return fmt.Errorf("kms rotate: backend %s cannot rotate keys", b.Name())
+	}
+	ref, err := kr.RotateKey(ctx, name)
+	if err != nil {
+		return fmt.Errorf("kms rotate: %w", err)
+	}
+	fmt.Fprintf(stdout, "new key version: %s\n", ref)
+	return nil
+}
+
+// kmsCreateKey makes a key in the backend its name selects: "BACKEND/NAME"
+// that backend; a bare name the external KMS when one is configured, else
+// the local one, the same order a request's kms_key_name is looked up in.
+func kmsCreateKey(ctx context.Context, reg *kms.Registry, args []string, stdout io.Writer) error {
+	if len(args) != 1 || args[0] == "" {
+		return errors.New("kms create-key: want NAME (local/NAME, pkcs11/NAME)")
+	}
+	name := args[0]
+	b := reg.SearchOrder()[0]
+	if backend, key, ok := strings.Cut(name, "/"); ok {
+		w, err := reg.Backend(backend)
+		switch {
+		case err == nil:
+			b, name = w, key
+		case knownBackend(backend):
+			// Not a local key called "pkcs11/…" by mistake.
+			return fmt.Errorf("kms create-key: backend %s is not configured", backend)
+		}
+	}
+	kc, ok := b.(kms.KeyCreator)
+	if !ok {
+		return fmt.Errorf("kms create-key: backend %s cannot create keys", b.Name())
+	}
+	ref, err := kc.CreateKey(ctx, name)
+	if err != nil {
+		return fmt.Errorf("kms create-key: %w", err)
+	}
+	fmt.Fprintf(stdout, "created %s\n", ref)
+	return nil
+}
+
+// knownBackend reports whether name is one of the backends of the table,
+// configured or not.
+func knownBackend(name string) bool {
+	for _, b := range kmsBackends {
+		if b.name == name {
+			return true
+		}
+	}
+	return false
 }

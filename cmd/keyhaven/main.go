@@ -21,7 +21,7 @@ Usage:
   keyhaven serve   [flags]   run the service (keyhaven serve -h lists the flags)
   keyhaven migrate [flags]   create or upgrade the database, then exit
   keyhaven audit list|verify print the audit log, or check its hash chain
-  keyhaven kms ...           rewrap escrowed keys, rotate the local master key
+  keyhaven kms ...           create and rotate KMS keys, rewrap escrowed keys
                              (keyhaven kms with no command lists them)
   keyhaven identity ...      manage built-in identity users, projects and roles
                              (keyhaven identity help)

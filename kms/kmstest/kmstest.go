@@ -33,6 +33,8 @@ func Run(t *testing.T, open Open) {
 		{"DataKeyLength", testDataKeyLength},
 		{"Concurrent", testConcurrent},
 		{"Rotate", testRotate},
+		{"CreateKey", testCreateKey},
+		{"RotateKey", testRotateKey},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -271,5 +273,94 @@ func testRotate(t *testing.T, w kms.Wrapper, _ []string) {
 	}
 	if _, err := w.Unwrap(ctx, oldRef, wrapped); err == nil {
 		t.Error("a key wrapped under the new version unwrapped under the old ref")
+	}
+}
+
+// testCreateKey checks a kms.KeyCreator: a created key wraps and unwraps
+// at once, under a ref of its own that no other key opens, and its name
+// cannot be created twice.
+func testCreateKey(t *testing.T, w kms.Wrapper, names []string) {
+	kc, ok := w.(kms.KeyCreator)
+	if !ok {
+		t.Skipf("%s does not implement kms.KeyCreator", w.Name())
+	}
+	ctx := context.Background()
+	const name = "kmstest-created"
+	if _, _, err := w.Wrap(ctx, name, dataKey(t)); !errors.Is(err, kms.ErrKeyNotFound) {
+		t.Fatalf("Wrap(%q) before CreateKey: error = %v, want ErrKeyNotFound", name, err)
+	}
+	ref, err := kc.CreateKey(ctx, name)
+	if err != nil {
+		t.Fatalf("CreateKey(%q): %v", name, err)
+	}
+	if !strings.HasPrefix(ref, prefix(w)) {
+		t.Errorf("CreateKey ref = %q, want prefix %q", ref, prefix(w))
+	}
+	dk := dataKey(t)
+	wrapped, wref, err := w.Wrap(ctx, name, dk)
+	if err != nil || wref != ref {
+		t.Fatalf("Wrap(%q) = %q, %v; want %q", name, wref, err, ref)
+	}
+	if got, err := w.Unwrap(ctx, ref, wrapped); err != nil || !bytes.Equal(got, dk) {
+		t.Fatalf("Unwrap(%q) = %x, %v", ref, got, err)
+	}
+	for _, other := range names {
+		_, oref, err := w.Wrap(ctx, other, dataKey(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if oref == ref {
+			t.Fatalf("created key %q shares the ref %q of %q", name, ref, other)
+		}
+		if _, err := w.Unwrap(ctx, oref, wrapped); err == nil {
+			t.Errorf("a data key wrapped under %q unwrapped under %q", ref, oref)
+		}
+	}
+	if _, err := kc.CreateKey(ctx, name); err == nil {
+		t.Errorf("CreateKey(%q) twice succeeded", name)
+	}
+	if got, err := w.Unwrap(ctx, ref, wrapped); err != nil || !bytes.Equal(got, dk) {
+		t.Fatalf("Unwrap after a refused CreateKey = %x, %v", got, err)
+	}
+}
+
+// testRotateKey checks a kms.KeyRotator on the first named key: a new
+// version wraps from then on, the old one still unwraps what it wrapped,
+// and an unknown name is ErrKeyNotFound.
+func testRotateKey(t *testing.T, w kms.Wrapper, names []string) {
+	kr, ok := w.(kms.KeyRotator)
+	if !ok {
+		t.Skipf("%s does not implement kms.KeyRotator", w.Name())
+	}
+	ctx := context.Background()
+	dk := dataKey(t)
+	for _, name := range names {
+		old, oldRef, err := w.Wrap(ctx, name, dk)
+		if err != nil {
+			t.Fatal(err)
+		}
+		newRef, err := kr.RotateKey(ctx, name)
+		if err != nil {
+			t.Fatalf("RotateKey(%q): %v", name, err)
+		}
+		if newRef == oldRef || !strings.HasPrefix(newRef, prefix(w)) {
+			t.Fatalf("RotateKey(%q) ref = %q (before: %q)", name, newRef, oldRef)
+		}
+		wrapped, ref, err := w.Wrap(ctx, name, dk)
+		if err != nil || ref != newRef {
+			t.Fatalf("Wrap(%q) after RotateKey: ref %q, %v; want %q", name, ref, err, newRef)
+		}
+		if got, err := w.Unwrap(ctx, oldRef, old); err != nil || !bytes.Equal(got, dk) {
+			t.Errorf("Unwrap under the old version = %x, %v", got, err)
+		}
+		if got, err := w.Unwrap(ctx, newRef, wrapped); err != nil || !bytes.Equal(got, dk) {
+			t.Errorf("Unwrap under the new version = %x, %v", got, err)
+		}
+		if _, err := w.Unwrap(ctx, newRef, old); err == nil {
+			t.Errorf("%q: a key wrapped under the old version unwrapped under the new ref", name)
+		}
+	}
+	if _, err := kr.RotateKey(ctx, "kmstest-no-such-key"); !errors.Is(err, kms.ErrKeyNotFound) {
+		t.Errorf("RotateKey of an unknown key: error = %v, want ErrKeyNotFound", err)
 	}
 }

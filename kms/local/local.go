@@ -2,19 +2,14 @@ package local
 
 import (
 	"context"
-	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
-	"sort"
-	"strconv"
-	"strings"
 	"sync"
+	"syscall"
 
 	"github.com/keyhaven/keyhaven/kms"
 )
@@ -22,7 +17,7 @@ import (
 // Name is the backend's name, the first element of its refs.
 const Name = kms.LocalBackend
 
-// KeyName is the name of the backend's only key, the master key.
+// KeyName is the name of the backend's default key, the master key.
 const KeyName = "master"
 
 const (
@@ -37,20 +32,29 @@ const (
 type Backend struct {
 	dir string
 
-	mu       sync.RWMutex
-	versions map[int]cipher.AEAD
-	latest   int
+	mu   sync.RWMutex
+	keys map[string]*versions
+}
+
+// versions are the loaded versions of one named key.
+type versions struct {
+	aead   map[int]cipher.AEAD
+	latest int
 }
 
 var (
-	_ kms.Wrapper  = (*Backend)(nil)
-	_ kms.Rotator  = (*Backend)(nil)
-	_ kms.Resolver = (*Backend)(nil)
+	_ kms.Wrapper    = (*Backend)(nil)
+	_ kms.Rotator    = (*Backend)(nil)
+	_ kms.KeyRotator = (*Backend)(nil)
+	_ kms.KeyCreator = (*Backend)(nil)
+	_ kms.Resolver   = (*Backend)(nil)
 )
 
-// Open loads the master key versions kept in dir, creating dir (mode 0700)
-// and version 1 when there is none. A key file that cannot be read or does
-// not hold a base64 32-byte key is an error.
+// Open loads the key versions kept in dir, creating dir (mode 0700) and
+// version 1 of the master key and of DefaultKPSKey when they are missing
+// (DefaultKPSKey only if the directory is writable).
+// A key file that cannot be read or does not hold a base64 32-byte key is
+// an error.
 func Open(dir string) (*Backend, error) {
 	if err := os.MkdirAll(dir, dirPerm); err != nil {
 		return nil, fmt.Errorf("local: creating key directory: %w", err)
@@ -64,10 +68,23 @@ func Open(dir string) (*Backend, error) {
 	if err := b.load(); err != nil {
 		return nil, err
 	}
-	if b.latest == 0 {
-		if _, err := b.Rotate(); err != nil {
-			return nil, err
+	for _, name := range []string{KeyName, DefaultKPSKey} {
+		if b.latest(name) != 0 {
+			continue
 		}
+		// Another process starting at the same time may create it
+		// first; either way it exists afterwards.
+		_, err := b.CreateKey(context.Background(), name)
+		if err == nil || errors.Is(err, fs.ErrExist) {
+			continue
+		}
+		// kps/default is a convenience: a key directory mounted read-only
+		// with only the master key in it (a secret volume) still opens,
+		// and requests naming kps/default get "not found".
+		if name == DefaultKPSKey && b.latest(KeyName) != 0 && (errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS)) {
+			continue
+		}
+		return nil, err
 	}
 	return b, nil
 }
@@ -78,17 +95,18 @@ func (b *Backend) Name() string { return Name }
 // Dir returns the directory holding the key files.
 func (b *Backend) Dir() string { return b.dir }
 
-// Wrap seals dataKey under the master key. keyName "" or "master" selects
-// the newest version; "master@vN" selects version N.
+// Wrap seals dataKey under a local key. keyName "" selects the newest
+// version of the master key, "NAME" the newest version of key NAME, and
+// "NAME@vN" its version N.
 func (b *Backend) Wrap(_ context.Context, keyName string, dataKey []byte) ([]byte, string, error) {
 	if err := kms.CheckDataKey(dataKey); err != nil {
 		return nil, "", err
 	}
-	v, aead, err := b.version(keyName)
+	name, v, aead, err := b.version(keyName)
 	if err != nil {
 		return nil, "", err
 	}
-	ref := ref(v)
+	ref := ref(name, v)
 	nonce := make([]byte, nonceSize, nonceSize+len(dataKey)+aead.Overhead())
 	if _, err := rand.Read(nonce); err != nil {
 		return nil, "", fmt.Errorf("local: reading random nonce: %w", err)
@@ -96,7 +114,7 @@ func (b *Backend) Wrap(_ context.Context, keyName string, dataKey []byte) ([]byt
 	return aead.Seal(nonce, nonce, dataKey, []byte(ref)), ref, nil
 }
 
-// Unwrap opens what Wrap returned under ref ("local/master@vN").
+// Unwrap opens what Wrap returned under ref ("local/NAME@vN").
 func (b *Backend) Unwrap(_ context.Context, ref string, wrapped []byte) ([]byte, error) {
 	backend, key, err := kms.SplitRef(ref)
 	if err != nil {
@@ -105,10 +123,10 @@ func (b *Backend) Unwrap(_ context.Context, ref string, wrapped []byte) ([]byte,
 	if backend != Name {
 		return nil, kms.KeyNotFoundError("local: %q is not a local key reference", ref)
 	}
-	if _, ok := parseVersion(key); !ok {
-		return nil, kms.KeyNotFoundError("local: key %q not found (want master@vN)", key)
+	if _, v, ok := parseKey(key); !ok || v == 0 {
+		return nil, kms.KeyNotFoundError("local: key %q not found (want NAME@vN)", key)
 	}
-	v, aead, err := b.version(key)
+	name, v, aead, err := b.version(key)
 	if err != nil {
 		return nil, err
 	}
@@ -117,28 +135,66 @@ func (b *Backend) Unwrap(_ context.Context, ref string, wrapped []byte) ([]byte,
 	}
 	dk, err := aead.Open(nil, wrapped[:nonceSize], wrapped[nonceSize:], []byte(ref))
 	if err != nil {
-		return nil, fmt.Errorf("local master key v%d does not open this data key: wrong key file?", v)
+		return nil, fmt.Errorf("local %s key v%d does not open this data key: wrong key file?", name, v)
 	}
 	return dk, nil
 }
 
 // Resolve returns the ref Wrap uses for keyName.
 func (b *Backend) Resolve(_ context.Context, keyName string) (string, error) {
-	v, _, err := b.version(keyName)
+	name, v, _, err := b.version(keyName)
 	if err != nil {
 		return "", err
 	}
-	return ref(v), nil
+	return ref(name, v), nil
 }
 
-// Rotate writes a new master key version, which Wrap uses from now on, and
-// returns its ref. Older versions are kept.
-func (b *Backend) Rotate() (string, error) {
+// CreateKey makes version 1 of a new key called name and returns its ref.
+// A name already in use, here or by another process sharing the
+// directory, is an error wrapping fs.ErrExist (its file is published with
+// a hard link, which only one process can win).
+func (b *Backend) CreateKey(_ context.Context, name string) (string, error) {
+	if !ValidKeyName(name) {
+		return "", fmt.Errorf("local: invalid key name %q: want 1 to %d letters, digits, _ - : or /", name, MaxKeyNameLength)
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if err := b.loadLocked(); err != nil {
+		return "", err
+	}
+	if b.keys[name] != nil {
+		return "", fmt.Errorf("local: key %q already exists: %w", name, fs.ErrExist)
+	}
+	if err := b.create(name, 1); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return "", fmt.Errorf("local: key %q already exists: %w", name, fs.ErrExist)
+		}
+		return "", err
+	}
+	if err := b.loadLocked(); err != nil {
+		return "", err
+	}
+	return ref(name, 1), nil
+}
+
+// Rotate adds a version of the master key; see RotateKey.
+func (b *Backend) Rotate() (string, error) { return b.RotateKey(context.Background(), KeyName) }
+
+// RotateKey writes a new version of key name, which Wrap uses from now on,
+// and returns its ref. Older versions are kept. An unknown name is an
+// error wrapping kms.ErrKeyNotFound.
+func (b *Backend) RotateKey(_ context.Context, name string) (string, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if err := b.loadLocked(); err != nil {
+		return "", err
+	}
 	for {
-		next := b.latest + 1
-		err := b.create(next)
+		k := b.keys[name]
+		if k == nil {
+			return "", kms.KeyNotFoundError("local: key %q not found in %s", name, b.dir)
+		}
+		err := b.create(name, k.latest+1)
 		if errors.Is(err, fs.ErrExist) {
 			// Another process rotated first: take its versions and retry.
 			if err := b.loadLocked(); err != nil {
@@ -152,177 +208,74 @@ func (b *Backend) Rotate() (string, error) {
 		if err := b.loadLocked(); err != nil {
 			return "", err
 		}
-		return ref(b.latest), nil
+		return ref(name, b.keys[name].latest), nil
 	}
 }
 
-// version returns the version number and cipher that keyName selects,
-// reloading the directory once if another process may have added it.
-func (b *Backend) version(keyName string) (int, cipher.AEAD, error) {
-	want := 0 // 0: the latest
-	switch {
-	case keyName == "" || keyName == KeyName:
-	default:
-		n, ok := parseVersion(keyName)
-		if !ok {
-			return 0, nil, kms.KeyNotFoundError("local: key %q not found (the local KMS has one key, %q)", keyName, KeyName)
-		}
-		want = n
+// version returns the key name, version number and cipher that keyName
+// selects, reloading the directory once on a miss: another process may
+// have created or rotated the key.
+func (b *Backend) version(keyName string) (string, int, cipher.AEAD, error) {
+	name, want, ok := parseKey(keyName)
+	if !ok {
+		return "", 0, nil, kms.KeyNotFoundError("local: key %q not found (not a valid local key name)", keyName)
 	}
 	b.mu.RLock()
-	v, aead := b.pick(want)
+	v, aead := b.pick(name, want)
 	b.mu.RUnlock()
+	// Only when a file this process has not loaded exists is the
+	// directory worth reading again, under the write lock: a name no key
+	// has costs one stat, not a reload that would stall every other wrap.
+	// For the latest version that file is the next one, so that a
+	// rotation by another process (keyhaven kms rotate) is used here from
+	// the next wrap on.
+	probe := max(want, 1)
 	if aead != nil {
-		return v, aead, nil
+		if want != 0 {
+			return name, v, aead, nil
+		}
+		probe = v + 1
+	}
+	if _, err := os.Stat(b.path(name, probe)); errors.Is(err, fs.ErrNotExist) {
+		if aead != nil {
+			return name, v, aead, nil
+		}
+		return "", 0, nil, notFound(name, want, b.dir)
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if err := b.loadLocked(); err != nil {
-		return 0, nil, err
+		return "", 0, nil, err
 	}
-	if v, aead = b.pick(want); aead == nil {
-		return 0, nil, kms.KeyNotFoundError("local: master key version %d not found in %s", want, b.dir)
+	if v, aead = b.pick(name, want); aead == nil {
+		return "", 0, nil, notFound(name, want, b.dir)
 	}
-	return v, aead, nil
+	return name, v, aead, nil
 }
 
-func (b *Backend) pick(want int) (int, cipher.AEAD) {
+func notFound(name string, version int, dir string) error {
+	if version == 0 {
+		return kms.KeyNotFoundError("local: key %q not found in %s (keyhaven kms create-key makes one)", name, dir)
+	}
+	return kms.KeyNotFoundError("local: key %q version %d not found in %s", name, version, dir)
+}
+
+func (b *Backend) pick(name string, want int) (int, cipher.AEAD) {
+	k := b.keys[name]
+	if k == nil {
+		return 0, nil
+	}
 	if want == 0 {
-		want = b.latest
+		want = k.latest
 	}
-	return want, b.versions[want]
+	return want, k.aead[want]
 }
 
-func (b *Backend) load() error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.loadLocked()
-}
-
-// loadLocked reads every master-vN.key file of the directory.
-func (b *Backend) loadLocked() error {
-	entries, err := os.ReadDir(b.dir)
-	if err != nil {
-		return fmt.Errorf("local: reading key directory: %w", err)
-	}
-	versions := make(map[int]cipher.AEAD)
-	latest := 0
-	for _, e := range entries {
-		n, ok := fileVersion(e.Name())
-		if !ok {
-			continue
-		}
-		aead, err := b.read(n)
-		if err != nil {
-			return err
-		}
-		versions[n] = aead
-		latest = max(latest, n)
-	}
-	b.versions, b.latest = versions, latest
-	return nil
-}
-
-// read loads version n from its file.
-func (b *Backend) read(n int) (cipher.AEAD, error) {
-	path := b.path(n)
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("local: reading master key v%d: %w", n, err)
-	}
-	key, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(data)))
-	if err != nil || len(key) != keySize {
-		return nil, fmt.Errorf("local: master key file %s is corrupt: want the base64 of %d bytes", path, keySize)
-	}
-	defer clear(key)
-	block, err := aes.NewCipher(key)
-	if err != nil {
-		return nil, fmt.Errorf("local: master key v%d: %w", n, err)
-	}
-	return cipher.NewGCM(block)
-}
-
-// create writes version n with a fresh random key, atomically and only if
-// it does not exist yet (fs.ErrExist then).
-func (b *Backend) create(n int) error {
-	key := make([]byte, keySize)
-	defer clear(key)
-	if _, err := rand.Read(key); err != nil {
-		return fmt.Errorf("local: generating master key: %w", err)
-	}
-	tmp, err := os.CreateTemp(b.dir, ".master-*.tmp")
-	if err != nil {
-		return fmt.Errorf("local: writing master key v%d: %w", n, err)
-	}
-	defer os.Remove(tmp.Name())
-	text := base64.StdEncoding.EncodeToString(key) + "\n"
-	if err := tmp.Chmod(filePerm); err == nil {
-		_, err = tmp.WriteString(text)
-		if err == nil {
-			err = tmp.Sync()
-		}
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("local: writing master key v%d: %w", n, err)
-	}
-	// A hard link publishes the complete file under its name, and fails
-	// if that version exists already.
-	if err := os.Link(tmp.Name(), b.path(n)); err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			return err
-		}
-		return fmt.Errorf("local: writing master key v%d: %w", n, err)
-	}
-	return nil
-}
-
-// Versions returns the master key versions present, oldest first.
-func (b *Backend) Versions() []int {
+func (b *Backend) latest(name string) int {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
-	vs := make([]int, 0, len(b.versions))
-	for v := range b.versions {
-		vs = append(vs, v)
+	if k := b.keys[name]; k != nil {
+		return k.latest
 	}
-	sort.Ints(vs)
-	return vs
-}
-
-func (b *Backend) path(n int) string {
-	return filepath.Join(b.dir, "master-v"+strconv.Itoa(n)+".key")
-}
-
-func ref(v int) string { return Name + "/" + KeyName + "@v" + strconv.Itoa(v) }
-
-// parseVersion parses "master@vN".
-func parseVersion(key string) (int, bool) {
-	s, ok := strings.CutPrefix(key, KeyName+"@v")
-	if !ok {
-		return 0, false
-	}
-	return positive(s)
-}
-
-// fileVersion parses "master-vN.key".
-func fileVersion(name string) (int, bool) {
-	s, ok := strings.CutPrefix(name, "master-v")
-	if !ok {
-		return 0, false
-	}
-	s, ok = strings.CutSuffix(s, ".key")
-	if !ok {
-		return 0, false
-	}
-	return positive(s)
-}
-
-func positive(s string) (int, bool) {
-	n, err := strconv.Atoi(s)
-	if err != nil || n < 1 || strconv.Itoa(n) != s {
-		return 0, false
-	}
-	return n, true
+	return 0
 }

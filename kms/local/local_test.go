@@ -31,6 +31,18 @@ func TestContract(t *testing.T) {
 	})
 }
 
+// TestContractNamedKeys runs the contract suite over named keys: demo,
+// made with CreateKey, and kps/default, made by Open.
+func TestContractNamedKeys(t *testing.T) {
+	kmstest.Run(t, func(t *testing.T) (kms.Wrapper, []string) {
+		b := open(t, filepath.Join(t.TempDir(), "kms-local"))
+		if _, err := b.CreateKey(context.Background(), "demo"); err != nil {
+			t.Fatal(err)
+		}
+		return b, []string{"demo", local.DefaultKPSKey, local.KeyName}
+	})
+}
+
 func TestOpenCreatesV1(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "kms-local")
 	b := open(t, dir)
@@ -51,8 +63,11 @@ func TestOpenCreatesV1(t *testing.T) {
 	if err != nil || len(key) != 32 {
 		t.Fatalf("key file holds %q: %v", data, err)
 	}
-	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
-		t.Errorf("dir holds %d entries, want 1 (no temporary files left)", len(entries))
+	if entries, _ := os.ReadDir(dir); len(entries) != 2 {
+		t.Errorf("dir holds %d entries, want 2 (master and kps/default, no temporary files left)", len(entries))
+	}
+	if _, err := os.Stat(filepath.Join(dir, "kps+default-v1.key")); err != nil {
+		t.Errorf("kps/default not created: %v", err)
 	}
 
 	// Opening again reuses v1 and unwraps what the first opened wrapped.
