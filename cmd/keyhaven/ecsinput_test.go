@@ -104,16 +104,24 @@ func TestECSHuaweiModeBadInput(t *testing.T) {
 // TestECSSeedRequests sends the seed's own requests as written, in
 // --compute-api huawei: "demo2" generated and sealed under the KMS key
 // "demo", "demo4" imported with its private key sealed under "testName".
-// The named keys are SoftHSM2 keys here: the local KMS has no named keys
-// on this branch (another change adds them), and a PKCS#11 key is found
-// by kms_key_name the same way.
+// The named keys are made with `keyhaven kms create-key`, in the local
+// KMS of the embedded defaults and in SoftHSM2.
 func TestECSSeedRequests(t *testing.T) {
-	tok := softhsmtest.New(t, "keyhaven-seed")
-	pkcs11Flags := []string{"--pkcs11-module", tok.Module, "--pkcs11-token", tok.Label, "--pkcs11-pin", tok.PIN, "--pkcs11-key", "demo"}
-	srv := startIdentityServer(t, append([]string{"--compute-api", "huawei"}, pkcs11Flags...)...)
+	t.Run("embedded defaults", func(t *testing.T) { ecsSeedRequests(t, nil, "local/") })
+	t.Run("SoftHSM2", func(t *testing.T) {
+		tok := softhsmtest.New(t, "keyhaven-seed")
+		ecsSeedRequests(t, []string{"--pkcs11-module", tok.Module, "--pkcs11-token", tok.Label, "--pkcs11-pin", tok.PIN, "--pkcs11-key", "demo"}, "pkcs11/")
+	})
+}
+
+// ecsSeedRequests sends the seed's demo2 and demo4 requests as written
+// after `keyhaven kms create-key demo` and `testName` on a server with
+// kmsFlags, whose keys' refs start with prefix.
+func ecsSeedRequests(t *testing.T, kmsFlags []string, prefix string) {
+	srv := startIdentityServer(t, append([]string{"--compute-api", "huawei"}, kmsFlags...)...)
 	for _, key := range []string{"demo", "testName"} {
 		var out bytes.Buffer
-		args := append(append([]string{"kms", "--data-dir", srv.cfg.DataDir}, pkcs11Flags...), "create-key", key)
+		args := append(append([]string{"kms", "--data-dir", srv.cfg.DataDir}, kmsFlags...), "create-key", key)
 		if err := run(context.Background(), args, func(string) string { return "" }, &out, &out); err != nil {
 			t.Fatalf("kms create-key %s: %v\n%s", key, err, out.String())
 		}
@@ -153,7 +161,7 @@ func TestECSSeedRequests(t *testing.T) {
 		// KPS sees it sealed under the named key and gives the same
 		// private key back.
 		resp, raw = srv.do(t, "GET", "/v3/"+alice.Project+"/keypairs/"+s.name, h, "")
-		if resp.StatusCode != 200 || !strings.Contains(string(raw), `"is_key_protection":true`) || !strings.Contains(string(raw), `"key_id":"pkcs11/`+s.kmsKey) {
+		if resp.StatusCode != 200 || !strings.Contains(string(raw), `"is_key_protection":true`) || !strings.Contains(string(raw), `"key_id":"`+prefix+s.kmsKey) {
 			t.Fatalf("%s in KPS: %d %s", s.name, resp.StatusCode, raw)
 		}
 		resp, raw = srv.do(t, "POST", "/v3/"+alice.Project+"/keypairs/private-key/export", h, `{"keypair": {"name": "`+s.name+`"}}`)
