@@ -125,6 +125,12 @@ func (s *Service) AuthPassword(ctx context.Context, ref UserRef, pw string, scop
 // user (Keystone's "token" method, used to rescope). The new token expires
 // no later than the old one.
 func (s *Service) AuthToken(ctx context.Context, tok string, scope Scope) (*Token, error) {
+	issued := s.now()
+	// The new token is issued after the old one's withdrawal events, so
+	// they would not end it: read them from the store first rather than
+	// trust this instance's copy, which may be a reload behind a change
+	// made on another instance. A failed read leaves the last copy.
+	_ = s.Reload(ctx)
 	p, err := s.tokens.Open(tok, s.now())
 	if err != nil || !s.access.tokenAllowed(p) {
 		return nil, authFailed()
@@ -143,13 +149,16 @@ func (s *Service) AuthToken(ctx context.Context, tok string, scope Scope) (*Toke
 	if !slices.Contains(methods, "token") {
 		methods = append(methods, "token")
 	}
-	return s.issueUntil(ctx, u, methods, scope, p.ExpiresAt)
+	return s.issueUntil(ctx, u, methods, scope, issued, p.ExpiresAt)
 }
 
 // issueUntil issues a token for u and scope, expiring after the lifetime or
-// at notAfter when that is set and sooner.
-func (s *Service) issueUntil(ctx context.Context, u *identity.User, methods []string, scope Scope, notAfter time.Time) (*Token, error) {
-	now := s.now().UTC().Truncate(time.Microsecond)
+// at notAfter when that is set and sooner. issued is when the caller began
+// to read what the token rests on (the user, its password, the old
+// token): a change that withdraws access after that moment ends the token,
+// even when it commits while the token is being issued.
+func (s *Service) issueUntil(ctx context.Context, u *identity.User, methods []string, scope Scope, issued, notAfter time.Time) (*Token, error) {
+	now := issued.UTC().Truncate(time.Microsecond)
 	t := &Token{User: u}
 	var err error
 	if t.UserDomain, err = s.store.GetDomain(ctx, u.DomainID); err != nil {

@@ -1,0 +1,128 @@
+package builtin
+
+import (
+	"context"
+	"errors"
+	"net/http/httptest"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/keyhaven/keyhaven/identity"
+	"github.com/keyhaven/keyhaven/identity/password"
+	"github.com/keyhaven/keyhaven/identity/token"
+	"github.com/keyhaven/keyhaven/store/sqlite"
+)
+
+// interleaved is the real SQLite store with a hook run after GetUser
+// returns: it puts another request's change exactly between a login's
+// read of the user and the token it issues, the moment a race hits.
+type interleaved struct {
+	identity.Store
+	once  sync.Once
+	after func()
+}
+
+func (s *interleaved) GetUser(ctx context.Context, id string) (*identity.User, error) {
+	u, err := s.Store.GetUser(ctx, id)
+	if s.after != nil {
+		s.once.Do(s.after)
+	}
+	return u, err
+}
+
+// openInterleaved opens a live service whose store runs after once, after
+// the first user it reads.
+func (w *world) openInterleaved(t *testing.T, after func()) *Service {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), filepath.Join(w.dir, "k.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	ring, err := token.OpenKeyring(filepath.Join(w.dir, "keys"), 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := New(Config{Store: &interleaved{Store: st, after: after}, Tokens: token.NewIssuer(ring),
+		Hasher: password.NewHasher(password.Params{Memory: 64, Time: 1, Threads: 1}, 2), CredentialKey: w.credKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return svc
+}
+
+func authenticates(s *Service, tok string) bool {
+	r := httptest.NewRequest("GET", "/", nil)
+	r.Header.Set(Header, tok)
+	_, err := s.Authenticate(context.Background(), r)
+	return err == nil
+}
+
+// TestLoginRacingPasswordChange: a password change that commits while a
+// login with the old password is being checked ends the token that login
+// issues, as it ends every token issued before it.
+func TestLoginRacingPasswordChange(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t)
+	a := w.openLive(t)
+	f := newFixture(t, a)
+	pw := "new-pw"
+	b := w.openInterleaved(t, func() {
+		if _, err := a.UpdateUser(ctx, f.user.ID, nil, &pw, nil); err != nil {
+			t.Error(err)
+		}
+	})
+	tok, err := b.AuthPassword(ctx, UserRef{ID: f.user.ID}, "alice-pw", Scope{ProjectID: f.project.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []*Service{a, b} {
+		if err := s.Reload(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if authenticates(s, tok.ID) {
+			t.Error("a token from the old password, issued as the password changed, authenticates after the change")
+		}
+	}
+}
+
+// TestRescopeBeforeReload: on an instance that has not yet reloaded after
+// a password change made on another, rescoping the old token must not
+// give a token that outlives the change: refused, or ended by the reload
+// as the old token is.
+func TestRescopeBeforeReload(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t)
+	a, b := w.openLive(t), w.openLive(t)
+	f := newFixture(t, a)
+	old, err := a.AuthPassword(ctx, UserRef{ID: f.user.ID}, "alice-pw", Scope{ProjectID: f.project.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	pw := "new-pw"
+	if _, err := a.UpdateUser(ctx, f.user.ID, nil, &pw, nil); err != nil {
+		t.Fatal(err)
+	}
+	minted, err := b.AuthToken(ctx, old.ID, Scope{ProjectID: f.project.ID})
+	if errors.Is(err, identity.ErrUnauthenticated) {
+		return
+	}
+	if err != nil {
+		t.Fatalf("rescope before the reload: %v", err)
+	}
+	if err := b.Reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []*Service{a, b} {
+		if authenticates(s, old.ID) {
+			t.Error("the old token authenticates after the password change")
+		}
+		if authenticates(s, minted.ID) {
+			t.Error("a token minted from the old token authenticates after the password change")
+		}
+	}
+}
