@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/keyhaven/keyhaven/identity"
@@ -45,6 +46,8 @@ type Service struct {
 	now      func() time.Time
 	access   *access
 	login    *login
+	// reloading serialises Reload (access.go).
+	reloading *sync.Mutex
 }
 
 // New returns the built-in identity service.
@@ -59,7 +62,7 @@ func New(cfg Config) (*Service, error) {
 		cfg.Now = time.Now
 	}
 	return &Service{store: cfg.Store, tokens: cfg.Tokens, hasher: cfg.Hasher, credKey: cfg.CredentialKey,
-		lifetime: cfg.TokenLifetime, now: cfg.Now, access: newAccess(), login: newLogin(cfg)}, nil
+		lifetime: cfg.TokenLifetime, now: cfg.Now, access: newAccess(), login: newLogin(cfg), reloading: &sync.Mutex{}}, nil
 }
 
 // Store returns the identity store, for the admin API and commands.
