@@ -122,6 +122,9 @@ func (s *Service) CreateProject(ctx context.Context, domainID, name, description
 	if err := identity.ValidateName("project", name); err != nil {
 		return nil, err
 	}
+	if err := identity.ValidateDescription(description); err != nil {
+		return nil, err
+	}
 	p := &identity.Project{ID: NewID(), Name: name, DomainID: domainID, Description: description, Enabled: true}
 	if err := s.store.CreateProject(ctx, p); err != nil {
 		return nil, err
