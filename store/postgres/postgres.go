@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -83,6 +84,19 @@ const (
 	codeUniqueViolation     = "23505"
 	codeForeignKeyViolation = "23503"
 )
+
+// nulArg reports whether a text argument holds NUL, which PostgreSQL's
+// text type cannot store: a lookup by it matches nothing (the server would
+// refuse the query instead, 22021), so callers answer "not found" without
+// asking.
+func nulArg(args ...any) bool {
+	for _, a := range args {
+		if s, ok := a.(string); ok && strings.IndexByte(s, 0) >= 0 {
+			return true
+		}
+	}
+	return false
+}
 
 // pgError returns the server error in err's chain, or nil (a connection
 // failure, a cancelled context, ...).
