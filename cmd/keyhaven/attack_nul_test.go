@@ -107,6 +107,13 @@ func TestNULInLookups(t *testing.T) {
 				if resp.StatusCode >= 500 {
 					t.Errorf("%s with a NUL: %d %s", c.what, resp.StatusCode, raw)
 				}
+				if strings.Contains(c.path, "%00") {
+					// Not UTF-8 either: PostgreSQL refuses it in text too.
+					bad := strings.ReplaceAll(c.path, "%00", "%ff")
+					if resp, raw := srv.do(t, c.method, bad, c.h, c.body); resp.StatusCode >= 500 {
+						t.Errorf("%s with a byte that is not UTF-8: %d %s", c.what, resp.StatusCode, raw)
+					}
+				}
 			}
 		})
 	}

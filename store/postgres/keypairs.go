@@ -194,7 +194,7 @@ func visible(cond string) string {
 // GetKeyPair returns the key pair called name that v sees: v's own, or one
 // shared with v's domain; ENOTFOUND when there is none.
 func (s *Store) GetKeyPair(ctx context.Context, v keypair.Viewer, name string) (*keypair.KeyPair, error) {
-	if nulArg(v.UserID, v.DomainID, name) {
+	if unstorable(v.UserID, v.DomainID, name) {
 		return nil, keypair.NotFound(name, v.UserID)
 	}
 	row := s.pool.QueryRow(ctx, visible(`name = $3`)+` LIMIT 1`, v.UserID, v.DomainID, name)
@@ -216,10 +216,10 @@ func (s *Store) GetKeyPair(ctx context.Context, v keypair.Viewer, name string) (
 // first row is the marker itself, so the check and the page come from the
 // same snapshot.
 func (s *Store) ListKeyPairs(ctx context.Context, v keypair.Viewer, page keypair.Page) ([]*keypair.KeyPair, error) {
-	if page.Marker != "" && nulArg(page.Marker) {
+	if page.Marker != "" && unstorable(page.Marker) {
 		return nil, keypair.MarkerNotFound(page.Marker)
 	}
-	if nulArg(v.UserID, v.DomainID) {
+	if unstorable(v.UserID, v.DomainID) {
 		return []*keypair.KeyPair{}, nil
 	}
 	var limit *int64 // NULL: no limit

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -85,13 +86,13 @@ const (
 	codeForeignKeyViolation = "23503"
 )
 
-// nulArg reports whether a text argument holds NUL, which PostgreSQL's
-// text type cannot store: a lookup by it matches nothing (the server would
-// refuse the query instead, 22021), so callers answer "not found" without
-// asking.
-func nulArg(args ...any) bool {
+// unstorable reports whether a text argument holds NUL or is not valid
+// UTF-8, which PostgreSQL's text type cannot store: a lookup by it matches
+// nothing (the server would refuse the query instead, 22021), so callers
+// answer "not found" without asking.
+func unstorable(args ...any) bool {
 	for _, a := range args {
-		if s, ok := a.(string); ok && strings.IndexByte(s, 0) >= 0 {
+		if s, ok := a.(string); ok && (strings.IndexByte(s, 0) >= 0 || !utf8.ValidString(s)) {
 			return true
 		}
 	}

@@ -6,13 +6,19 @@ import (
 	"github.com/keyhaven/keyhaven/identity"
 )
 
-// testNULLookups: a lookup by an id or name holding NUL, which a caller
-// can send and PostgreSQL's text type cannot hold, finds nothing on every
-// engine: identity.ErrNotFound or an empty list, never a query error.
+// testNULLookups: a lookup by an id or name holding NUL or a byte that is
+// not UTF-8, which a caller can send in a URL and PostgreSQL's text type
+// cannot hold, finds nothing on every engine: identity.ErrNotFound or an
+// empty list, never a query error.
 func testNULLookups(t *testing.T, s identity.Store) {
-	ctx := t.Context()
 	w := newWorld(t, s)
-	const nul = "a\x00b"
+	for _, nul := range []string{"a\x00b", "a\xffb"} {
+		nulLookups(t, s, w, nul)
+	}
+}
+
+func nulLookups(t *testing.T, s identity.Store, w *world, nul string) {
+	ctx := t.Context()
 	for _, c := range []struct {
 		what string
 		err  error
