@@ -55,6 +55,7 @@ func TestValidateDescription(t *testing.T) {
 		{"empty", "", true},
 		{"text with a newline", "the dev team\nin eu-1", true},
 		{"NUL", "a\x00b", false},
+		{"invalid UTF-8", "a\xffb", false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			err := ValidateDescription(tt.in)
