@@ -303,6 +303,19 @@ func (s *Service) Revoke(ctx context.Context, tok string) error {
 	return nil
 }
 
+// AuthenticateFresh is Authenticate after a Reload, for a request that
+// makes something lasting from the token (a user, a grant, an EC2
+// credential): it must not rest on this instance's copy of withdrawn
+// access, which may be a reload behind a change made on another instance,
+// or the withdrawn caller could undo the withdrawal (grant the role
+// again, say) for good. It fails when the store cannot be read.
+func (s *Service) AuthenticateFresh(ctx context.Context, r *http.Request) (identity.Principal, error) {
+	if err := s.Reload(ctx); err != nil {
+		return identity.Principal{}, err
+	}
+	return s.Authenticate(ctx, r)
+}
+
 // Header is the request header carrying a token.
 const Header = "X-Auth-Token"
 
