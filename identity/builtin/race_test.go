@@ -193,3 +193,73 @@ func TestDisableRacingPasswordChange(t *testing.T) {
 		t.Fatal("the user disabled during a password change is enabled again")
 	}
 }
+
+// TestLoginRacingWithdrawals: a disable, a deletion or the removal of the
+// role that commits while a login is checking the password, or while a
+// rescope is reading the user, ends the token that login or rescope issues
+// (or it fails).
+func TestLoginRacingWithdrawals(t *testing.T) {
+	for _, rescope := range []bool{false, true} {
+		t.Run(map[bool]string{false: "password", true: "rescope"}[rescope], func(t *testing.T) { racingWithdrawals(t, rescope) })
+	}
+}
+
+func racingWithdrawals(t *testing.T, rescope bool) {
+	for _, c := range []struct {
+		name     string
+		withdraw func(ctx context.Context, a *Service, f *fixture) error
+	}{
+		{"user disabled", func(ctx context.Context, a *Service, f *fixture) error {
+			off := false
+			_, err := a.UpdateUser(ctx, f.user.ID, nil, nil, &off)
+			return err
+		}},
+		{"user deleted", func(ctx context.Context, a *Service, f *fixture) error { return a.DeleteUser(ctx, f.user.ID) }},
+		{"role removed", func(ctx context.Context, a *Service, f *fixture) error {
+			r, err := a.Store().GetRoleByName(ctx, "member")
+			if err != nil {
+				return err
+			}
+			return a.Ungrant(ctx, identity.Assignment{UserID: f.user.ID, ProjectID: f.project.ID, RoleID: r.ID})
+		}},
+		{"project disabled", func(ctx context.Context, a *Service, f *fixture) error {
+			off := false
+			_, err := a.UpdateProject(ctx, f.project.ID, ProjectChange{Enabled: &off})
+			return err
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ctx := context.Background()
+			w := newWorld(t)
+			a := w.openLive(t)
+			f := newFixture(t, a)
+			b := w.openInterleaved(t, func() {
+				if err := c.withdraw(ctx, a, f); err != nil {
+					t.Error(err)
+				}
+			})
+			var tok *Token
+			var err error
+			if rescope {
+				old, lerr := a.AuthPassword(ctx, UserRef{ID: f.user.ID}, "alice-pw", Scope{ProjectID: f.project.ID})
+				if lerr != nil {
+					t.Fatal(lerr)
+				}
+				tok, err = b.AuthToken(ctx, old.ID, Scope{ProjectID: f.project.ID})
+			} else {
+				tok, err = b.AuthPassword(ctx, UserRef{ID: f.user.ID}, "alice-pw", Scope{ProjectID: f.project.ID})
+			}
+			if err != nil {
+				return // refused: as good
+			}
+			for _, s := range []*Service{a, b} {
+				if err := s.Reload(ctx); err != nil {
+					t.Fatal(err)
+				}
+				if authenticates(s, tok.ID) {
+					t.Errorf("a token issued by a login racing the change authenticates after it")
+				}
+			}
+		})
+	}
+}
