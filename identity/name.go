@@ -58,3 +58,16 @@ func ValidateName(kind, name string) error {
 	}
 	return nil
 }
+
+// ValidateDescription checks a free-text description: any valid UTF-8
+// but NUL, which PostgreSQL's text type cannot store (so it would fail the
+// write on one store and not the other).
+func ValidateDescription(description string) error {
+	if !utf8.ValidString(description) {
+		return Invalid("description", "a description must be valid UTF-8.")
+	}
+	if i := strings.IndexByte(description, 0); i >= 0 {
+		return Invalid("description", fmt.Sprintf("a description must not contain NUL (U+0000 at byte %d).", i))
+	}
+	return nil
+}

@@ -46,3 +46,25 @@ func TestValidateName(t *testing.T) {
 		})
 	}
 }
+
+func TestValidateDescription(t *testing.T) {
+	for _, tt := range []struct {
+		name, in string
+		ok       bool
+	}{
+		{"empty", "", true},
+		{"text with a newline", "the dev team\nin eu-1", true},
+		{"NUL", "a\x00b", false},
+		{"invalid UTF-8", "a\xffb", false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			err := ValidateDescription(tt.in)
+			if (err == nil) != tt.ok {
+				t.Fatalf("ValidateDescription(%q) = %v, want ok %v", tt.in, err, tt.ok)
+			}
+			if err != nil && !errors.Is(err, ErrInvalid) {
+				t.Fatalf("not an ErrInvalid: %v", err)
+			}
+		})
+	}
+}

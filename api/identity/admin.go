@@ -49,7 +49,11 @@ func (h *Handler) admin(w http.ResponseWriter, r *http.Request, base string, seg
 	default:
 		return false, nil
 	}
-	p, err := h.caller(r)
+	caller := h.caller
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		caller = h.freshCaller
+	}
+	p, err := caller(r)
 	if err != nil {
 		return true, err
 	}

@@ -18,7 +18,12 @@ func (h *Handler) credentials(w http.ResponseWriter, r *http.Request, base, rest
 	if len(parts) == 4 {
 		access = parts[3]
 	}
-	p, err := h.caller(r)
+	caller := h.caller
+	if r.Method == http.MethodPost {
+		// A new credential outlives even a password change.
+		caller = h.freshCaller
+	}
+	p, err := caller(r)
 	if err != nil {
 		return err
 	}

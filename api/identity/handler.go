@@ -209,6 +209,12 @@ func (h *Handler) caller(r *http.Request) (identity.Principal, error) {
 	return h.svc.Authenticate(r.Context(), r)
 }
 
+// freshCaller is caller for the calls that change identity: it reads
+// withdrawn access from the store first (builtin.AuthenticateFresh).
+func (h *Handler) freshCaller(r *http.Request) (identity.Principal, error) {
+	return h.svc.AuthenticateFresh(r.Context(), r)
+}
+
 func subject(p identity.Principal) policy.Subject {
 	return policy.Subject{UserID: p.UserID, ProjectID: p.ProjectID, Roles: p.Roles}
 }

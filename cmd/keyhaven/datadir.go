@@ -43,3 +43,16 @@ func tightenDataDir(dir string, log *slog.Logger, stderr io.Writer) error {
 	fmt.Fprintf(stderr, "keyhaven: warning: data directory %s has mode %04o (group or others may read its secrets) and is not owned by this user, so it was left as is; run: chmod 0700 %s\n", dir, mode, dir)
 	return nil
 }
+
+// warnTokensFile warns when the static tokens file, whose lines are bearer
+// tokens, can be read by group or others. It is the operator's file,
+// possibly outside the data directory, so it is only reported.
+func warnTokensFile(path string, log *slog.Logger, stderr io.Writer) {
+	fi, err := os.Stat(path)
+	if err != nil || fi.Mode().Perm()&0o077 == 0 {
+		return
+	}
+	mode := fi.Mode().Perm()
+	log.Warn("tokens file is readable by group or others", "path", path, "mode", fmt.Sprintf("%04o", mode))
+	fmt.Fprintf(stderr, "keyhaven: warning: tokens file %s has mode %04o: group or others can read its tokens; run: chmod 0600 %s\n", path, mode, path)
+}

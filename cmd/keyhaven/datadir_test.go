@@ -68,3 +68,20 @@ func TestDataDirPermissions(t *testing.T) {
 		})
 	}
 }
+
+// TestTokensFileModeWarned: a tokens file that group or others can read
+// (its lines are bearer tokens) is used, with a warning at start.
+func TestTokensFileModeWarned(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tokens")
+	if err := os.WriteFile(path, []byte(testTokens), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(path, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var logb syncBuffer
+	startServerLog(t, &logb, "", "--tokens-file", path)
+	if !strings.Contains(logb.String(), "tokens file is readable by group or others") {
+		t.Fatalf("no warning for a tokens file of mode 0644:\n%s", logb.String())
+	}
+}

@@ -28,6 +28,7 @@ Commands:
   role list                      role assignments, by name
   user delete|disable|enable NAME
   project disable|enable NAME
+  domain disable|enable NAME     e.g. Default, after the API disabled it
   role remove --user NAME --project NAME ROLE
 
 Deleting or disabling a user, disabling a project and removing a role end
@@ -40,7 +41,7 @@ the database within seconds.
 func identityCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	split := len(args)
 	for i, a := range args {
-		if a == "user" || a == "project" || a == "role" {
+		if a == "user" || a == "project" || a == "role" || a == "domain" {
 			split = i
 			break
 		}
@@ -133,7 +134,7 @@ func identityCommand(ctx context.Context, args []string, getenv func(string) str
 		return grantByName(ctx, svc, *user, *project, pos[0])
 	case "role list":
 		return listAssignments(ctx, svc.Store(), tw)
-	case "user delete", "user disable", "user enable", "project disable", "project enable", "role remove":
+	case "user delete", "user disable", "user enable", "project disable", "project enable", "domain disable", "domain enable", "role remove":
 		return withdrawByName(ctx, svc, rest[0]+" "+rest[1], pos, *user, *project)
 	default:
 		fmt.Fprint(stderr, identityUsage)
@@ -202,6 +203,16 @@ func withdrawByName(ctx context.Context, svc *builtin.Service, cmd string, pos [
 		return svc.Ungrant(ctx, identity.Assignment{UserID: u.ID, ProjectID: p.ID, RoleID: r.ID})
 	}
 	on := strings.HasSuffix(cmd, "enable") && !strings.HasSuffix(cmd, "disable")
+	if strings.HasPrefix(cmd, "domain ") {
+		// Here only: a domain disabled through the API ends its
+		// administrators' tokens too, so none may enable it again there.
+		dom, err := st.GetDomainByName(ctx, pos[0])
+		if err != nil {
+			return fmt.Errorf("domain %q: %w", pos[0], err)
+		}
+		_, err = svc.UpdateDomain(ctx, dom.ID, builtin.DomainChange{Enabled: &on})
+		return err
+	}
 	if strings.HasPrefix(cmd, "project ") {
 		p, err := st.GetProjectByName(ctx, d, pos[0])
 		if err != nil {

@@ -276,6 +276,7 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer, ready chan<- strin
 		if err != nil {
 			return err
 		}
+		warnTokensFile(cfg.TokensFile, log, stderr)
 		tokenAuth = append(tokenAuth, static)
 	}
 	auth = tokenAuth

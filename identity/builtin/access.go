@@ -93,6 +93,11 @@ func (a *access) enabled(userID, domainID, projectID string) bool {
 // processes take effect here. It only reads: it runs every few seconds on
 // every instance.
 func (s *Service) Reload(ctx context.Context) error {
+	// One at a time: reloads run periodically, after each change and
+	// before each rescope, and one that read before a change must not set
+	// its snapshot after one that read since.
+	s.reloading.Lock()
+	defer s.reloading.Unlock()
 	now := s.now()
 	revs, err := s.store.Revocations(ctx, now)
 	if err != nil {

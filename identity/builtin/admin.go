@@ -122,6 +122,9 @@ func (s *Service) CreateProject(ctx context.Context, domainID, name, description
 	if err := identity.ValidateName("project", name); err != nil {
 		return nil, err
 	}
+	if err := identity.ValidateDescription(description); err != nil {
+		return nil, err
+	}
 	p := &identity.Project{ID: NewID(), Name: name, DomainID: domainID, Description: description, Enabled: true}
 	if err := s.store.CreateProject(ctx, p); err != nil {
 		return nil, err
@@ -166,6 +169,27 @@ var errEmptyPassword = identity.Invalid("password", "a password must not be empt
 // Disabling the user or changing its password ends its tokens (and those
 // minted from them), as in Keystone.
 func (s *Service) UpdateUser(ctx context.Context, id string, name, password *string, enabled *bool) (*identity.User, error) {
+	// The hash first, before the user is read: it takes tens of
+	// milliseconds, and a change another request commits between the read
+	// and the write below would be undone (a disable, say).
+	hash := ""
+	if password != nil {
+		if *password == "" {
+			return nil, errEmptyPassword
+		}
+		var err error
+		if hash, err = s.hasher.Hash(ctx, *password); err != nil {
+			return nil, err
+		}
+		if name == nil && enabled == nil {
+			// Only the password: write only it, with nothing read before.
+			if err := s.store.SetPassword(ctx, id, hash); err != nil {
+				return nil, err
+			}
+			s.applied(ctx)
+			return s.store.GetUser(ctx, id)
+		}
+	}
 	u, err := s.store.GetUser(ctx, id)
 	if err != nil {
 		return nil, err
@@ -176,13 +200,8 @@ func (s *Service) UpdateUser(ctx context.Context, id string, name, password *str
 		}
 		u.Name = *name
 	}
-	if password != nil {
-		if *password == "" {
-			return nil, errEmptyPassword
-		}
-		if u.PasswordHash, err = s.hasher.Hash(ctx, *password); err != nil {
-			return nil, err
-		}
+	if hash != "" {
+		u.PasswordHash = hash
 	}
 	if enabled != nil {
 		u.Enabled = *enabled

@@ -28,6 +28,9 @@ func newLogin(cfg Config) *login {
 // its domain or neither exists, so that the time of a 401 does not tell
 // which; and every one is counted the same way.
 func (s *Service) AuthPasswordFrom(ctx context.Context, source string, ref UserRef, pw string, scope Scope) (*Token, error) {
+	// Taken before the user is read: a password change that commits while
+	// the old password is being checked must end the token this issues.
+	issued := s.now()
 	g := s.login.guard
 	src := loginguard.SourceKey(source)
 	if g != nil {
@@ -61,7 +64,7 @@ func (s *Service) AuthPasswordFrom(ctx context.Context, source string, ref UserR
 	if !ok {
 		return nil, authFailed()
 	}
-	return s.issueUntil(ctx, u, []string{"password"}, scope, time.Time{})
+	return s.issueUntil(ctx, u, []string{"password"}, scope, issued, time.Time{})
 }
 
 // loginUser finds the user ref names, nil when there is none, and the key

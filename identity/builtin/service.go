@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/keyhaven/keyhaven/identity"
@@ -45,6 +46,8 @@ type Service struct {
 	now      func() time.Time
 	access   *access
 	login    *login
+	// reloading serialises Reload (access.go).
+	reloading *sync.Mutex
 }
 
 // New returns the built-in identity service.
@@ -59,7 +62,7 @@ func New(cfg Config) (*Service, error) {
 		cfg.Now = time.Now
 	}
 	return &Service{store: cfg.Store, tokens: cfg.Tokens, hasher: cfg.Hasher, credKey: cfg.CredentialKey,
-		lifetime: cfg.TokenLifetime, now: cfg.Now, access: newAccess(), login: newLogin(cfg)}, nil
+		lifetime: cfg.TokenLifetime, now: cfg.Now, access: newAccess(), login: newLogin(cfg), reloading: &sync.Mutex{}}, nil
 }
 
 // Store returns the identity store, for the admin API and commands.
@@ -125,6 +128,12 @@ func (s *Service) AuthPassword(ctx context.Context, ref UserRef, pw string, scop
 // user (Keystone's "token" method, used to rescope). The new token expires
 // no later than the old one.
 func (s *Service) AuthToken(ctx context.Context, tok string, scope Scope) (*Token, error) {
+	issued := s.now()
+	// The new token is issued after the old one's withdrawal events, so
+	// they would not end it: read them from the store first rather than
+	// trust this instance's copy, which may be a reload behind a change
+	// made on another instance. A failed read leaves the last copy.
+	_ = s.Reload(ctx)
 	p, err := s.tokens.Open(tok, s.now())
 	if err != nil || !s.access.tokenAllowed(p) {
 		return nil, authFailed()
@@ -143,13 +152,16 @@ func (s *Service) AuthToken(ctx context.Context, tok string, scope Scope) (*Toke
 	if !slices.Contains(methods, "token") {
 		methods = append(methods, "token")
 	}
-	return s.issueUntil(ctx, u, methods, scope, p.ExpiresAt)
+	return s.issueUntil(ctx, u, methods, scope, issued, p.ExpiresAt)
 }
 
 // issueUntil issues a token for u and scope, expiring after the lifetime or
-// at notAfter when that is set and sooner.
-func (s *Service) issueUntil(ctx context.Context, u *identity.User, methods []string, scope Scope, notAfter time.Time) (*Token, error) {
-	now := s.now().UTC().Truncate(time.Microsecond)
+// at notAfter when that is set and sooner. issued is when the caller began
+// to read what the token rests on (the user, its password, the old
+// token): a change that withdraws access after that moment ends the token,
+// even when it commits while the token is being issued.
+func (s *Service) issueUntil(ctx context.Context, u *identity.User, methods []string, scope Scope, issued, notAfter time.Time) (*Token, error) {
+	now := issued.UTC().Truncate(time.Microsecond)
 	t := &Token{User: u}
 	var err error
 	if t.UserDomain, err = s.store.GetDomain(ctx, u.DomainID); err != nil {
@@ -289,6 +301,19 @@ func (s *Service) Revoke(ctx context.Context, tok string) error {
 	}
 	s.tokens.Revoke(p.AuditID, p.ExpiresAt)
 	return nil
+}
+
+// AuthenticateFresh is Authenticate after a Reload, for a request that
+// makes something lasting from the token (a user, a grant, an EC2
+// credential): it must not rest on this instance's copy of withdrawn
+// access, which may be a reload behind a change made on another instance,
+// or the withdrawn caller could undo the withdrawal (grant the role
+// again, say) for good. It fails when the store cannot be read.
+func (s *Service) AuthenticateFresh(ctx context.Context, r *http.Request) (identity.Principal, error) {
+	if err := s.Reload(ctx); err != nil {
+		return identity.Principal{}, err
+	}
+	return s.Authenticate(ctx, r)
 }
 
 // Header is the request header carrying a token.

@@ -59,6 +59,9 @@ func (s *Service) UpdateProject(ctx context.Context, id string, c ProjectChange)
 		p.Name = *c.Name
 	}
 	if c.Description != nil {
+		if err := identity.ValidateDescription(*c.Description); err != nil {
+			return nil, err
+		}
 		p.Description = *c.Description
 	}
 	if c.Enabled != nil {

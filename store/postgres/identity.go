@@ -62,6 +62,10 @@ func where(pairs ...string) (string, []any) {
 // getOne runs a query that selects at most one row and scans it, mapping
 // no row to identity.ErrNotFound.
 func getOne[T any](ctx context.Context, s *Store, op, what string, scan func(rowScanner) (T, error), query string, args ...any) (T, error) {
+	if unstorable(args...) {
+		var zero T
+		return zero, notFound(op, what)
+	}
 	v, err := scan(s.pool.QueryRow(ctx, query, args...))
 	if errors.Is(err, pgx.ErrNoRows) {
 		var zero T
@@ -77,6 +81,9 @@ func getOne[T any](ctx context.Context, s *Store, op, what string, scan func(row
 // list runs a query and scans every row; it returns an empty, non-nil
 // slice when there are none.
 func list[T any](ctx context.Context, s *Store, op string, scan func(rowScanner) (T, error), query string, args ...any) ([]T, error) {
+	if unstorable(args...) {
+		return []T{}, nil
+	}
 	rows, err := s.pool.Query(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %s: %w", op, err)
@@ -131,6 +138,9 @@ type ref struct{ table, label, id string }
 func (s *Store) writeChecked(ctx context.Context, op string, refs []ref, fn func(tx pgx.Tx) error) error {
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		for _, r := range refs {
+			if unstorable(r.id) {
+				return notFound(op, fmt.Sprintf("%s %q", r.label, r.id))
+			}
 			var one int
 			err := tx.QueryRow(ctx, `SELECT 1 FROM `+r.table+` WHERE id = $1 FOR KEY SHARE`, r.id).Scan(&one)
 			if errors.Is(err, pgx.ErrNoRows) {

@@ -33,6 +33,9 @@ func recordAccess(ctx context.Context, db execer, kind identity.AccessKind, subj
 // deletes a user.
 func (s *Store) DeleteUser(ctx context.Context, id string) error {
 	const op = "delete user"
+	if unstorable(id) {
+		return notFound(op, fmt.Sprintf("user %q", id))
+	}
 	return s.inTx(ctx, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `DELETE FROM users WHERE id = $1`, id)
 		if err != nil {

@@ -78,6 +78,9 @@ func (s *Store) AddAssignment(ctx context.Context, a identity.Assignment) error 
 // identity.ErrNotFound when there is no such grant.
 func (s *Store) RemoveAssignment(ctx context.Context, a identity.Assignment) error {
 	const op = "remove assignment"
+	if unstorable(a.UserID, a.ProjectID, a.RoleID) {
+		return notFound(op, fmt.Sprintf("role %q of user %q on project %q", a.RoleID, a.UserID, a.ProjectID))
+	}
 	return s.inTx(ctx, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `DELETE FROM assignments
 		WHERE user_id = $1 AND project_id = $2 AND role_id = $3`, a.UserID, a.ProjectID, a.RoleID)
@@ -186,6 +189,9 @@ func (s *Store) ListEC2Credentials(ctx context.Context, userID string) ([]*ident
 // (even when another user has).
 func (s *Store) DeleteEC2Credential(ctx context.Context, userID, access string) error {
 	const op = "delete ec2 credential"
+	if unstorable(userID, access) {
+		return notFound(op, fmt.Sprintf("no such access key for user %q", userID))
+	}
 	tag, err := s.pool.Exec(ctx, `DELETE FROM ec2_credentials WHERE user_id = $1 AND access = $2`, userID, access)
 	if err != nil {
 		return fmt.Errorf("postgres: %s: %w", op, err)

@@ -194,6 +194,9 @@ func visible(cond string) string {
 // GetKeyPair returns the key pair called name that v sees: v's own, or one
 // shared with v's domain; ENOTFOUND when there is none.
 func (s *Store) GetKeyPair(ctx context.Context, v keypair.Viewer, name string) (*keypair.KeyPair, error) {
+	if unstorable(v.UserID, v.DomainID, name) {
+		return nil, keypair.NotFound(name, v.UserID)
+	}
 	row := s.pool.QueryRow(ctx, visible(`name = $3`)+` LIMIT 1`, v.UserID, v.DomainID, name)
 	kp, err := scanKeyPair(row)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -213,6 +216,12 @@ func (s *Store) GetKeyPair(ctx context.Context, v keypair.Viewer, name string) (
 // first row is the marker itself, so the check and the page come from the
 // same snapshot.
 func (s *Store) ListKeyPairs(ctx context.Context, v keypair.Viewer, page keypair.Page) ([]*keypair.KeyPair, error) {
+	if page.Marker != "" && unstorable(page.Marker) {
+		return nil, keypair.MarkerNotFound(page.Marker)
+	}
+	if unstorable(v.UserID, v.DomainID) {
+		return []*keypair.KeyPair{}, nil
+	}
 	var limit *int64 // NULL: no limit
 	if page.Limit > 0 {
 		l := int64(page.Limit)

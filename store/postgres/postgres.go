@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -83,6 +85,19 @@ const (
 	codeUniqueViolation     = "23505"
 	codeForeignKeyViolation = "23503"
 )
+
+// unstorable reports whether a text argument holds NUL or is not valid
+// UTF-8, which PostgreSQL's text type cannot store: a lookup by it matches
+// nothing (the server would refuse the query instead, 22021), so callers
+// answer "not found" without asking.
+func unstorable(args ...any) bool {
+	for _, a := range args {
+		if s, ok := a.(string); ok && (strings.IndexByte(s, 0) >= 0 || !utf8.ValidString(s)) {
+			return true
+		}
+	}
+	return false
+}
 
 // pgError returns the server error in err's chain, or nil (a connection
 // failure, a cancelled context, ...).

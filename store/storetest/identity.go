@@ -47,6 +47,7 @@ func RunIdentity(t *testing.T, open func(t *testing.T) identity.Store) {
 		{"AccessEvents", testAccessEvents},
 		{"UpdateProjectDomain", testUpdateProjectDomain},
 		{"EmptyInput", testEmptyInput},
+		{"NULLookups", testNULLookups},
 		{"ConcurrentWrites", testIdentityConcurrent},
 		{"CancelledContext", testIdentityCancelled},
 		{"BootstrapFresh", testBootstrapFresh},
