@@ -42,7 +42,8 @@ func sameEscrow(a, b *keypair.Escrowed) bool {
 //
 // Clearing sets both escrow columns to NULL; the writer's secure_delete
 // zeroes the freed bytes in the database file, and scrub then empties the
-// write-ahead log, which still holds the old page images.
+// write-ahead log, which still holds the old page images. Replacing a
+// sealed copy schedules the same scrub in the background.
 func (s *Store) SwapEscrow(ctx context.Context, id int64, old, next *keypair.Escrowed, now time.Time, audit *keypair.AuditEntry) error {
 	if err := next.Check(); err != nil {
 		return fmt.Errorf("sqlite: swap escrow: %w", err)
@@ -88,8 +89,16 @@ func (s *Store) SwapEscrow(ctx context.Context, id int64, old, next *keypair.Esc
 	if audit != nil {
 		committed(audit, entry)
 	}
-	if next == nil {
+	switch {
+	case next == nil:
 		s.scrub(ctx)
+	case current != nil:
+		// A replaced sealing (a rewrap, a re-seal under another KMS key)
+		// leaves the old one in the WAL, and it opens with the old key,
+		// which may be the local master key beside it. It is scrubbed in
+		// the background: a rewrap of every key pair then costs a few
+		// checkpoints, not one for each.
+		s.scrubSoon()
 	}
 	return nil
 }

@@ -254,3 +254,32 @@ func destroy(t *testing.T, s *Store, kp *keypair.KeyPair, how string) {
 		t.Fatalf("%s: %v", how, err)
 	}
 }
+
+// TestReplacedEscrowScrubbed: a sealed copy replaced by another (a rewrap,
+// or a re-seal under another KMS key) leaves the files once the
+// background scrub has run, while the new copy stays.
+func TestReplacedEscrowScrubbed(t *testing.T) {
+	for _, size := range []int{200, 20000} {
+		t.Run(fmt.Sprint(size), func(t *testing.T) {
+			s, kp := escrowedAmongOthers(t, Options{}, size)
+			old := kp.Escrow.Blob
+			next := &keypair.Escrowed{KeyRef: "local/other@v1", Blob: bytes.Repeat([]byte{0x5a}, size)}
+			if err := s.SwapEscrow(t.Context(), kp.ID, kp.Escrow, next, time.Now(), &keypair.AuditEntry{Time: time.Now(), Action: keypair.AuditReseal}); err != nil {
+				t.Fatal(err)
+			}
+			// The scrub runs in the background: wait for it, bounded.
+			for i := 0; s.ScrubPending() && i < 100; i++ {
+				time.Sleep(50 * time.Millisecond)
+			}
+			if s.ScrubPending() {
+				t.Fatal("the background scrub did not run")
+			}
+			if fileHolds(t, s, old[size/2:size/2+32]) || fileHolds(t, s, old[:16]) {
+				t.Error("the replaced sealed copy is still in the database files")
+			}
+			if !fileHolds(t, s, next.Blob[:32]) {
+				t.Error("the new sealed copy is not in the database files: the test sees nothing")
+			}
+		})
+	}
+}

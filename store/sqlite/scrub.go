@@ -58,6 +58,12 @@ func (s *Store) scrub(ctx context.Context) {
 			return
 		}
 	}
+	s.scrubSoon()
+}
+
+// scrubSoon leaves a scrub to the background loop, which runs it at once
+// unless one is already due, so that many writes share one checkpoint.
+func (s *Store) scrubSoon() {
 	s.scrubOwed.Add(1)
 	select {
 	case s.scrubKick <- struct{}{}:
