@@ -158,24 +158,28 @@ type Store interface {
 	// SetPassword replaces the password hash, recording an AccessUser
 	// event: tokens issued before a password change stop working.
 	SetPassword(ctx context.Context, userID, passwordHash string) error
-	// UpdateUser writes u's name, enabled flag and password hash (its id
-	// and domain never change): ErrNotFound for a missing user, ErrConflict
-	// when the new name is taken in its domain. Disabling the user or
-	// changing its password records an AccessUser event with the change,
-	// as SetPassword does.
-	UpdateUser(ctx context.Context, u *User) error
+	// UpdateUser reads the user with that id, lets change alter its name,
+	// enabled flag and password hash (its id and domain never change) and
+	// writes it, all in one transaction, so that two updates at once
+	// cannot undo each other (a rename cannot re-enable a user another
+	// request has just disabled). It returns the user as written;
+	// ErrNotFound for a missing user, ErrConflict when the new name is
+	// taken in its domain, and change's own error as it is, with nothing
+	// written. Disabling the user or changing its password records an
+	// AccessUser event with the change, as SetPassword does.
+	UpdateUser(ctx context.Context, id string, change func(*User) error) (*User, error)
 	// DeleteUser removes the user with its role assignments and EC2
 	// credentials, recording an AccessUser event; ErrNotFound when there is
 	// no such user.
 	DeleteUser(ctx context.Context, id string) error
-	// UpdateProject writes p's name, description and enabled flag:
-	// ErrNotFound, or ErrConflict for a name taken in its domain. Disabling
-	// it records an AccessProject event.
-	UpdateProject(ctx context.Context, p *Project) error
-	// UpdateDomain writes d's name and enabled flag: ErrNotFound, or
-	// ErrConflict for a taken name. Disabling it records an AccessDomain
-	// event.
-	UpdateDomain(ctx context.Context, d *Domain) error
+	// UpdateProject is UpdateUser for a project's name, description and
+	// enabled flag: ErrNotFound, or ErrConflict for a name taken in its
+	// domain. Disabling it records an AccessProject event.
+	UpdateProject(ctx context.Context, id string, change func(*Project) error) (*Project, error)
+	// UpdateDomain is UpdateUser for a domain's name and enabled flag:
+	// ErrNotFound, or ErrConflict for a taken name. Disabling it records an
+	// AccessDomain event.
+	UpdateDomain(ctx context.Context, id string, change func(*Domain) error) (*Domain, error)
 
 	CreateRole(ctx context.Context, r *Role) error
 	GetRole(ctx context.Context, id string) (*Role, error)

@@ -206,8 +206,8 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request, base string
 		return err
 	}
 	if req.User.Enabled != nil && !*req.User.Enabled {
-		u.Enabled = false
-		if err := h.svc.Store().UpdateUser(r.Context(), u); err != nil {
+		off := false
+		if u, err = h.svc.UpdateUser(r.Context(), u.ID, nil, nil, &off); err != nil {
 			return err
 		}
 	}

@@ -169,9 +169,13 @@ var errEmptyPassword = identity.Invalid("password", "a password must not be empt
 // Disabling the user or changing its password ends its tokens (and those
 // minted from them), as in Keystone.
 func (s *Service) UpdateUser(ctx context.Context, id string, name, password *string, enabled *bool) (*identity.User, error) {
-	// The hash first, before the user is read: it takes tens of
-	// milliseconds, and a change another request commits between the read
-	// and the write below would be undone (a disable, say).
+	if name != nil {
+		if err := identity.ValidateName("user", *name); err != nil {
+			return nil, err
+		}
+	}
+	// The hash first, outside the store's transaction: it takes tens of
+	// milliseconds.
 	hash := ""
 	if password != nil {
 		if *password == "" {
@@ -181,32 +185,22 @@ func (s *Service) UpdateUser(ctx context.Context, id string, name, password *str
 		if hash, err = s.hasher.Hash(ctx, *password); err != nil {
 			return nil, err
 		}
-		if name == nil && enabled == nil {
-			// Only the password: write only it, with nothing read before.
-			if err := s.store.SetPassword(ctx, id, hash); err != nil {
-				return nil, err
-			}
-			s.applied(ctx)
-			return s.store.GetUser(ctx, id)
-		}
 	}
-	u, err := s.store.GetUser(ctx, id)
+	// The store reads, changes and writes in one transaction: a change
+	// committed meanwhile by another request is not undone.
+	u, err := s.store.UpdateUser(ctx, id, func(u *identity.User) error {
+		if name != nil {
+			u.Name = *name
+		}
+		if hash != "" {
+			u.PasswordHash = hash
+		}
+		if enabled != nil {
+			u.Enabled = *enabled
+		}
+		return nil
+	})
 	if err != nil {
-		return nil, err
-	}
-	if name != nil {
-		if err := identity.ValidateName("user", *name); err != nil {
-			return nil, err
-		}
-		u.Name = *name
-	}
-	if hash != "" {
-		u.PasswordHash = hash
-	}
-	if enabled != nil {
-		u.Enabled = *enabled
-	}
-	if err := s.store.UpdateUser(ctx, u); err != nil {
 		return nil, err
 	}
 	// Disabling the user or changing its password ends its tokens.

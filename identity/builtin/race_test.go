@@ -14,9 +14,10 @@ import (
 	"github.com/keyhaven/keyhaven/store/sqlite"
 )
 
-// interleaved is the real SQLite store with a hook run after GetUser
-// returns: it puts another request's change exactly between a login's
-// read of the user and the token it issues, the moment a race hits.
+// interleaved is the real SQLite store with a hook run once, after GetUser
+// returns or before UpdateUser begins: it puts another request's change
+// exactly between a login's read of the user and the token it issues, or
+// between a password change's hash and its write, the moments a race hits.
 type interleaved struct {
 	identity.Store
 	once  sync.Once
@@ -29,6 +30,15 @@ func (s *interleaved) GetUser(ctx context.Context, id string) (*identity.User, e
 		s.once.Do(s.after)
 	}
 	return u, err
+}
+
+// UpdateUser runs the hook first, as if another request committed its
+// change just before this update's transaction (after its password hash).
+func (s *interleaved) UpdateUser(ctx context.Context, id string, change func(*identity.User) error) (*identity.User, error) {
+	if s.after != nil {
+		s.once.Do(s.after)
+	}
+	return s.Store.UpdateUser(ctx, id, change)
 }
 
 // openInterleaved opens a live service whose store runs after once, after

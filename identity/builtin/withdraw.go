@@ -48,26 +48,29 @@ type ProjectChange struct {
 // UpdateProject changes a project; disabling it ends the tokens scoped to
 // it and refuses logins into it.
 func (s *Service) UpdateProject(ctx context.Context, id string, c ProjectChange) (*identity.Project, error) {
-	p, err := s.store.GetProject(ctx, id)
-	if err != nil {
-		return nil, err
-	}
 	if c.Name != nil {
 		if err := identity.ValidateName("project", *c.Name); err != nil {
 			return nil, err
 		}
-		p.Name = *c.Name
 	}
 	if c.Description != nil {
 		if err := identity.ValidateDescription(*c.Description); err != nil {
 			return nil, err
 		}
-		p.Description = *c.Description
 	}
-	if c.Enabled != nil {
-		p.Enabled = *c.Enabled
-	}
-	if err := s.store.UpdateProject(ctx, p); err != nil {
+	p, err := s.store.UpdateProject(ctx, id, func(p *identity.Project) error {
+		if c.Name != nil {
+			p.Name = *c.Name
+		}
+		if c.Description != nil {
+			p.Description = *c.Description
+		}
+		if c.Enabled != nil {
+			p.Enabled = *c.Enabled
+		}
+		return nil
+	})
+	if err != nil {
 		return nil, err
 	}
 	s.applied(ctx)
@@ -83,20 +86,21 @@ type DomainChange struct {
 // UpdateDomain changes a domain; disabling it ends the tokens of its users
 // and of its projects and refuses logins into them.
 func (s *Service) UpdateDomain(ctx context.Context, id string, c DomainChange) (*identity.Domain, error) {
-	d, err := s.store.GetDomain(ctx, id)
-	if err != nil {
-		return nil, err
-	}
 	if c.Name != nil {
 		if err := identity.ValidateName("domain", *c.Name); err != nil {
 			return nil, err
 		}
-		d.Name = *c.Name
 	}
-	if c.Enabled != nil {
-		d.Enabled = *c.Enabled
-	}
-	if err := s.store.UpdateDomain(ctx, d); err != nil {
+	d, err := s.store.UpdateDomain(ctx, id, func(d *identity.Domain) error {
+		if c.Name != nil {
+			d.Name = *c.Name
+		}
+		if c.Enabled != nil {
+			d.Enabled = *c.Enabled
+		}
+		return nil
+	})
+	if err != nil {
 		return nil, err
 	}
 	s.applied(ctx)

@@ -48,24 +48,35 @@ func (s *Store) DeleteUser(ctx context.Context, id string) error {
 	})
 }
 
-// UpdateProject writes p's name, description and enabled flag; the unique
-// index decides a name conflict, so concurrent renames cannot both win.
-func (s *Store) UpdateProject(ctx context.Context, p *identity.Project) error {
+// UpdateProject changes a project's name, description and enabled flag in
+// one transaction, the row locked FOR UPDATE from the read to the write;
+// the unique index decides a name conflict, so concurrent renames cannot
+// both win.
+func (s *Store) UpdateProject(ctx context.Context, id string, change func(*identity.Project) error) (*identity.Project, error) {
 	const op = "update project"
-	if p == nil || p.ID == "" || p.Name == "" {
-		return errors.New("postgres: update project: a project needs an id and a name")
+	if unstorable(id) {
+		return nil, notFound(op, "a project id PostgreSQL cannot hold")
 	}
-	return s.inTx(ctx, func(tx pgx.Tx) error {
-		var was bool
-		err := tx.QueryRow(ctx, `SELECT enabled FROM projects WHERE id = $1 FOR UPDATE`, p.ID).Scan(&was)
+	var p *identity.Project
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		var err error
+		p, err = scanProject(tx.QueryRow(ctx, `SELECT `+projectColumns+` FROM projects WHERE id = $1 FOR UPDATE`, id))
 		if errors.Is(err, pgx.ErrNoRows) {
-			return notFound(op, fmt.Sprintf("project %q", p.ID))
+			return notFound(op, fmt.Sprintf("project %q", id))
 		}
 		if err != nil {
 			return fmt.Errorf("postgres: %s: %w", op, err)
 		}
-		err = tx.QueryRow(ctx, `UPDATE projects SET name = $1, description = $2, enabled = $3 WHERE id = $4
-			RETURNING domain_id`, p.Name, p.Description, p.Enabled, p.ID).Scan(&p.DomainID)
+		was, domainID := p.Enabled, p.DomainID
+		if err := change(p); err != nil {
+			return err
+		}
+		p.ID, p.DomainID = id, domainID
+		if p.Name == "" {
+			return errors.New("postgres: update project: a project needs a name")
+		}
+		_, err = tx.Exec(ctx, `UPDATE projects SET name = $1, description = $2, enabled = $3 WHERE id = $4`,
+			p.Name, p.Description, p.Enabled, id)
 		if isCode(err, codeUniqueViolation) {
 			return conflict(op, fmt.Sprintf("name %q taken in the project's domain", p.Name))
 		}
@@ -73,28 +84,42 @@ func (s *Store) UpdateProject(ctx context.Context, p *identity.Project) error {
 			return fmt.Errorf("postgres: %s: %w", op, err)
 		}
 		if was && !p.Enabled {
-			return recordAccess(ctx, tx, identity.AccessProject, p.ID)
+			return recordAccess(ctx, tx, identity.AccessProject, id)
 		}
 		return nil
 	})
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
 }
 
-// UpdateDomain writes d's name and enabled flag.
-func (s *Store) UpdateDomain(ctx context.Context, d *identity.Domain) error {
+// UpdateDomain changes a domain's name and enabled flag in one
+// transaction, the row locked FOR UPDATE from the read to the write.
+func (s *Store) UpdateDomain(ctx context.Context, id string, change func(*identity.Domain) error) (*identity.Domain, error) {
 	const op = "update domain"
-	if d == nil || d.ID == "" || d.Name == "" {
-		return errors.New("postgres: update domain: a domain needs an id and a name")
+	if unstorable(id) {
+		return nil, notFound(op, "a domain id PostgreSQL cannot hold")
 	}
-	return s.inTx(ctx, func(tx pgx.Tx) error {
-		var was bool
-		err := tx.QueryRow(ctx, `SELECT enabled FROM domains WHERE id = $1 FOR UPDATE`, d.ID).Scan(&was)
+	var d *identity.Domain
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		var err error
+		d, err = scanDomain(tx.QueryRow(ctx, `SELECT `+domainColumns+` FROM domains WHERE id = $1 FOR UPDATE`, id))
 		if errors.Is(err, pgx.ErrNoRows) {
-			return notFound(op, fmt.Sprintf("domain %q", d.ID))
+			return notFound(op, fmt.Sprintf("domain %q", id))
 		}
 		if err != nil {
 			return fmt.Errorf("postgres: %s: %w", op, err)
 		}
-		_, err = tx.Exec(ctx, `UPDATE domains SET name = $1, enabled = $2 WHERE id = $3`, d.Name, d.Enabled, d.ID)
+		was := d.Enabled
+		if err := change(d); err != nil {
+			return err
+		}
+		d.ID = id
+		if d.Name == "" {
+			return errors.New("postgres: update domain: a domain needs a name")
+		}
+		_, err = tx.Exec(ctx, `UPDATE domains SET name = $1, enabled = $2 WHERE id = $3`, d.Name, d.Enabled, id)
 		if isCode(err, codeUniqueViolation) {
 			return conflict(op, fmt.Sprintf("name %q", d.Name))
 		}
@@ -102,10 +127,14 @@ func (s *Store) UpdateDomain(ctx context.Context, d *identity.Domain) error {
 			return fmt.Errorf("postgres: %s: %w", op, err)
 		}
 		if was && !d.Enabled {
-			return recordAccess(ctx, tx, identity.AccessDomain, d.ID)
+			return recordAccess(ctx, tx, identity.AccessDomain, id)
 		}
 		return nil
 	})
+	if err != nil {
+		return nil, err
+	}
+	return d, nil
 }
 
 // Access reads what is disabled and the access events after since in one

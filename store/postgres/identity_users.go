@@ -61,42 +61,51 @@ func (s *Store) ListUsers(ctx context.Context, f identity.Filter) ([]*identity.U
 		`SELECT `+userColumns+` FROM users`+w+` ORDER BY name, domain_id, id`, args...)
 }
 
-// UpdateUser writes a user's name, enabled flag and password hash, with
-// the access event when it disables the user or changes the password:
-// identity.ErrNotFound when there is no such user,
-// identity.ErrConflict when another user of its domain has the name (the
-// unique index decides, so concurrent renames cannot both win). It sets
-// u.DomainID to the user's domain.
-func (s *Store) UpdateUser(ctx context.Context, u *identity.User) error {
+// UpdateUser changes a user's name, enabled flag and password hash in one
+// transaction, the row locked FOR UPDATE from the read to the write:
+// identity.ErrNotFound when there is no such user, identity.ErrConflict
+// when another user of its domain has the name (the unique index decides,
+// so concurrent renames cannot both win).
+func (s *Store) UpdateUser(ctx context.Context, id string, change func(*identity.User) error) (*identity.User, error) {
 	const op = "update user"
-	if u == nil || u.ID == "" || u.Name == "" {
-		return errors.New("postgres: update user: a user needs an id and a name")
+	if unstorable(id) {
+		return nil, notFound(op, "a user id PostgreSQL cannot hold")
 	}
-	return s.inTx(ctx, func(tx pgx.Tx) error {
-		var wasEnabled bool
-		var oldHash string
-		err := tx.QueryRow(ctx, `SELECT enabled, password_hash FROM users WHERE id = $1 FOR UPDATE`, u.ID).Scan(&wasEnabled, &oldHash)
+	var u *identity.User
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		var err error
+		u, err = scanUser(tx.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1 FOR UPDATE`, id))
 		if errors.Is(err, pgx.ErrNoRows) {
-			return notFound(op, fmt.Sprintf("user %q", u.ID))
+			return notFound(op, fmt.Sprintf("user %q", id))
 		}
 		if err != nil {
 			return fmt.Errorf("postgres: %s: %w", op, err)
 		}
-		var domainID string
-		err = tx.QueryRow(ctx, `UPDATE users SET name = $1, enabled = $2, password_hash = $3 WHERE id = $4
-			RETURNING domain_id`, u.Name, u.Enabled, u.PasswordHash, u.ID).Scan(&domainID)
+		wasEnabled, oldHash, domainID := u.Enabled, u.PasswordHash, u.DomainID
+		if err := change(u); err != nil {
+			return err
+		}
+		u.ID, u.DomainID = id, domainID
+		if u.Name == "" {
+			return errors.New("postgres: update user: a user needs a name")
+		}
+		_, err = tx.Exec(ctx, `UPDATE users SET name = $1, enabled = $2, password_hash = $3 WHERE id = $4`,
+			u.Name, u.Enabled, u.PasswordHash, id)
 		switch {
 		case isCode(err, codeUniqueViolation):
 			return conflict(op, fmt.Sprintf("name %q taken in the user's domain", u.Name))
 		case err != nil:
 			return fmt.Errorf("postgres: %s: %w", op, err)
 		}
-		u.DomainID = domainID
 		if (wasEnabled && !u.Enabled) || oldHash != u.PasswordHash {
-			return recordAccess(ctx, tx, identity.AccessUser, u.ID)
+			return recordAccess(ctx, tx, identity.AccessUser, id)
 		}
 		return nil
 	})
+	if err != nil {
+		return nil, err
+	}
+	return u, nil
 }
 
 // SetPassword replaces a user's password hash and records the access

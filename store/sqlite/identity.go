@@ -276,41 +276,49 @@ func (s *Store) ListUsers(ctx context.Context, f identity.Filter) ([]*identity.U
 		`SELECT `+userColumns+` FROM users`+w+` ORDER BY name, domain_id, id`, args...)
 }
 
-// UpdateUser writes a user's name, enabled flag and password hash in one
+// UpdateUser changes a user's name, enabled flag and password hash in one
 // write transaction, refusing a name another user of its domain has.
-func (s *Store) UpdateUser(ctx context.Context, u *identity.User) error {
+func (s *Store) UpdateUser(ctx context.Context, id string, change func(*identity.User) error) (*identity.User, error) {
 	const op = "update user"
-	if u == nil || u.ID == "" || u.Name == "" {
-		return errors.New("sqlite: update user: a user needs an id and a name")
-	}
-	return s.inTx(ctx, op, func(tx *sql.Tx) error {
-		var domainID, oldHash string
-		var wasEnabled bool
-		err := tx.QueryRowContext(ctx, `SELECT domain_id, enabled, password_hash FROM users WHERE id = ?`, u.ID).Scan(&domainID, &wasEnabled, &oldHash)
+	var u *identity.User
+	err := s.inTx(ctx, op, func(tx *sql.Tx) error {
+		var err error
+		u, err = scanUser(tx.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, id))
 		if errors.Is(err, sql.ErrNoRows) {
-			return notFound(op, fmt.Sprintf("user %q", u.ID))
+			return notFound(op, fmt.Sprintf("user %q", id))
 		}
 		if err != nil {
 			return fmt.Errorf("sqlite: %s: %w", op, err)
 		}
+		wasEnabled, oldHash, domainID := u.Enabled, u.PasswordHash, u.DomainID
+		if err := change(u); err != nil {
+			return err
+		}
+		u.ID, u.DomainID = id, domainID
+		if u.Name == "" {
+			return errors.New("sqlite: update user: a user needs a name")
+		}
 		var taken bool
 		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM users WHERE domain_id = ? AND name = ? AND id <> ?)`,
-			domainID, u.Name, u.ID).Scan(&taken); err != nil {
+			domainID, u.Name, id).Scan(&taken); err != nil {
 			return fmt.Errorf("sqlite: %s: %w", op, err)
 		}
 		if taken {
 			return conflict(op, fmt.Sprintf("name %q in domain %q", u.Name, domainID))
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE users SET name = ?, enabled = ?, password_hash = ? WHERE id = ?`,
-			u.Name, u.Enabled, u.PasswordHash, u.ID); err != nil {
+			u.Name, u.Enabled, u.PasswordHash, id); err != nil {
 			return fmt.Errorf("sqlite: %s: %w", op, err)
 		}
-		u.DomainID = domainID
 		if (wasEnabled && !u.Enabled) || oldHash != u.PasswordHash {
-			return recordAccess(ctx, tx, identity.AccessUser, u.ID)
+			return recordAccess(ctx, tx, identity.AccessUser, id)
 		}
 		return nil
 	})
+	if err != nil {
+		return nil, err
+	}
+	return u, nil
 }
 
 // SetPassword replaces a user's password hash and records the access

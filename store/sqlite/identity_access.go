@@ -67,73 +67,93 @@ func (s *Store) DeleteUser(ctx context.Context, id string) error {
 	})
 }
 
-// UpdateProject writes p's name, description and enabled flag.
-func (s *Store) UpdateProject(ctx context.Context, p *identity.Project) error {
+// UpdateProject changes a project's name, description and enabled flag in
+// one write transaction.
+func (s *Store) UpdateProject(ctx context.Context, id string, change func(*identity.Project) error) (*identity.Project, error) {
 	const op = "update project"
-	if p == nil || p.ID == "" || p.Name == "" {
-		return errors.New("sqlite: update project: a project needs an id and a name")
-	}
-	return s.inTx(ctx, op, func(tx *sql.Tx) error {
-		var domainID string
-		var was bool
-		err := tx.QueryRowContext(ctx, `SELECT domain_id, enabled FROM projects WHERE id = ?`, p.ID).Scan(&domainID, &was)
+	var p *identity.Project
+	err := s.inTx(ctx, op, func(tx *sql.Tx) error {
+		var err error
+		p, err = scanProject(tx.QueryRowContext(ctx, `SELECT `+projectColumns+` FROM projects WHERE id = ?`, id))
 		if errors.Is(err, sql.ErrNoRows) {
-			return notFound(op, fmt.Sprintf("project %q", p.ID))
+			return notFound(op, fmt.Sprintf("project %q", id))
 		}
 		if err != nil {
 			return fmt.Errorf("sqlite: %s: %w", op, err)
 		}
+		was, domainID := p.Enabled, p.DomainID
+		if err := change(p); err != nil {
+			return err
+		}
+		p.ID, p.DomainID = id, domainID
+		if p.Name == "" {
+			return errors.New("sqlite: update project: a project needs a name")
+		}
 		var taken bool
 		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM projects WHERE domain_id = ? AND name = ? AND id <> ?)`,
-			domainID, p.Name, p.ID).Scan(&taken); err != nil {
+			domainID, p.Name, id).Scan(&taken); err != nil {
 			return fmt.Errorf("sqlite: %s: %w", op, err)
 		}
 		if taken {
 			return conflict(op, fmt.Sprintf("name %q in domain %q", p.Name, domainID))
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE projects SET name = ?, description = ?, enabled = ? WHERE id = ?`,
-			p.Name, p.Description, p.Enabled, p.ID); err != nil {
+			p.Name, p.Description, p.Enabled, id); err != nil {
 			return fmt.Errorf("sqlite: %s: %w", op, err)
 		}
-		p.DomainID = domainID
 		if was && !p.Enabled {
-			return recordAccess(ctx, tx, identity.AccessProject, p.ID)
+			return recordAccess(ctx, tx, identity.AccessProject, id)
 		}
 		return nil
 	})
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
 }
 
-// UpdateDomain writes d's name and enabled flag.
-func (s *Store) UpdateDomain(ctx context.Context, d *identity.Domain) error {
+// UpdateDomain changes a domain's name and enabled flag in one write
+// transaction.
+func (s *Store) UpdateDomain(ctx context.Context, id string, change func(*identity.Domain) error) (*identity.Domain, error) {
 	const op = "update domain"
-	if d == nil || d.ID == "" || d.Name == "" {
-		return errors.New("sqlite: update domain: a domain needs an id and a name")
-	}
-	return s.inTx(ctx, op, func(tx *sql.Tx) error {
-		var was bool
-		err := tx.QueryRowContext(ctx, `SELECT enabled FROM domains WHERE id = ?`, d.ID).Scan(&was)
+	var d *identity.Domain
+	err := s.inTx(ctx, op, func(tx *sql.Tx) error {
+		var err error
+		d, err = scanDomain(tx.QueryRowContext(ctx, `SELECT `+domainColumns+` FROM domains WHERE id = ?`, id))
 		if errors.Is(err, sql.ErrNoRows) {
-			return notFound(op, fmt.Sprintf("domain %q", d.ID))
+			return notFound(op, fmt.Sprintf("domain %q", id))
 		}
 		if err != nil {
 			return fmt.Errorf("sqlite: %s: %w", op, err)
 		}
+		was := d.Enabled
+		if err := change(d); err != nil {
+			return err
+		}
+		d.ID = id
+		if d.Name == "" {
+			return errors.New("sqlite: update domain: a domain needs a name")
+		}
 		var taken bool
 		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM domains WHERE name = ? AND id <> ?)`,
-			d.Name, d.ID).Scan(&taken); err != nil {
+			d.Name, id).Scan(&taken); err != nil {
 			return fmt.Errorf("sqlite: %s: %w", op, err)
 		}
 		if taken {
 			return conflict(op, fmt.Sprintf("name %q", d.Name))
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE domains SET name = ?, enabled = ? WHERE id = ?`, d.Name, d.Enabled, d.ID); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE domains SET name = ?, enabled = ? WHERE id = ?`, d.Name, d.Enabled, id); err != nil {
 			return fmt.Errorf("sqlite: %s: %w", op, err)
 		}
 		if was && !d.Enabled {
-			return recordAccess(ctx, tx, identity.AccessDomain, d.ID)
+			return recordAccess(ctx, tx, identity.AccessDomain, id)
 		}
 		return nil
 	})
+	if err != nil {
+		return nil, err
+	}
+	return d, nil
 }
 
 // Access reads what is disabled and the access events after since in one

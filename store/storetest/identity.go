@@ -46,6 +46,7 @@ func RunIdentity(t *testing.T, open func(t *testing.T) identity.Store) {
 		{"AccessDisabled", testAccessDisabled},
 		{"AccessEvents", testAccessEvents},
 		{"UpdateProjectDomain", testUpdateProjectDomain},
+		{"UpdateAtomic", testUpdateAtomic},
 		{"EmptyInput", testEmptyInput},
 		{"NULLookups", testNULLookups},
 		{"ConcurrentWrites", testIdentityConcurrent},
@@ -344,7 +345,7 @@ func testUpdateUser(t *testing.T, s identity.Store) {
 	w := newWorld(t, s)
 	u := *w.u1
 	u.Name, u.Enabled, u.PasswordHash = "alice-renamed", false, "$argon2id$new"
-	must(t, s.UpdateUser(ctx, &u), "UpdateUser")
+	must(t, putUser(ctx, s, &u), "UpdateUser")
 	got, err := s.GetUser(ctx, w.u1.ID)
 	same(t, got, err, &u, "GetUser after UpdateUser")
 	got, err = s.GetUser(ctx, w.u3.ID)
@@ -352,13 +353,13 @@ func testUpdateUser(t *testing.T, s identity.Store) {
 
 	taken := u
 	taken.Name = w.u2.Name
-	wantIs(t, s.UpdateUser(ctx, &taken), identity.ErrConflict, "UpdateUser to a name taken in the domain")
+	wantIs(t, putUser(ctx, s, &taken), identity.ErrConflict, "UpdateUser to a name taken in the domain")
 	other := u
 	other.Name = w.u3.Name // u3 lives in another domain: no conflict
 	if w.u3.DomainID != w.u1.DomainID {
-		must(t, s.UpdateUser(ctx, &other), "UpdateUser to a name used in another domain")
+		must(t, putUser(ctx, s, &other), "UpdateUser to a name used in another domain")
 	}
 	missing := u
 	missing.ID = hexID(0x999)
-	wantIs(t, s.UpdateUser(ctx, &missing), identity.ErrNotFound, "UpdateUser of a missing user")
+	wantIs(t, putUser(ctx, s, &missing), identity.ErrNotFound, "UpdateUser of a missing user")
 }

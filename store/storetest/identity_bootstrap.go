@@ -149,7 +149,7 @@ func testBootstrapDoneOnce(t *testing.T, s identity.Store) {
 	u, err := s.GetUser(ctx, p.User.ID)
 	must(t, err, "GetUser")
 	u.Name = "root"
-	must(t, s.UpdateUser(ctx, u), "UpdateUser")
+	must(t, putUser(ctx, s, u), "UpdateUser")
 	must(t, s.RemoveAssignment(ctx, identity.Assignment{UserID: p.User.ID, ProjectID: p.Project.ID, RoleID: p.Roles[0].ID}), "RemoveAssignment")
 	created, err := s.Bootstrap(ctx, bootstrapPlan("", 0xb00))
 	if err != nil || created {

@@ -1,12 +1,44 @@
 package storetest
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/keyhaven/keyhaven/identity"
 )
+
+// putUser writes u's name, enabled flag and password hash with UpdateUser.
+func putUser(ctx context.Context, s identity.Store, u *identity.User) error {
+	_, err := s.UpdateUser(ctx, u.ID, func(x *identity.User) error {
+		x.Name, x.Enabled, x.PasswordHash = u.Name, u.Enabled, u.PasswordHash
+		return nil
+	})
+	return err
+}
+
+// putProject writes p's name, description and enabled flag with
+// UpdateProject.
+func putProject(ctx context.Context, s identity.Store, p *identity.Project) error {
+	_, err := s.UpdateProject(ctx, p.ID, func(x *identity.Project) error {
+		x.Name, x.Description, x.Enabled = p.Name, p.Description, p.Enabled
+		return nil
+	})
+	return err
+}
+
+// putDomain writes d's name and enabled flag with UpdateDomain.
+func putDomain(ctx context.Context, s identity.Store, d *identity.Domain) error {
+	_, err := s.UpdateDomain(ctx, d.ID, func(x *identity.Domain) error {
+		x.Name, x.Enabled = d.Name, d.Enabled
+		return nil
+	})
+	return err
+}
 
 // snapshot reads the access snapshot since the zero time.
 func snapshot(t *testing.T, s identity.Store) *identity.AccessSnapshot {
@@ -50,11 +82,11 @@ func testAccessDisabled(t *testing.T, s identity.Store) {
 	}
 
 	w.u3.Enabled, w.p3.Enabled = true, true
-	must(t, s.UpdateUser(t.Context(), w.u3), "enable u3")
-	must(t, s.UpdateProject(t.Context(), w.p3), "enable p3")
+	must(t, putUser(t.Context(), s, w.u3), "enable u3")
+	must(t, putProject(t.Context(), s, w.p3), "enable p3")
 	d2 := *w.d2
 	d2.Enabled = false
-	must(t, s.UpdateDomain(t.Context(), &d2), "disable d2")
+	must(t, putDomain(t.Context(), s, &d2), "disable d2")
 	snap = snapshot(t, s)
 	wantIDs(t, snap.DisabledDomains, []string{w.d2.ID}, "disabled domains")
 	wantIDs(t, snap.DisabledUsers, []string{w.u3.ID}, "users of a disabled domain")
@@ -66,7 +98,7 @@ func testAccessDisabled(t *testing.T, s identity.Store) {
 	same(t, got, err, &d2, "GetDomain after UpdateDomain")
 
 	d2.Enabled = true
-	must(t, s.UpdateDomain(t.Context(), &d2), "enable d2")
+	must(t, putDomain(t.Context(), s, &d2), "enable d2")
 	snap = snapshot(t, s)
 	wantIDs(t, snap.DisabledDomains, nil, "disabled domains after enabling")
 	wantIDs(t, snap.DisabledUsers, nil, "disabled users after enabling")
@@ -86,9 +118,9 @@ func testAccessEvents(t *testing.T, s identity.Store) {
 
 	// Renaming, enabling and granting withdraw nothing.
 	w.u1.Name = "alice2"
-	must(t, s.UpdateUser(ctx, w.u1), "rename u1")
+	must(t, putUser(ctx, s, w.u1), "rename u1")
 	w.p1.Description = "renamed"
-	must(t, s.UpdateProject(ctx, w.p1), "describe p1")
+	must(t, putProject(ctx, s, w.p1), "describe p1")
 	if snap := snapshot(t, s); len(snap.Events) != 0 {
 		t.Fatalf("changes that withdraw nothing recorded events: %+v", snap.Events)
 	}
@@ -100,12 +132,12 @@ func testAccessEvents(t *testing.T, s identity.Store) {
 		kind    identity.AccessKind
 		subject string
 	}{
-		{"disable user", func() error { u := *w.u1; u.Enabled = false; return s.UpdateUser(ctx, &u) }, identity.AccessUser, w.u1.ID},
+		{"disable user", func() error { u := *w.u1; u.Enabled = false; return putUser(ctx, s, &u) }, identity.AccessUser, w.u1.ID},
 		{"new password", func() error { return s.SetPassword(ctx, w.u2.ID, "$argon2id$new") }, identity.AccessUser, w.u2.ID},
 		{"remove role", func() error {
 			return s.RemoveAssignment(ctx, identity.Assignment{UserID: w.u1.ID, ProjectID: w.p1.ID, RoleID: w.member.ID})
 		}, identity.AccessGrant, identity.GrantSubject(w.u1.ID, w.p1.ID)},
-		{"disable project", func() error { p := *w.p2; p.Enabled = false; return s.UpdateProject(ctx, &p) }, identity.AccessProject, w.p2.ID},
+		{"disable project", func() error { p := *w.p2; p.Enabled = false; return putProject(ctx, s, &p) }, identity.AccessProject, w.p2.ID},
 		{"delete user", func() error { return s.DeleteUser(ctx, w.u2.ID) }, identity.AccessUser, w.u2.ID},
 	}
 	for _, st := range steps {
@@ -156,12 +188,12 @@ func testUpdateProjectDomain(t *testing.T, s identity.Store) {
 	w := newWorld(t, s)
 	p := *w.p1
 	p.Name = w.p2.Name
-	wantIs(t, s.UpdateProject(ctx, &p), identity.ErrConflict, "project renamed to a taken name")
+	wantIs(t, putProject(ctx, s, &p), identity.ErrConflict, "project renamed to a taken name")
 	p = identity.Project{ID: hexID(0x1ff), Name: "ghost"}
-	wantIs(t, s.UpdateProject(ctx, &p), identity.ErrNotFound, "missing project")
+	wantIs(t, putProject(ctx, s, &p), identity.ErrNotFound, "missing project")
 	p = *w.p1
 	p.Name, p.DomainID = "demo2", "ignored"
-	must(t, s.UpdateProject(ctx, &p), "rename project")
+	must(t, putProject(ctx, s, &p), "rename project")
 	got, err := s.GetProject(ctx, w.p1.ID)
 	want := *w.p1
 	want.Name = "demo2"
@@ -169,7 +201,61 @@ func testUpdateProjectDomain(t *testing.T, s identity.Store) {
 
 	d := *w.d2
 	d.Name = w.d1.Name
-	wantIs(t, s.UpdateDomain(ctx, &d), identity.ErrConflict, "domain renamed to a taken name")
+	wantIs(t, putDomain(ctx, s, &d), identity.ErrConflict, "domain renamed to a taken name")
 	d = identity.Domain{ID: hexID(0x2ff), Name: "ghost"}
-	wantIs(t, s.UpdateDomain(ctx, &d), identity.ErrNotFound, "missing domain")
+	wantIs(t, putDomain(ctx, s, &d), identity.ErrNotFound, "missing domain")
+}
+
+// testUpdateAtomic: an update reads, changes and writes in one
+// transaction: the change's error writes nothing, the id and domain stay,
+// and two updates of different fields at once both hold.
+func testUpdateAtomic(t *testing.T, s identity.Store) {
+	ctx := t.Context()
+	w := newWorld(t, s)
+	boom := errors.New("refused")
+	_, err := s.UpdateUser(ctx, w.u1.ID, func(u *identity.User) error { u.Enabled = false; return boom })
+	if !errors.Is(err, boom) {
+		t.Fatalf("UpdateUser with a failing change: %v, want its error", err)
+	}
+	got, err := s.GetUser(ctx, w.u1.ID)
+	same(t, got, err, w.u1, "user after a failed change")
+	u, err := s.UpdateUser(ctx, w.u1.ID, func(u *identity.User) error { u.ID, u.DomainID, u.Name = "other", w.d2.ID, "al"; return nil })
+	want := *w.u1
+	want.Name = "al"
+	same(t, u, err, &want, "UpdateUser's answer (id and domain never change)")
+	got, err = s.GetUser(ctx, w.u1.ID)
+	same(t, got, err, &want, "user after a change of id and domain")
+
+	// A disable and a rename at once: neither undoes the other.
+	for i := range 10 {
+		var wg sync.WaitGroup
+		errs := make([]error, 4)
+		name := fmt.Sprintf("al-%d", i)
+		wg.Add(4)
+		go func() {
+			defer wg.Done()
+			_, errs[0] = s.UpdateUser(ctx, w.u1.ID, func(u *identity.User) error { u.Enabled = i%2 == 1; return nil })
+		}()
+		go func() {
+			defer wg.Done()
+			_, errs[1] = s.UpdateUser(ctx, w.u1.ID, func(u *identity.User) error { u.Name = name; return nil })
+		}()
+		go func() {
+			defer wg.Done()
+			_, errs[2] = s.UpdateProject(ctx, w.p1.ID, func(p *identity.Project) error { p.Enabled = i%2 == 1; return nil })
+		}()
+		go func() {
+			defer wg.Done()
+			_, errs[3] = s.UpdateProject(ctx, w.p1.ID, func(p *identity.Project) error { p.Description = name; return nil })
+		}()
+		wg.Wait()
+		must(t, errors.Join(errs...), "concurrent updates")
+		u, err := s.GetUser(ctx, w.u1.ID)
+		must(t, err, "GetUser")
+		p, err := s.GetProject(ctx, w.p1.ID)
+		must(t, err, "GetProject")
+		if u.Enabled != (i%2 == 1) || u.Name != name || p.Enabled != (i%2 == 1) || p.Description != name {
+			t.Fatalf("round %d: an update undid another: user %+v, project %+v", i, u, p)
+		}
+	}
 }
