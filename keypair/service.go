@@ -4,11 +4,8 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"math"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/keyhaven/keyhaven/policy"
 	"github.com/keyhaven/keyhaven/sshkey"
@@ -289,65 +286,6 @@ func checkEncryption(e Encryption) error {
 	return Errorf(EINVALID, "Encryption type %q is not one of default, kms.", e.Type)
 }
 
-// describe validates public key material of type typ and returns its Nova
-// fingerprint and KPS algorithm, or an EINVALID error with Nova's message.
-func describe(typ Type, public string) (fingerprint, algorithm string, err error) {
-	if typ == TypeX509 {
-		fp, err := sshkey.X509Fingerprint(public)
-		if err != nil {
-			return "", "", Errorf(EINVALID, "Keypair data is invalid: failed to generate X509 fingerprint. Error message: %s", err).WithReason(ReasonInvalidPublicKey)
-		}
-		return fp, "x509", nil
-	}
-	pk, err := sshkey.ParseAuthorizedKey(public)
-	if err != nil {
-		return "", "", Errorf(EINVALID, "Keypair data is invalid: failed to generate fingerprint").WithReason(ReasonInvalidPublicKey)
-	}
-	return pk.FingerprintMD5(), sshkey.Algorithm(pk), nil
-}
-
-// Fingerprint validates public key material of type typ and returns its
-// Nova fingerprint, or an EINVALID error with Nova's message.
-func Fingerprint(typ Type, public string) (string, error) {
-	fp, _, err := describe(typ, public)
-	return fp, err
-}
-
-// matchPrivate checks that private is the private half of public.
-func matchPrivate(public, private string) error {
-	pk, err := sshkey.ParseAuthorizedKey(public)
-	if err != nil {
-		return Errorf(EINVALID, "Keypair data is invalid: failed to generate fingerprint").WithReason(ReasonInvalidPublicKey)
-	}
-	switch err := sshkey.MatchPrivateKey(private, pk); {
-	case errors.Is(err, sshkey.ErrPrivateKeyMismatch):
-		return Errorf(EINVALID, "The private key does not belong to the key pair's public key.").WithReason(ReasonKeyMismatch)
-	case err != nil:
-		msg := strings.TrimPrefix(err.Error(), "sshkey: ")
-		return Errorf(EINVALID, "The private key is invalid: %s.", msg).WithReason(ReasonPrivateKeyInvalid)
-	}
-	return nil
-}
-
-// ValidateName applies the rules every dialect shares: 1 to MaxNameLength
-// characters of valid UTF-8, no leading or trailing whitespace, and not
-// "." or "..": clients that follow RFC 3986 (curl, Python's urllib3 under
-// the openstack CLI) remove such path segments, so a key pair of that name
-// could never be shown or deleted by them. Dialects check their own
-// charsets before calling the service.
-func ValidateName(name string) error {
-	if name == "" || utf8.RuneCountInString(name) > MaxNameLength || !utf8.ValidString(name) {
-		return Errorf(EINVALID, "Key pair name must be 1 to %d characters.", MaxNameLength)
-	}
-	if strings.TrimSpace(name) != name {
-		return Errorf(EINVALID, "Key pair name can not start or end with whitespace.")
-	}
-	if name == "." || name == ".." {
-		return Errorf(EINVALID, "Key pair name can not be '.' or '..': clients remove such segments from URLs, so the key pair could not be shown or deleted.")
-	}
-	return nil
-}
-
 // Get returns the key pair called name that the caller sees (their own or
 // one shared with their domain), or that userID owns when an administrator
 // names one.
@@ -418,146 +356,6 @@ func (s *Service) UpdateDescription(ctx context.Context, actor Actor, name, desc
 	return kp, nil
 }
 
-// ImportPrivateKey puts the private key of an existing key pair into
-// escrow; it must be the private half of the key pair's public key. When
-// the key pair keeps one already, the escrowed copy is re-sealed under
-// p.Encryption instead (Huawei's clients change the encryption type or KMS
-// key this way), audited as AuditReseal in the swap's own transaction; the
-// same key under the same encryption again is a success too. A private key
-// that does not match changes nothing.
-func (s *Service) ImportPrivateKey(ctx context.Context, actor Actor, userID, name string, p Protection) (*KeyPair, error) {
-	kp, err := s.resolve(ctx, actor, userID, name, ActionUpdate)
-	if err != nil {
-		return nil, err
-	}
-	if s.escrow == nil {
-		return nil, Errorf(EINVALID, "This service keeps no private keys in escrow.").WithReason(ReasonEscrowUnsupported)
-	}
-	if kp.Type != TypeSSH {
-		return nil, Errorf(EINVALID, "Only ssh key pairs can keep their private key in escrow.")
-	}
-	if p.PrivateKey == nil {
-		return nil, Errorf(EINVALID, "The private key is required.")
-	}
-	if err := checkEncryption(p.Encryption); err != nil {
-		return nil, err
-	}
-	if err := matchPrivate(kp.PublicKey, *p.PrivateKey); err != nil {
-		return nil, err
-	}
-	sealed, err := s.escrow.Seal(ctx, kp.UID, []byte(*p.PrivateKey), p.Encryption)
-	if err != nil {
-		return nil, err
-	}
-	action := AuditImportPrivate
-	if kp.Escrow != nil {
-		action = AuditReseal
-	}
-	// Swapping from exactly what was read makes a concurrent import,
-	// clear or rewrap an ECONFLICT rather than a lost update.
-	if err := s.store.SwapEscrow(ctx, kp.ID, kp.Escrow, sealed, s.now().UTC(), s.entry(actor, kp, action)); err != nil {
-		return nil, err
-	}
-	kp.Escrow = sealed
-	return kp, nil
-}
-
-// ExportPrivateKey returns the escrowed private key of a key pair to its
-// owner or an administrator, and records the reveal in the audit log
-// before returning it.
-func (s *Service) ExportPrivateKey(ctx context.Context, actor Actor, userID, name string) (string, error) {
-	kp, err := s.resolve(ctx, actor, userID, name, ActionExport)
-	if err != nil {
-		return "", err
-	}
-	if kp.Escrow == nil {
-		return "", Errorf(ENOTFOUND, "Key pair '%s' keeps no private key in escrow.", kp.Name).WithReason(ReasonNoPrivateKey)
-	}
-	if s.escrow == nil {
-		return "", Errorf(EINVALID, "This service keeps no private keys in escrow.").WithReason(ReasonEscrowUnsupported)
-	}
-	private, err := s.escrow.Open(ctx, kp.UID, kp.Escrow)
-	if err != nil {
-		return "", err
-	}
-	// A reveal changes nothing in the store, so its entry is written on
-	// its own, and before the key leaves: no entry, no key.
-	if err := s.store.AppendAudit(ctx, s.entry(actor, kp, AuditExport)); err != nil {
-		return "", err
-	}
-	return string(private), nil
-}
-
-// ClearPrivateKey destroys the escrowed copy of a key pair's private key;
-// the key pair stays.
-func (s *Service) ClearPrivateKey(ctx context.Context, actor Actor, name string) error {
-	kp, err := s.resolve(ctx, actor, "", name, ActionUpdate)
-	if err != nil {
-		return err
-	}
-	if kp.Escrow == nil {
-		return Errorf(ENOTFOUND, "Key pair '%s' keeps no private key in escrow.", kp.Name).WithReason(ReasonNoPrivateKey)
-	}
-	return s.store.SwapEscrow(ctx, kp.ID, kp.Escrow, nil, s.now().UTC(), s.entry(actor, kp, AuditClear))
-}
-
-// entry returns the audit entry of actor doing action to kp, for the store
-// to append in the change's own transaction.
-func (s *Service) entry(actor Actor, kp *KeyPair, action AuditAction) *AuditEntry {
-	return &AuditEntry{Time: s.now().UTC(), Action: action, UserID: actor.UserID, ProjectID: actor.ProjectID,
-		KeyPairID: kp.ID, KeyPairUID: kp.UID, KeyPairName: kp.Name, RemoteAddr: actor.RemoteAddr, RequestID: actor.RequestID}
-}
-
-// RewrapProgress reports a rewrap's advance: key pairs looked at, and
-// re-wrapped, so far.
-type RewrapProgress func(seen, rewrapped int)
-
-// Rewrap re-wraps the data key of every escrowed private key under the KMS
-// key toRef, online: each key pair is swapped atomically from its old
-// sealing to its new one, so an interrupted run loses nothing and a rerun
-// finishes the rest. Private keys are never decrypted.
-func (s *Service) Rewrap(ctx context.Context, actor Actor, toRef string, progress RewrapProgress) error {
-	if err := policy.Authorize(policy.IdentityAdmin, subject(actor), policy.Target{}); err != nil {
-		return Forbidden(ActionUpdate)
-	}
-	if s.escrow == nil {
-		return Errorf(EINVALID, "This service keeps no private keys in escrow.").WithReason(ReasonEscrowUnsupported)
-	}
-	seen, done := 0, 0
-	var after int64
-	for {
-		batch, err := s.store.ListEscrowed(ctx, after, 100)
-		if err != nil {
-			return err
-		}
-		if len(batch) == 0 {
-			return nil
-		}
-		for _, kp := range batch {
-			after = kp.ID
-			seen++
-			next, err := s.escrow.Rewrap(ctx, kp.UID, kp.Escrow, toRef)
-			if err != nil {
-				return err
-			}
-			if next.KeyRef != kp.Escrow.KeyRef {
-				err := s.store.SwapEscrow(ctx, kp.ID, kp.Escrow, next, s.now().UTC(), s.entry(actor, kp, AuditRewrap))
-				// A key pair cleared or deleted meanwhile needs no rewrap.
-				if c := ErrorCode(err); c != "" && c != ECONFLICT && c != ENOTFOUND {
-					return err
-				}
-				if err == nil {
-					done++
-				}
-			}
-			if progress != nil {
-				progress(seen, done)
-			}
-		}
-	}
-}
-
-// directGenerator generates every key on demand with sshkey.
 type directGenerator struct{}
 
 func (directGenerator) GenerateSSH(context.Context) (*sshkey.Generated, error) {
