@@ -5,6 +5,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/keyhaven/keyhaven/backup"
+	"github.com/keyhaven/keyhaven/store/sqlite"
 )
 
 // takeBackup starts keyhaven, stops it and returns a backup of its data.
@@ -112,5 +115,39 @@ func TestRestoreRefusesNonEmptyDir(t *testing.T) {
 	}
 	if fi, err := os.Stat(filepath.Join(empty, "credential.key")); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("credential key after restore: %v %v", fi, err)
+	}
+}
+
+// TestRestoreRefusesNewerSchema: a backup from a newer schema than this
+// binary knows is refused before anything is written.
+func TestRestoreRefusesNewerSchema(t *testing.T) {
+	known, err := sqlite.KnownSchemaVersion()
+	if err != nil {
+		t.Fatal(err)
+	}
+	parent := t.TempDir()
+	archive := filepath.Join(parent, "newer.khb")
+	f, err := os.OpenFile(archive, os.O_CREATE|os.O_WRONLY, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := backup.NewWriter(f, []byte(backupPass), backup.DefaultKDF)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Add("keyhaven.db", 4, strings.NewReader("next")); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(&backup.Manifest{Engine: "sqlite", Database: true, SchemaVersion: known + 1}); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	dir := filepath.Join(parent, "data")
+	_, err = runKeyhaven(backupEnv, "restore", "--from", archive, "--data-dir", dir)
+	if err == nil || !strings.Contains(err.Error(), "newer than this keyhaven knows") {
+		t.Fatalf("restore of a newer schema: %v", err)
+	}
+	if entries, _ := os.ReadDir(parent); len(entries) != 1 {
+		t.Fatalf("restore left files behind: %v", entries)
 	}
 }
