@@ -12,6 +12,7 @@ import (
 
 	"github.com/keyhaven/keyhaven/backup"
 	"github.com/keyhaven/keyhaven/kms/local"
+	"github.com/keyhaven/keyhaven/store/postgres"
 	"github.com/keyhaven/keyhaven/store/sqlite"
 )
 
@@ -83,7 +84,7 @@ func backupCommand(ctx context.Context, args []string, getenv func(string) strin
 		return err
 	}
 	if isPostgres(cfg.Database) {
-		return errors.New("backup: PostgreSQL is not supported yet: back the database up with pg_dump and copy DATA_DIR/kms-local, token-keys and credential.key")
+		return backupPostgres(ctx, cfg, to, pass, stderr)
 	}
 	tmp, err := os.MkdirTemp(filepath.Dir(to), ".keyhaven-backup-")
 	if err != nil {
@@ -110,6 +111,34 @@ func backupCommand(ctx context.Context, args []string, getenv func(string) strin
 		return fmt.Errorf("backup: %w", err)
 	}
 	files = append([]member{{"keyhaven.db", snap}}, files...)
+	return finishBackup(to, pass, m, files, stderr)
+}
+
+// backupPostgres writes the key files and a manifest of the database: the
+// database itself is backed up with pg_dump or PITR (docs/backup.md). The
+// inventory is read before the key files, which are never removed, so
+// every local key the database used then is in the archive.
+func backupPostgres(ctx context.Context, cfg Config, to string, pass []byte, stderr io.Writer) error {
+	st, err := postgres.Open(ctx, cfg.Database, postgres.Options{})
+	if err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	defer st.Close()
+	inv, err := st.Inventory(ctx)
+	if err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	m := manifestOf(inv.SchemaVersion, backup.Counts{KeyPairs: inv.KeyPairs, EscrowedKeys: inv.EscrowedKeys, AuditEntries: inv.AuditEntries, Users: inv.Users}, inv.EscrowRefs)
+	m.KeyhavenVersion, m.CreatedAt, m.Engine = version, time.Now().UTC(), "postgres"
+	files, err := keyFiles(cfg, m)
+	if err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	return finishBackup(to, pass, m, files, stderr)
+}
+
+// finishBackup writes the archive and reports what it holds.
+func finishBackup(to string, pass []byte, m *backup.Manifest, files []member, stderr io.Writer) error {
 	if err := writeArchive(to, pass, m, files, stderr); err != nil {
 		return fmt.Errorf("backup: %w", err)
 	}
@@ -136,14 +165,18 @@ func inventory(ctx context.Context, snap string) (*backup.Manifest, error) {
 	if _, err := verifyAudit(ctx, st); err != nil {
 		return nil, err
 	}
-	m := &backup.Manifest{SchemaVersion: inv.SchemaVersion, KMSRefs: inv.EscrowRefs,
-		Counts: backup.Counts{KeyPairs: inv.KeyPairs, EscrowedKeys: inv.EscrowedKeys, AuditEntries: inv.AuditEntries, Users: inv.Users}}
-	for _, r := range inv.EscrowRefs {
+	return manifestOf(inv.SchemaVersion, backup.Counts{KeyPairs: inv.KeyPairs, EscrowedKeys: inv.EscrowedKeys, AuditEntries: inv.AuditEntries, Users: inv.Users}, inv.EscrowRefs), nil
+}
+
+// manifestOf starts a manifest from a database's inventory.
+func manifestOf(schema int, counts backup.Counts, refs []string) *backup.Manifest {
+	m := &backup.Manifest{SchemaVersion: schema, Counts: counts, KMSRefs: refs}
+	for _, r := range refs {
 		if strings.HasPrefix(r, "pkcs11/") {
 			m.HSMKeys = append(m.HSMKeys, r)
 		}
 	}
-	return m, nil
+	return m
 }
 
 // member is one file going into an archive.

@@ -10,8 +10,12 @@ import (
 	"strings"
 
 	"github.com/keyhaven/keyhaven/backup"
+	"github.com/keyhaven/keyhaven/escrow"
+	"github.com/keyhaven/keyhaven/keypair"
+	"github.com/keyhaven/keyhaven/kms"
 	"github.com/keyhaven/keyhaven/kms/local"
 	"github.com/keyhaven/keyhaven/kms/pkcs11"
+	"github.com/keyhaven/keyhaven/store/postgres"
 	"github.com/keyhaven/keyhaven/store/sqlite"
 )
 
@@ -32,9 +36,6 @@ func restoreCommand(ctx context.Context, args []string, getenv func(string) stri
 	cfg, err := loadConfig("keyhaven restore", args, getenv)
 	if err != nil {
 		return err
-	}
-	if isPostgres(cfg.Database) {
-		return errors.New("restore: PostgreSQL is not supported yet")
 	}
 	dir := filepath.Clean(cfg.DataDir)
 	if err := checkEmptyDir(dir); err != nil {
@@ -57,7 +58,13 @@ func restoreCommand(ctx context.Context, args []string, getenv func(string) stri
 	if err != nil {
 		return fmt.Errorf("restore: %s refused: %w (nothing was written)", from, err)
 	}
-	if err := checkRestored(ctx, tmp, m); err != nil {
+	check := checkRestored
+	if isPostgres(cfg.Database) {
+		check = func(ctx context.Context, dir string, m *backup.Manifest) error {
+			return checkPostgres(ctx, cfg, dir, m)
+		}
+	}
+	if err := check(ctx, tmp, m); err != nil {
 		return fmt.Errorf("restore: %s refused: %w (nothing was written)", from, err)
 	}
 	if err := os.Chmod(tmp, 0o700); err != nil {
@@ -94,9 +101,43 @@ func checkEmptyDir(dir string) error {
 	return nil
 }
 
-// checkRestored checks what was extracted into dir against the manifest:
-// the schema version, the local keys' check values, the database's
-// counts and KMS refs, and the audit hash chain.
+// checkKeyFiles checks the local key files extracted into dir against
+// the manifest's check values and returns the refs they serve.
+func checkKeyFiles(dir string, m *backup.Manifest) (map[string]bool, error) {
+	have := map[string]bool{}
+	for _, k := range m.LocalKeys {
+		data, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(k.File)))
+		if err != nil {
+			return nil, fmt.Errorf("local key %s: its file is missing from the backup", k.Ref)
+		}
+		key, err := local.DecodeKeyFile(data)
+		if err != nil {
+			return nil, fmt.Errorf("local key %s: %w", k.Ref, err)
+		}
+		kcv := backup.KCV(key)
+		clear(key)
+		if kcv != k.KCV {
+			return nil, fmt.Errorf("local key %s does not match its check value", k.Ref)
+		}
+		have[k.Ref] = true
+	}
+	return have, nil
+}
+
+// checkRefs checks that every local key ref the database uses is among
+// the restored key files.
+func checkRefs(refs []string, have map[string]bool) error {
+	for _, r := range refs {
+		if strings.HasPrefix(r, local.Name+"/") && !have[r] {
+			return fmt.Errorf("the database's escrowed keys use local key %s, which the backup does not hold: the database and this backup do not belong together", r)
+		}
+	}
+	return nil
+}
+
+// checkRestored checks a SQLite backup extracted into dir against its
+// manifest: the schema version, the local keys' check values, the
+// snapshot's counts and KMS refs, and the audit hash chain.
 func checkRestored(ctx context.Context, dir string, m *backup.Manifest) error {
 	known, err := sqlite.KnownSchemaVersion()
 	if err != nil {
@@ -106,27 +147,13 @@ func checkRestored(ctx context.Context, dir string, m *backup.Manifest) error {
 		return fmt.Errorf("the backup has schema version %d, newer than this keyhaven knows (%d): restore it with a newer keyhaven", m.SchemaVersion, known)
 	}
 	if m.Engine != "sqlite" || !m.Database {
-		return fmt.Errorf("the backup is of a %s store without a database snapshot; this keyhaven restores SQLite backups only", m.Engine)
+		return fmt.Errorf("the backup is of a %s store without a database snapshot: restore it with --database naming the restored database", m.Engine)
 	}
-	have := map[string]bool{}
-	for _, k := range m.LocalKeys {
-		data, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(k.File)))
-		if err != nil {
-			return fmt.Errorf("local key %s: its file is missing from the backup", k.Ref)
-		}
-		key, err := local.DecodeKeyFile(data)
-		if err != nil {
-			return fmt.Errorf("local key %s: %w", k.Ref, err)
-		}
-		kcv := backup.KCV(key)
-		clear(key)
-		if kcv != k.KCV {
-			return fmt.Errorf("local key %s does not match its check value", k.Ref)
-		}
-		have[k.Ref] = true
+	have, err := checkKeyFiles(dir, m)
+	if err != nil {
+		return err
 	}
-	snap := filepath.Join(dir, "keyhaven.db")
-	st, err := sqlite.Open(ctx, snap, sqlite.Options{})
+	st, err := sqlite.Open(ctx, filepath.Join(dir, "keyhaven.db"), sqlite.Options{})
 	if err != nil {
 		return fmt.Errorf("database snapshot: %w", err)
 	}
@@ -138,13 +165,78 @@ func checkRestored(ctx context.Context, dir string, m *backup.Manifest) error {
 	if inv.KeyPairs != m.Counts.KeyPairs || inv.EscrowedKeys != m.Counts.EscrowedKeys || inv.AuditEntries != m.Counts.AuditEntries || inv.Users != m.Counts.Users {
 		return errors.New("the database snapshot's counts differ from the manifest's")
 	}
-	for _, r := range inv.EscrowRefs {
-		if strings.HasPrefix(r, local.Name+"/") && !have[r] {
-			return fmt.Errorf("the database uses local key %s, which the backup does not hold", r)
-		}
-	}
-	if _, err := verifyAudit(ctx, st); err != nil {
+	if err := checkRefs(inv.EscrowRefs, have); err != nil {
 		return err
+	}
+	_, err = verifyAudit(ctx, st)
+	return err
+}
+
+// checkPostgres checks the key files of a backup extracted into dir
+// against the PostgreSQL database they are restored beside (itself
+// restored with pg_dump/PITR): the database's schema is one this keyhaven
+// knows, its audit chain verifies, and every local key its escrowed rows
+// use is in the backup with a matching check value.
+func checkPostgres(ctx context.Context, cfg Config, dir string, m *backup.Manifest) error {
+	known, err := postgres.KnownSchemaVersion()
+	if err != nil {
+		return err
+	}
+	if m.Engine != "postgres" && m.Engine != "sqlite" {
+		return fmt.Errorf("the backup is of an unknown engine %q", m.Engine)
+	}
+	have, err := checkKeyFiles(dir, m)
+	if err != nil {
+		return err
+	}
+	st, err := postgres.Open(ctx, cfg.Database, postgres.Options{})
+	if err != nil {
+		return fmt.Errorf("database: %w", err)
+	}
+	defer st.Close()
+	inv, err := st.Inventory(ctx)
+	if err != nil {
+		return err
+	}
+	if inv.SchemaVersion > known {
+		return fmt.Errorf("the database has schema version %d, newer than this keyhaven knows (%d)", inv.SchemaVersion, known)
+	}
+	if err := checkRefs(inv.EscrowRefs, have); err != nil {
+		return err
+	}
+	if err := trialOpen(ctx, dir, inv.Samples, inv.SampleUIDs); err != nil {
+		return err
+	}
+	_, err = verifyAudit(ctx, st)
+	return err
+}
+
+// trialOpen opens one escrowed private key per local key ref with the
+// restored key files: a key file of the same name from another install
+// has another key, which the check value alone cannot tell apart from
+// the database's.
+func trialOpen(ctx context.Context, dir string, samples map[string]keypair.Escrowed, uids map[string]string) error {
+	if len(samples) == 0 {
+		return nil
+	}
+	lb, err := local.Open(filepath.Join(dir, "kms-local"))
+	if err != nil {
+		return err
+	}
+	reg, err := kms.NewRegistry(local.Name, lb)
+	if err != nil {
+		return err
+	}
+	es := escrow.New(reg)
+	for ref, sealed := range samples {
+		if !strings.HasPrefix(ref, local.Name+"/") {
+			continue
+		}
+		pk, err := es.Open(ctx, uids[ref], &sealed)
+		if err != nil {
+			return fmt.Errorf("local key %s in the backup does not open the database's escrowed keys: the database and this backup do not belong together", ref)
+		}
+		clear(pk)
 	}
 	return nil
 }
