@@ -38,6 +38,9 @@ func restoreCommand(ctx context.Context, args []string, getenv func(string) stri
 		return err
 	}
 	dir := filepath.Clean(cfg.DataDir)
+	if !isPostgres(cfg.Database) && filepath.Clean(strings.TrimPrefix(cfg.Database, "sqlite://")) != filepath.Join(dir, "keyhaven.db") {
+		return fmt.Errorf("restore: a SQLite backup is restored to DATA_DIR/keyhaven.db; leave --database unset (move the file afterwards if it lives elsewhere)")
+	}
 	if err := checkEmptyDir(dir); err != nil {
 		return fmt.Errorf("restore: %w", err)
 	}
