@@ -151,3 +151,23 @@ func TestRestoreRefusesNewerSchema(t *testing.T) {
 		t.Fatalf("restore left files behind: %v", entries)
 	}
 }
+
+// TestTakeFlag: the backup commands' own flags come out of the argument
+// list in both spellings, the rest stays for loadConfig.
+func TestTakeFlag(t *testing.T) {
+	cases := []struct {
+		args      []string
+		val, rest string
+	}{
+		{[]string{"--to", "f", "--data-dir", "d"}, "f", "--data-dir d"},
+		{[]string{"--data-dir", "d", "-to=f"}, "f", "--data-dir d"},
+		{[]string{"--data-dir", "d"}, "", "--data-dir d"},
+		{[]string{"--to"}, "", "--to"},
+	}
+	for _, tc := range cases {
+		val, rest := takeFlag(tc.args, "to")
+		if val != tc.val || strings.Join(rest, " ") != tc.rest {
+			t.Errorf("takeFlag(%q) = %q, %q", tc.args, val, rest)
+		}
+	}
+}
