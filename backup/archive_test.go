@@ -116,3 +116,34 @@ func FuzzRead(f *testing.F) {
 		})
 	})
 }
+
+// BenchmarkWrite measures sealing a 16 MiB member (a database snapshot)
+// after the key derivation, which BenchmarkDeriveKey measures.
+func BenchmarkWrite(b *testing.B) {
+	body := bytes.Repeat([]byte{0x5a}, 16<<20)
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		w, err := NewWriter(io.Discard, []byte("pass"), testKDF)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := w.Add("keyhaven.db", int64(len(body)), bytes.NewReader(body)); err != nil {
+			b.Fatal(err)
+		}
+		if err := w.Close(&Manifest{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkDeriveKey measures the argon2id derivation with DefaultKDF,
+// paid once per backup and once per restore.
+func BenchmarkDeriveKey(b *testing.B) {
+	p := DefaultKDF
+	p.Salt = testKDF.Salt
+	for b.Loop() {
+		if _, err := deriveAEAD([]byte("pass"), p); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
