@@ -162,6 +162,9 @@ func TestBackupWhileWritingRestores(t *testing.T) {
 		t.Fatalf("archive: %v %v", fi, err)
 	}
 	t.Logf("acknowledged before the backup: %d Nova, %d KPS", beforeNova, beforeKPS)
+	if left, _ := filepath.Glob(filepath.Join(srv.cfg.DataDir, ".backup-*")); len(left) != 0 {
+		t.Fatalf("the backup left its snapshot behind: %v", left)
+	}
 
 	dir := filepath.Join(t.TempDir(), "restored")
 	out, err = runKeyhaven(backupEnv, "restore", "--from", archive, "--data-dir", dir)

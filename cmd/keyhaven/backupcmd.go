@@ -86,16 +86,19 @@ func backupCommand(ctx context.Context, args []string, getenv func(string) strin
 	if isPostgres(cfg.Database) {
 		return backupPostgres(ctx, cfg, to, pass, stderr)
 	}
-	tmp, err := os.MkdirTemp(filepath.Dir(to), ".keyhaven-backup-")
-	if err != nil {
-		return fmt.Errorf("backup: %w", err)
-	}
-	defer os.RemoveAll(tmp)
-	snap := filepath.Join(tmp, "keyhaven.db")
 	st, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
+	// The plaintext snapshot stays inside the data directory, as private
+	// as the database, whatever file system --to is on.
+	tmp, err := os.MkdirTemp(cfg.DataDir, ".backup-")
+	if err != nil {
+		st.Close()
+		return fmt.Errorf("backup: %w", err)
+	}
+	defer os.RemoveAll(tmp)
+	snap := filepath.Join(tmp, "keyhaven.db")
 	err = st.(*sqlite.Store).SnapshotTo(ctx, snap)
 	st.Close()
 	if err != nil {
@@ -163,7 +166,7 @@ func inventory(ctx context.Context, snap string) (*backup.Manifest, error) {
 		return nil, err
 	}
 	if _, err := verifyAudit(ctx, st); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: a restore would refuse this backup; see keyhaven audit verify", err)
 	}
 	return manifestOf(inv.SchemaVersion, backup.Counts{KeyPairs: inv.KeyPairs, EscrowedKeys: inv.EscrowedKeys, AuditEntries: inv.AuditEntries, Users: inv.Users}, inv.EscrowRefs), nil
 }
