@@ -43,14 +43,15 @@ var ErrPassphrase = errors.New("backup: wrong passphrase, or the archive header 
 // sequence was cut short or extended.
 var ErrDamaged = errors.New("backup: the archive is damaged or truncated")
 
-// limits refuses parameters a hostile header could use to exhaust memory.
+// check refuses parameters a hostile header could use to exhaust memory
+// or time: at most 256 MiB and 10 passes (DefaultKDF is 64 MiB, 3).
 func (p KDFParams) check() error {
 	switch {
 	case p.KDF != "argon2id":
 		return fmt.Errorf("backup: unknown key derivation %q", p.KDF)
 	case len(p.Salt) < 16 || len(p.Salt) > 64:
 		return errors.New("backup: header salt has a bad length")
-	case p.Time < 1 || p.Time > 16, p.Memory < 8 || p.Memory > 1<<20, p.Threads < 1:
+	case p.Time < 1 || p.Time > 10, p.Memory < 8 || p.Memory > 256<<10, p.Threads < 1:
 		return errors.New("backup: header key derivation parameters out of range")
 	}
 	return nil
