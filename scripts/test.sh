@@ -32,7 +32,8 @@ for target in \
   ./identity/aksk:FuzzAuthenticate \
   ./identity/token:FuzzOpen \
   ./api/kps:FuzzCreateBody \
-  ./api/identity:FuzzBodies
+  ./api/identity:FuzzBodies \
+  ./backup:FuzzRead
 do
   pkg=${target%%:*} name=${target##*:}
   go test -run '^$' -fuzz "^${name}\$" -fuzztime "$FUZZTIME" "$pkg"

@@ -20,6 +20,9 @@ const usage = `keyhaven: an SSH key pair service speaking OpenStack Nova's os-ke
 Usage:
   keyhaven serve   [flags]   run the service (keyhaven serve -h lists the flags)
   keyhaven migrate [flags]   create or upgrade the database, then exit
+  keyhaven backup --to FILE  write an encrypted backup (online; SQLite snapshot and key files)
+  keyhaven restore --from FILE --data-dir DIR
+                             restore a backup into an empty data directory
   keyhaven audit list|verify print the audit log, or check its hash chain
   keyhaven kms ...           create and rotate KMS keys, rewrap escrowed keys
                              (keyhaven kms with no command lists them)
@@ -62,6 +65,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return err
 		}
 		return migrate(ctx, cfg, stderr)
+	case "backup":
+		return backupCommand(ctx, args[1:], getenv, stderr)
+	case "restore":
+		return restoreCommand(ctx, args[1:], getenv, stdout, stderr)
 	case "kms":
 		return kmsCommand(ctx, args[1:], getenv, stdout, stderr)
 	case "audit":

@@ -1,6 +1,8 @@
 package local
 
 import (
+	"encoding/base64"
+	"fmt"
 	"strconv"
 	"strings"
 )
@@ -93,4 +95,24 @@ func positive(s string) (int, bool) {
 		return 0, false
 	}
 	return n, true
+}
+
+// KeyFileRef returns the ref ("local/NAME@vN") of the key version a file
+// of the key directory holds; ok is false for any other file. Backups use
+// it to say which ref each exported key file serves.
+func KeyFileRef(file string) (string, bool) {
+	name, n, ok := parseFileName(file)
+	if !ok {
+		return "", false
+	}
+	return ref(name, n), true
+}
+
+// DecodeKeyFile returns the key a key file's content holds.
+func DecodeKeyFile(data []byte) ([]byte, error) {
+	key, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(data)))
+	if err != nil || len(key) != keySize {
+		return nil, fmt.Errorf("local: key file is corrupt: want the base64 of %d bytes", keySize)
+	}
+	return key, nil
 }
