@@ -67,19 +67,26 @@ func passphrase(file string, getenv func(string) string) ([]byte, error) {
 	return nil, fmt.Errorf("no passphrase: set %s or pass --passphrase-file", passphraseEnv)
 }
 
-// backupCommand runs `keyhaven backup`.
-func backupCommand(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
-	to, args := takeFlag(args, "to")
+// archiveArgs takes what backup and restore share from args: the archive
+// file (flag fileFlag, required), the passphrase and the configuration.
+func archiveArgs(cmd, fileFlag string, args []string, getenv func(string) string, stderr io.Writer) (string, []byte, Config, error) {
+	file, args := takeFlag(args, fileFlag)
 	pf, args := takeFlag(args, "passphrase-file")
-	if to == "" {
+	if file == "" {
 		fmt.Fprint(stderr, backupUsage)
-		return errors.New("backup: --to FILE is required")
+		return "", nil, Config{}, fmt.Errorf("%s: --%s FILE is required", cmd, fileFlag)
 	}
 	pass, err := passphrase(pf, getenv)
 	if err != nil {
-		return fmt.Errorf("backup: %w", err)
+		return "", nil, Config{}, fmt.Errorf("%s: %w", cmd, err)
 	}
-	cfg, err := loadConfig("keyhaven backup", args, getenv)
+	cfg, err := loadConfig("keyhaven "+cmd, args, getenv)
+	return file, pass, cfg, err
+}
+
+// backupCommand runs `keyhaven backup`.
+func backupCommand(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+	to, pass, cfg, err := archiveArgs("backup", "to", args, getenv, stderr)
 	if err != nil {
 		return err
 	}

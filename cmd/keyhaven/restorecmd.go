@@ -23,17 +23,7 @@ import (
 // checked in a temporary directory beside the data directory, which is
 // renamed into place only when every check passed.
 func restoreCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	from, args := takeFlag(args, "from")
-	pf, args := takeFlag(args, "passphrase-file")
-	if from == "" {
-		fmt.Fprint(stderr, backupUsage)
-		return errors.New("restore: --from FILE is required")
-	}
-	pass, err := passphrase(pf, getenv)
-	if err != nil {
-		return fmt.Errorf("restore: %w", err)
-	}
-	cfg, err := loadConfig("keyhaven restore", args, getenv)
+	from, pass, cfg, err := archiveArgs("restore", "from", args, getenv, stderr)
 	if err != nil {
 		return err
 	}
