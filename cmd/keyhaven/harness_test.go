@@ -67,7 +67,8 @@ func startServerLog(t testing.TB, logw io.Writer, tokens string, flags ...string
 	return nil
 }
 
-// do sends one request and returns the response with its body read.
+// do sends one request and returns the response with its body read; a
+// "Host" entry in headers is sent as the request's Host.
 func (s *testServer) do(t testing.TB, method, path string, headers map[string]string, body string) (*http.Response, []byte) {
 	t.Helper()
 	var rd io.Reader
@@ -80,6 +81,9 @@ func (s *testServer) do(t testing.TB, method, path string, headers map[string]st
 	}
 	for k, v := range headers {
 		req.Header.Set(k, v)
+	}
+	if h := req.Header.Get("Host"); h != "" {
+		req.Host = h // Go sends req.Host, not a Host header
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -12,28 +11,12 @@ import (
 // status, headers and body.
 func forged(t *testing.T, srv *testServer, host, method, path string, headers map[string]string, body string) (int, http.Header, string) {
 	t.Helper()
-	var rd io.Reader
-	if body != "" {
-		rd = strings.NewReader(body)
-	}
-	req, err := http.NewRequest(method, srv.URL+path, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Host = host
+	h := map[string]string{"Host": host}
 	for k, v := range headers {
-		req.Header.Set(k, v)
+		h[k] = v
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, resp.Header, string(b)
+	resp, raw := srv.do(t, method, path, h, body)
+	return resp.StatusCode, resp.Header, string(raw)
 }
 
 // TestForgedHostNotEchoed sends requests with a forged Host header: the
