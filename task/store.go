@@ -1,0 +1,63 @@
+package task
+
+import (
+	"context"
+	"time"
+
+	"github.com/keyhaven/keyhaven/keypair"
+)
+
+// Store persists the server inventory and the tasks. Every engine
+// (store/sqlite, store/postgres) implements it and passes the contract
+// suite in store/storetest. Methods return *keypair.Error values for the
+// outcomes callers branch on (ENOTFOUND, ECONFLICT); anything else is an
+// internal error. Audit entries passed in are appended to the key pair
+// audit log in the same transaction as the change, as keypair.Store does.
+type Store interface {
+	// PutServer adds s, or replaces the entry with its ID (keeping its
+	// association fields); it sets CreatedAt/UpdatedAt.
+	PutServer(ctx context.Context, s *Server) error
+	// GetServer returns the server with id, or ENOTFOUND.
+	GetServer(ctx context.Context, id string) (*Server, error)
+	// ListServers returns the inventory ordered by ID, of one project when
+	// projectID is not empty.
+	ListServers(ctx context.Context, projectID string) ([]*Server, error)
+	// RemoveServer deletes the entry with id, or ENOTFOUND; ECONFLICT while
+	// one of its tasks is READY or RUNNING.
+	RemoveServer(ctx context.Context, id string) error
+
+	// CreateTask inserts t (Phase READY) with the next Seq; audit, when not
+	// nil, is appended in the same transaction.
+	CreateTask(ctx context.Context, t *Task, audit *keypair.AuditEntry) error
+	// GetTask returns the task with id, or ENOTFOUND.
+	GetTask(ctx context.Context, id string) (*Task, error)
+	// ListTasks returns a project's tasks in the given phases (READY and
+	// RUNNING for running-tasks, FAILED for failed-tasks) ordered by Seq,
+	// after offset, at most limit, and how many there are in all.
+	ListTasks(ctx context.Context, projectID string, phases []Phase, offset, limit int) ([]*Task, int, error)
+	// ClaimTask moves to RUNNING, and returns, the oldest READY task owned
+	// by owner whose server has no unfinished task of lower Seq, extending
+	// its lease to leaseUntil; nil when there is none. Concurrent claims
+	// (on every instance) never return the same task, and a server never
+	// has two RUNNING tasks.
+	ClaimTask(ctx context.Context, owner string, now, leaseUntil time.Time) (*Task, error)
+	// RenewLeases extends to leaseUntil the lease of every unfinished task
+	// owned by owner.
+	RenewLeases(ctx context.Context, owner string, leaseUntil time.Time) error
+	// FinishTask records the outcome of a RUNNING task (Phase SUCCESS or
+	// FAILED with ErrorCode and ErrorMessage); on SUCCESS it also writes
+	// the server's association fields from server in the same
+	// transaction; audit, when not nil, is appended there too. ENOTFOUND
+	// when the task is no longer RUNNING under owner (another instance
+	// failed it after its lease ran out).
+	FinishTask(ctx context.Context, t *Task, owner string, server *Server, audit *keypair.AuditEntry) error
+	// FailExpired fails, with FailInterrupted and message, every READY or
+	// RUNNING task whose lease ended before now (and, when owner is not
+	// empty, every unfinished task of owner: the instance restarted), and
+	// returns how many.
+	FailExpired(ctx context.Context, owner string, now time.Time, message string) (int, error)
+	// DeleteFailedTask removes the FAILED task id of projectID, or ENOTFOUND.
+	DeleteFailedTask(ctx context.Context, projectID, id string) error
+	// DeleteFailedTasks removes every FAILED task of projectID.
+	DeleteFailedTasks(ctx context.Context, projectID string) (int, error)
+}
