@@ -58,6 +58,11 @@ type Server struct {
 	// HostKeys are the pinned host public keys, in authorized_keys format;
 	// a server presenting any other key is never logged in to.
 	HostKeys []string
+	// SSHDConfig is the path of the server's sshd configuration file that
+	// turning password login off and on edits (default
+	// /etc/ssh/sshd_config); privileged steps run as the login user when
+	// it is root and through `sudo -n` otherwise.
+	SSHDConfig string
 	// KeyPairName and KeyPairID name the key pair associated with the
 	// server now ("" and 0: none); PublicKey is that key pair's public key
 	// as it was put on the server, so UNBIND can remove it.
