@@ -99,28 +99,28 @@ func newPrivateKey(raw any, comment string) (*PrivateKey, error) {
 	switch k := raw.(type) {
 	case *rsa.PrivateKey:
 		if len(k.Primes) != 2 {
-			return nil, errors.New("sshkey: multi-prime RSA keys are not supported")
+			return nil, fmt.Errorf("%w: multi-prime RSA", ErrPrivateKeyType)
 		}
 		if k.N.BitLen() > maxRSABits {
-			return nil, fmt.Errorf("sshkey: RSA modulus over %d bits", maxRSABits)
+			return nil, fmt.Errorf("%w: RSA modulus over %d bits", ErrPrivateKeyType, maxRSABits)
 		}
 		key = k
 	case *ecdsa.PrivateKey:
 		switch k.Curve {
 		case elliptic.P256(), elliptic.P384(), elliptic.P521():
 		default:
-			return nil, errors.New("sshkey: unsupported ECDSA curve")
+			return nil, fmt.Errorf("%w: ECDSA curve other than P-256, P-384, P-521", ErrPrivateKeyType)
 		}
 		key = k
 	case ed25519.PrivateKey:
 		if len(k) != ed25519.PrivateKeySize {
-			return nil, errors.New("sshkey: malformed Ed25519 private key")
+			return nil, malformed("Ed25519 key of the wrong size")
 		}
 		key = k
 	case *ed25519.PrivateKey:
 		return newPrivateKey(*k, comment)
 	default:
-		return nil, errors.New("sshkey: unsupported private key type (keyhaven reads RSA, ECDSA and Ed25519 keys)")
+		return nil, fmt.Errorf("%w (keyhaven reads RSA, ECDSA and Ed25519 keys)", ErrPrivateKeyType)
 	}
 	pub, err := ssh.NewPublicKey(key.Public())
 	if err != nil {
@@ -128,7 +128,7 @@ func newPrivateKey(raw any, comment string) (*PrivateKey, error) {
 	}
 	typ := keyTypeOfCrypto(key.Public())
 	if typ == "" {
-		return nil, errors.New("sshkey: unsupported private key type")
+		return nil, ErrPrivateKeyType
 	}
 	return &PrivateKey{Comment: comment, typ: typ, key: key, pub: pub}, nil
 }

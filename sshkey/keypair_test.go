@@ -128,12 +128,21 @@ func TestGeneratePuTTYgen(t *testing.T) {
 			if sameKey(pub, kp.PublicKey) != nil || !strings.HasSuffix(strings.TrimSpace(pub), " putty user@host") {
 				t.Errorf("puttygen public key %q, want %q", pub, kp.PublicKey)
 			}
+			// puttygen checks the MAC only when it loads the private
+			// half, as these conversions do; the public export above
+			// would pass with a wrong one.
 			for _, conv := range []string{"private-openssh", "private-openssh-new"} {
 				out := filepath.Join(t.TempDir(), "id")
 				run(t, "puttygen", file, "-O", conv, "-o", out)
 				if got := run(t, "ssh-keygen", "-y", "-f", out); sameKey(got, kp.PublicKey) != nil {
 					t.Errorf("ssh-keygen -y of puttygen's %s conversion gives %q, want %q", conv, got, kp.PublicKey)
 				}
+			}
+			// And it does check it: the same file with another comment
+			// under the same MAC is refused.
+			bad := writeFile(t, "bad.ppk", strings.Replace(string(data), "Comment: putty", "Comment: Putty", 1), 0o600)
+			if out, err := execOutput("puttygen", bad, "-O", "private-openssh", "-o", filepath.Join(t.TempDir(), "x")); err == nil || !strings.Contains(out, "MAC failed") {
+				t.Errorf("puttygen accepted a PPK with a wrong MAC: %v %s", err, out)
 			}
 		})
 	}
