@@ -109,9 +109,43 @@ func parseOpenSSH(block *pem.Block) (any, error) {
 		if errors.As(err, &missing) {
 			return nil, ErrPrivateKeyEncrypted
 		}
-		return nil, err
+		switch typ := opensshKeyType(block.Bytes); typ {
+		case "", typeRSA, typeEd25519, typeECDSA256, typeECDSA384, typeECDSA521:
+			return nil, err
+		default: // FIDO, DSA, certificates: x/crypto reads none of them
+			return nil, fmt.Errorf("%w: %s", ErrPrivateKeyType, quoteShort(typ))
+		}
 	}
 	return raw, nil
+}
+
+// opensshKeyType reads the type of the first public key in an
+// "openssh-key-v1" blob (PROTOCOL.key), or "" if it cannot.
+func opensshKeyType(b []byte) string {
+	const magic = "openssh-key-v1\x00"
+	if len(b) < len(magic) || string(b[:len(magic)]) != magic {
+		return ""
+	}
+	w := wire(b[len(magic):])
+	for range 3 { // cipher name, KDF name, KDF options
+		if _, err := w.str(); err != nil {
+			return ""
+		}
+	}
+	if len(w) < 4 {
+		return ""
+	}
+	w = w[4:] // number of keys
+	pub, err := w.str()
+	if err != nil {
+		return ""
+	}
+	pw := wire(pub)
+	typ, err := pw.str()
+	if err != nil {
+		return ""
+	}
+	return string(typ)
 }
 
 // checkConsistent checks that the public half a file carried belongs to
