@@ -14,6 +14,8 @@ const (
 	// ssh-keygen writes by default.
 	FormatOpenSSH Format = "openssh"
 	// FormatPKCS8 is PEM "PRIVATE KEY" (RFC 5208), for any key type.
+	// OpenSSH 9.2 (Debian 12's) reads Ed25519 keys only in FormatOpenSSH,
+	// not in this one; openssl and Go do.
 	FormatPKCS8 Format = "pkcs8"
 	// FormatPKCS1 is PEM "RSA PRIVATE KEY" (RFC 8017), for RSA keys only.
 	FormatPKCS1 Format = "pkcs1"

@@ -7,7 +7,6 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"math/big"
@@ -175,14 +174,4 @@ func zeroInt(x *big.Int) {
 	}
 	clear(x.Bits())
 	x.SetInt64(0)
-}
-
-// String renders the key as an authorized_keys line: type, base64 blob
-// and the comment if there is one, with no trailing newline.
-func (k *PublicKey) String() string {
-	line := k.Type + " " + base64.StdEncoding.EncodeToString(k.Blob)
-	if k.Comment != "" {
-		line += " " + k.Comment
-	}
-	return line
 }

@@ -1,7 +1,11 @@
 package sshkey
 
 import (
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/rsa"
 	"errors"
+	"math/big"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -202,5 +206,60 @@ func TestParseKeyTypeAndFormat(t *testing.T) {
 	kp.Private.Zero()
 	if _, err := kp.Private.Encode(FormatOpenSSH); err == nil {
 		t.Error("a zeroed key still encodes")
+	}
+}
+
+// TestZero checks that Zero overwrites the secret numbers this package
+// can reach.
+func TestZero(t *testing.T) {
+	for _, typ := range []KeyType{RSA2048, Ed25519, ECDSAP256} {
+		kp, err := Generate(typ, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		key := kp.Private.key
+		kp.Private.Zero()
+		switch k := key.(type) {
+		case *rsa.PrivateKey:
+			for _, x := range append([]*big.Int{k.D, k.Precomputed.Dp, k.Precomputed.Dq, k.Precomputed.Qinv}, k.Primes...) {
+				if x.Sign() != 0 || !allZero(x.Bits()[:cap(x.Bits())]) {
+					t.Errorf("%s: a secret number survived Zero", typ)
+				}
+			}
+		case *ecdsa.PrivateKey:
+			if k.D.Sign() != 0 || !allZero(k.D.Bits()[:cap(k.D.Bits())]) {
+				t.Errorf("%s: D survived Zero", typ)
+			}
+		case ed25519.PrivateKey:
+			if !allZero(k) {
+				t.Errorf("%s: the key survived Zero", typ)
+			}
+		}
+	}
+}
+
+func allZero[T byte | big.Word](s []T) bool {
+	for _, v := range s {
+		if v != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// TestCanonical checks that the canonical form of a quirky Nova line has
+// the MD5 fingerprint ssh-keygen gives the key, while the line itself
+// keeps Nova's.
+func TestCanonical(t *testing.T) {
+	needTool(t, "ssh-keygen")
+	quirky := strings.Replace(novaEd, " ", "  ", 1) // Nova hashes the empty string
+	k, err := ParseAuthorizedKey(quirky)
+	if err != nil {
+		t.Fatal(err)
+	}
+	md5, _ := keygenFingerprints(t, writeFile(t, "k.pub", novaEd, 0o644))
+	c := k.Canonical()
+	if c.FingerprintMD5() != md5 || k.FingerprintMD5() == md5 || c.String() != strings.TrimSpace(novaEd) {
+		t.Errorf("canonical %s %q, Nova's %s, ssh-keygen %s", c.FingerprintMD5(), c, k.FingerprintMD5(), md5)
 	}
 }
