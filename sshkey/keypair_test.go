@@ -1,6 +1,7 @@
 package sshkey
 
 import (
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/rsa"
@@ -96,6 +97,16 @@ func checkEd25519PKCS8(t *testing.T, file string, kp *KeyPair) {
 	}
 }
 
+// sameSecret reports whether two private keys are the same key, whatever
+// the order of RSA's primes.
+func sameSecret(a, b crypto.Signer) bool {
+	if ra, ok := a.(*rsa.PrivateKey); ok {
+		rb, ok := b.(*rsa.PrivateKey)
+		return ok && ra.N.Cmp(rb.N) == 0 && ra.E == rb.E && ra.D.Cmp(rb.D) == 0
+	}
+	return a.(interface{ Equal(crypto.PrivateKey) bool }).Equal(b)
+}
+
 // sameKey checks that two authorized_keys lines hold the same key,
 // whatever their comments.
 func sameKey(a, b string) error {
@@ -141,6 +152,24 @@ func TestGeneratePuTTYgen(t *testing.T) {
 				if got := run(t, "ssh-keygen", "-y", "-f", out); sameKey(got, kp.PublicKey) != nil {
 					t.Errorf("ssh-keygen -y of puttygen's %s conversion gives %q, want %q", conv, got, kp.PublicKey)
 				}
+				// The private half survives the trip too: Go's parsers
+				// check RSA's CRT values, so a wrong iqmp would show.
+				conv, _, err := ParsePrivateKey([]byte(readString(t, out)))
+				if err != nil || !sameSecret(conv.key, kp.Private.key) {
+					t.Errorf("puttygen's %s conversion reads back as another key: %v", out, err)
+				}
+			}
+			// puttygen's own PPK of the same key, converted from our
+			// OpenSSH file, is byte for byte ours: an unencrypted PPK has
+			// nothing random in it.
+			openssh, err := kp.Private.Encode(FormatOpenSSH)
+			if err != nil {
+				t.Fatal(err)
+			}
+			theirs := filepath.Join(t.TempDir(), "theirs.ppk")
+			run(t, "puttygen", writeFile(t, "id", string(openssh), 0o600), "-O", "private", "-o", theirs)
+			if got := readString(t, theirs); got != string(data) {
+				t.Errorf("puttygen writes\n%s\nwe write\n%s", got, data)
 			}
 			// And it does check it: the same file with another comment
 			// under the same MAC is refused.
@@ -261,5 +290,23 @@ func TestCanonical(t *testing.T) {
 	c := k.Canonical()
 	if c.FingerprintMD5() != md5 || k.FingerprintMD5() == md5 || c.String() != strings.TrimSpace(novaEd) {
 		t.Errorf("canonical %s %q, Nova's %s, ssh-keygen %s", c.FingerprintMD5(), c, k.FingerprintMD5(), md5)
+	}
+}
+
+func TestKeyTypeOf(t *testing.T) {
+	for _, tc := range []struct {
+		line string
+		want KeyType
+	}{
+		{novaRSA, RSA2048}, {novaRSA4096, RSA4096}, {novaEd, Ed25519}, {novaDSA, "dsa-1024"},
+		{novaEC256, ECDSAP256}, {novaEC384, ECDSAP384}, {novaEC521, ECDSAP521},
+	} {
+		k, err := ParseAuthorizedKey(tc.line)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := KeyTypeOf(k); got != tc.want || got.SSHAlgorithm() != k.Type {
+			t.Errorf("%.20s: %s (%s)", tc.line, got, got.SSHAlgorithm())
+		}
 	}
 }

@@ -53,7 +53,12 @@ func (k *PrivateKey) ppkPrivateBlob() []byte {
 	var b []byte
 	switch key := k.key.(type) {
 	case *rsa.PrivateKey:
+		// puttygen writes the larger prime first, and reorders a file
+		// that does not.
 		p, q := key.Primes[0], key.Primes[1]
+		if p.Cmp(q) < 0 {
+			p, q = q, p
+		}
 		iqmp := new(big.Int).ModInverse(q, p)
 		b = appendMpint(b, key.D)
 		b = appendMpint(b, p)
