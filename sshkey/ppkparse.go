@@ -28,12 +28,24 @@ const ppkMaxLines = 256
 
 // ppkReader walks the lines of a PPK file. PuTTY writes LF but reads
 // CR LF and lone CR too.
-type ppkReader struct{ lines [][]byte }
+type ppkReader struct {
+	buf   []byte // a copy of the file with LF line ends; clear when done
+	lines [][]byte
+}
 
 func newPPKReader(data []byte) *ppkReader {
-	data = bytes.ReplaceAll(data, []byte("\r\n"), []byte("\n"))
-	data = bytes.ReplaceAll(data, []byte("\r"), []byte("\n"))
-	return &ppkReader{lines: bytes.Split(data, []byte("\n"))}
+	buf := make([]byte, 0, len(data))
+	for i := 0; i < len(data); i++ {
+		c := data[i]
+		if c == '\r' {
+			c = '\n'
+			if i+1 < len(data) && data[i+1] == '\n' {
+				i++
+			}
+		}
+		buf = append(buf, c)
+	}
+	return &ppkReader{buf: buf, lines: bytes.Split(buf, []byte("\n"))}
 }
 
 // field reads the next line as "name: value".
@@ -79,6 +91,7 @@ func (r *ppkReader) blob(name string) ([]byte, error) {
 // checks its MAC, as puttygen does before trusting either half.
 func parsePPK(data []byte) (*PrivateKey, error) {
 	r := newPPKReader(data)
+	defer clear(r.buf)
 	first := string(r.lines[0])
 	var (
 		macKey  []byte
