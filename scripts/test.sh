@@ -33,7 +33,8 @@ for target in \
   ./identity/token:FuzzOpen \
   ./api/kps:FuzzCreateBody \
   ./api/identity:FuzzBodies \
-  ./backup:FuzzRead
+  ./backup:FuzzRead \
+  ./sshpush:FuzzRewriteAuthorizedKeys
 do
   pkg=${target%%:*} name=${target##*:}
   go test -run '^$' -fuzz "^${name}\$" -fuzztime "$FUZZTIME" "$pkg"
