@@ -97,3 +97,41 @@ func wantFailure(t testing.TB, err error, code task.FailureCode, prefix string) 
 		t.Errorf("failure = %s %q, want %s %q…", f.Code, f.Message, code, prefix)
 	}
 }
+
+// TestAsRoot: a login user with uid 0 edits sshd_config without sudo, and
+// a rewritten authorized_keys keeps the owner it had (root, and here
+// another group: sshd's StrictModes would refuse another owning uid).
+func TestAsRoot(t *testing.T) {
+	t.Parallel()
+	s := sshdtest.Start(t, sshdtest.Options{Root: true})
+	kp := keygen(t, "ed25519")
+	s.SetAuthorizedKeys(t, "# seeded\n")
+	if err := os.Chown(s.AuthorizedKeysPath(), 0, 4322); err != nil {
+		t.Fatal(err)
+	}
+	bind := jobFor(s, task.Bind, task.Credentials{Password: s.Password})
+	bind.AddKey, bind.DisablePassword = kp.pub, true
+	if err := execute(t, bind); err != nil {
+		t.Fatalf("BIND as root with DisablePassword: %v", err)
+	}
+	if mode, uid, gid := sshdtest.Stat(t, s.AuthorizedKeysPath()); mode != 0o600 || uid != 0 || gid != 4322 {
+		t.Errorf("authorized_keys: mode %o owner %d:%d, want 0600 0:4322", mode, uid, gid)
+	}
+	if s.CanLoginPassword(t, s.Password) {
+		t.Error("the password still logs in")
+	}
+	if !s.CanLoginKey(t, kp.priv) {
+		t.Error("the key does not log in")
+	}
+	unbind := jobFor(s, task.Unbind, task.Credentials{PrivateKey: kp.priv})
+	unbind.RemoveKeys, unbind.EnablePassword = []string{kp.pub}, true
+	if err := execute(t, unbind); err != nil {
+		t.Fatalf("UNBIND as root with EnablePassword: %v", err)
+	}
+	if !s.CanLoginPassword(t, s.Password) {
+		t.Error("the password does not log in after UNBIND")
+	}
+	if got := s.AuthorizedKeys(t); got != "# seeded\n" {
+		t.Errorf("authorized_keys = %q", got)
+	}
+}
