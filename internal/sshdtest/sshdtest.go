@@ -40,8 +40,9 @@ type Options struct {
 	// server whose inventory logs in as root: privileged steps need no
 	// sudo.
 	Root bool
-	// ExtraConfig is appended to the generated sshd_config (one directive
-	// a line).
+	// ExtraConfig goes at the top of the generated sshd_config (one
+	// directive a line), so its values win: sshd keeps the first value it
+	// reads for a keyword. A Match block in it would swallow the rest.
 	ExtraConfig string
 }
 
@@ -296,6 +297,7 @@ func (s *Server) config(opts Options) string {
 		permitRoot = "yes"
 	}
 	return fmt.Sprintf(`# sshdtest: a throwaway server for one test
+%s
 Port %d
 ListenAddress 127.0.0.1
 AddressFamily inet
@@ -313,8 +315,7 @@ MaxStartups 100:30:200
 MaxAuthTries 20
 LogLevel VERBOSE
 PrintMotd no
-%s
-`, s.Port, filepath.Join(s.Dir, "ssh_host_ed25519_key"), s.PidFile, s.User, permitRoot, opts.ExtraConfig)
+`, opts.ExtraConfig, s.Port, filepath.Join(s.Dir, "ssh_host_ed25519_key"), s.PidFile, s.User, permitRoot)
 }
 
 // launch starts sshd on a free port and waits until it answers; an error
