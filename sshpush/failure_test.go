@@ -98,7 +98,7 @@ func TestFailures(t *testing.T) {
 		}, task.FailRemote, true},
 		{"sudo refused", sshdtest.Options{Sudo: false}, func(t *testing.T, s *sshdtest.Server, job *task.Job) string {
 			job.DisablePassword = true
-			return "cannot turn password login off: " + s.User + " is not root and may not run sudo without a password (sudo -n): sudo: a password is required"
+			return "cannot turn password login off: " + s.User + " is not root and sudo -n (sudo without a password prompt) refused: sudo: a password is required"
 		}, task.FailRemote, true},
 		{"sshd -t refuses the result", sshdtest.Options{Sudo: true}, func(t *testing.T, s *sshdtest.Server, job *task.Job) string {
 			// The running sshd read a good file; someone broke it since.

@@ -162,7 +162,7 @@ func (r *attempt) setPassword(ctx context.Context, off bool) *task.Failure {
 			return res, task.Failf(task.FailRemote, "cannot %s: %s is not root and sudo is not installed: %s", what, r.name, res.message())
 		}
 		if sudo && !res.ours() {
-			return res, task.Failf(task.FailRemote, "cannot %s: %s is not root and may not run sudo without a password (sudo -n): %s", what, r.name, res.message())
+			return res, task.Failf(task.FailRemote, "cannot %s: %s is not root and sudo -n (sudo without a password prompt) refused: %s", what, r.name, res.message())
 		}
 		return res, task.Failf(task.FailRemote, "cannot %s: %s", what, res.message())
 	}

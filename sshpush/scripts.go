@@ -95,7 +95,12 @@ if [ -n "$1" ]; then files=$1; else files="/run/sshd.pid /var/run/sshd.pid"; fi
 for pf in $files; do
   if [ -s "$pf" ]; then
     pid=$(cat -- "$pf")
-    if kill -HUP "$pid" 2>/dev/null; then exit 0; fi
+    # a stale pid file may name another program now: signal only an sshd
+    # (asked of ps, else /proc; trusted when neither can tell)
+    comm=$(ps -p "$pid" -o comm= 2>/dev/null) || comm=$(cat "/proc/$pid/comm" 2>/dev/null) || comm=sshd
+    case $comm in
+      *sshd*) if kill -HUP "$pid" 2>/dev/null; then exit 0; fi ;;
+    esac
   fi
 done
 if command -v systemctl >/dev/null 2>&1; then
