@@ -58,9 +58,15 @@ trap - EXIT
 sync -- "$d" 2>/dev/null || true
 `
 
-// scriptReadFile prints the file $1 (the sshd configuration).
+// fileMarker precedes the file scriptReadFile prints, so that whatever a
+// shell startup file printed first is skipped.
+const fileMarker = "keyhaven-file\n"
+
+// scriptReadFile prints fileMarker, then the file $1 (the sshd
+// configuration).
 const scriptReadFile = `
 [ -f "$1" ] || { printf "keyhaven: %s does not exist\n" "$1" >&2; exit 3; }
+printf "keyhaven-file\n"
 cat -- "$1" || { printf "keyhaven: cannot read %s\n" "$1" >&2; exit 3; }
 `
 
