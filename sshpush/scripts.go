@@ -56,6 +56,10 @@ fi
 if [ ! -d "$d" ]; then
   err=$(mkdir -m 700 -- "$d" 2>&1) || fail "cannot create $d: $err"
 fi
+if [ -L "$f" ]; then
+  set -- $(ls -ld -- "$f")
+  fail "$f is a symbolic link (to ${11:-?}); keyhaven does not replace a link it did not make"
+fi
 if [ -e "$f" ] && [ ! -w "$f" ]; then
   set -- $(ls -ld -- "$f")
   fail "$f is not writable by $me (mode $1, owner $3)"
