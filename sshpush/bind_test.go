@@ -224,3 +224,23 @@ func TestConcurrentOnOneServer(t *testing.T) {
 		t.Error("the last key does not log in")
 	}
 }
+
+// TestBindByKeyboardInteractive: a server that takes passwords only
+// through keyboard-interactive (PAM asking "Password:") is logged in to by
+// password all the same.
+func TestBindByKeyboardInteractive(t *testing.T) {
+	t.Parallel()
+	s := sshdtest.Start(t, sshdtest.Options{ExtraConfig: "PasswordAuthentication no"})
+	kp := keygen(t, "ed25519")
+	job := jobFor(s, task.Bind, task.Credentials{Password: s.Password})
+	job.AddKey = kp.pub
+	if err := execute(t, job); err != nil {
+		t.Fatalf("BIND: %v", err)
+	}
+	if !s.CanLoginKey(t, kp.priv) {
+		t.Error("the key does not log in")
+	}
+	if !strings.Contains(s.Log(), "Accepted keyboard-interactive/pam for "+s.User) {
+		t.Errorf("sshd did not log a keyboard-interactive login:\n%s", s.Log())
+	}
+}
