@@ -9,6 +9,7 @@ declare -A need=(
   [openssl]=openssl             # cross-checks of X.509 fingerprints and PKCS#12 bundles
   [putty-tools]=puttygen        # puttygen: reads every PPK private key keyhaven writes
   [python3-openstackclient]=openstack  # the real openstack CLI, driven by the end-to-end tests
+  [sudo]=sudo                   # the sshd tests' login users turn password login off through sudo -n
 )
 
 missing=()
@@ -21,6 +22,11 @@ done
 # the PKCS#11 HSM the escrow tests use.
 "$(dirname "$0")/keystone-test-deps.sh"
 "$(dirname "$0")/softhsm-test-deps.sh"
+# OpenSSH's server, which the association tests start themselves
+# (internal/sshdtest); installed so that apt does not start Debian's own.
+if [ ! -x /usr/sbin/sshd ]; then
+  "$(dirname "$0")/apt-install-quiet.sh" openssh-server
+fi
 # PostgreSQL, which the tests start themselves in a temporary directory.
 "$(dirname "$0")/postgres-test-deps.sh"
 if [ ${#missing[@]} -eq 0 ]; then
