@@ -4,5 +4,6 @@
 // accepts, the MD5 fingerprint it computes for them (quirks included), the
 // SHA-1 fingerprint of imported X.509 certificates with the error text Nova
 // reports, and the shape of the RSA and X.509 key pairs it generates. The
-// functions are pure: the only I/O is reading crypto/rand.
+// functions are pure: the only I/O is reading crypto/rand. Pool keeps RSA
+// keys generated ahead of demand, in memory only.
 package sshkey

@@ -21,6 +21,7 @@ import (
 	"github.com/keyhaven/keyhaven/identity/loginguard"
 	"github.com/keyhaven/keyhaven/keypair"
 	"github.com/keyhaven/keyhaven/server"
+	"github.com/keyhaven/keyhaven/sshkey"
 )
 
 // Config is every setting of `keyhaven serve`. Each field is loaded from,
@@ -52,6 +53,7 @@ type Config struct {
 	QuotaKeyPairs     int           `yaml:"quota_key_pairs" help:"key pairs a user may own; -1 for no limit"`
 	KeygenConcurrency int           `yaml:"keygen_concurrency" help:"key pairs generated at once (RSA generation takes a CPU); more wait up to keygen_wait, then get 503 with Retry-After (default: CPUs minus one, at least 1)"`
 	KeygenWait        time.Duration `yaml:"keygen_wait" help:"how long a key generation waits for a free slot before its request gets 503"`
+	KeygenPool        int           `yaml:"keygen_pool" help:"RSA-2048 keys generated ahead of demand and kept in memory (never stored), refilled in the background under keygen_concurrency while no request waits to generate; 0 disables the pool"`
 	PublicURL         string        `yaml:"public_url" help:"base URL of links, the catalog and WWW-Authenticate, when behind a proxy (default: the address the connection was accepted on, never the Host header)"`
 	AuthURI           string        `yaml:"auth_uri" help:"identity endpoint advertised in 401 responses (default: PUBLIC_URL/identity)"`
 	LogFormat         string        `yaml:"log_format" help:"log format: text or json"`
@@ -85,6 +87,7 @@ func defaultConfig() Config {
 		// the container's CPU limit); one is left for everything else.
 		KeygenConcurrency: max(runtime.GOMAXPROCS(0)-1, 1),
 		KeygenWait:        keypair.DefaultGenerateWait,
+		KeygenPool:        sshkey.DefaultPoolSize,
 		LogFormat:         "text",
 		LogLevel:          "info",
 		ShutdownTimeout:   30 * time.Second,
@@ -219,6 +222,9 @@ func (c *Config) validate() error {
 	}
 	if c.KeygenConcurrency < 1 {
 		errs = append(errs, fmt.Errorf("keygen_concurrency: %d; want 1 or more", c.KeygenConcurrency))
+	}
+	if c.KeygenPool < 0 || c.KeygenPool > 100000 {
+		errs = append(errs, fmt.Errorf("keygen_pool: %d; want 0 (no pool) up to 100000", c.KeygenPool))
 	}
 	if c.KeygenWait < 0 || c.KeygenWait > time.Minute {
 		errs = append(errs, fmt.Errorf("keygen_wait: %s; want from 0 (refuse at once) up to 1m", c.KeygenWait))

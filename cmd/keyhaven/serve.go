@@ -31,6 +31,7 @@ import (
 	"github.com/keyhaven/keyhaven/identity/token"
 	"github.com/keyhaven/keyhaven/keypair"
 	"github.com/keyhaven/keyhaven/server"
+	"github.com/keyhaven/keyhaven/sshkey"
 	"github.com/keyhaven/keyhaven/store/postgres"
 	"github.com/keyhaven/keyhaven/store/sqlite"
 )
@@ -325,8 +326,20 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer, ready chan<- strin
 		return err
 	}
 	defer reg.Close()
+	genLimit := keypair.NewGenerateLimit(cfg.KeygenConcurrency, cfg.KeygenWait)
+	pool := sshkey.NewPool(sshkey.PoolConfig{Size: cfg.KeygenPool, Bits: keypair.GeneratedKeyBits,
+		Comment: sshkey.NovaComment, Slots: genLimit})
+	pctx, stopPool := context.WithCancel(ctx)
+	poolDone := make(chan struct{})
+	go func() {
+		defer close(poolDone)
+		if err := pool.Run(pctx); err != nil {
+			log.Error("key pool stopped", "error", err)
+		}
+	}()
+	defer func() { stopPool(); <-poolDone }()
 	svc := keypair.NewService(keypair.Config{Store: st, Quota: cfg.QuotaKeyPairs, Escrow: escrow.New(reg),
-		GenerateConcurrency: cfg.KeygenConcurrency, GenerateWait: cfg.KeygenWait})
+		GenerateLimit: genLimit, Pool: pool})
 	srv := server.New(server.Config{
 		Nova: nova.New(nova.Config{
 			Service: svc, Auth: auth, Log: log,
