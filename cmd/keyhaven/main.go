@@ -28,6 +28,9 @@ Usage:
                              (keyhaven kms with no command lists them)
   keyhaven identity ...      manage built-in identity users, projects and roles
                              (keyhaven identity help)
+  keyhaven load --target NAME=URL ...
+                             drive running servers (keyhaven, real Nova) and
+                             print req/s and latency per operation (keyhaven load -h)
   keyhaven version           print the version
 `
 
@@ -79,6 +82,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return nil
 		}
 		return identityCommand(ctx, args[1:], getenv, stdout, stderr)
+	case "load":
+		return loadCommand(ctx, args[1:], getenv, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "keyhaven", version)
 		return nil
