@@ -68,6 +68,9 @@ type Config struct {
 	MaxConnections int           `yaml:"max_connections" help:"client connections served at once; a few more are accepted to answer /healthz and refuse the rest with 503"`
 	ReadTimeout    time.Duration `yaml:"read_timeout" help:"how long a client may take to send one request, headers and body"`
 	HealthListen   string        `yaml:"health_listen" help:"optional second address answering /healthz only, with no connection cap, for an orchestrator (e.g. on an internal interface)"`
+
+	LogFlushInterval time.Duration `yaml:"log_flush_interval" help:"how often the buffered log is written out (warnings and errors are written at once); 0 writes every line at once"`
+	Pprof            bool          `yaml:"pprof" help:"serve Go's profiler at /debug/pprof/, to administrators only (admin token or AK/SK)"`
 }
 
 func defaultConfig() Config {
@@ -98,6 +101,7 @@ func defaultConfig() Config {
 		LoginQueue:                 loginguard.DefaultQueue,
 		MaxConnections:             server.DefaultMaxConnections,
 		ReadTimeout:                server.DefaultReadTimeout,
+		LogFlushInterval:           100 * time.Millisecond,
 	}
 }
 
@@ -115,6 +119,12 @@ func loadConfig(name string, args []string, getenv func(string) string) (Config,
 		help := f.help
 		if d := f.get(); d != "" {
 			help += " (default " + d + ")"
+		}
+		if f.isBool {
+			v := new(string)
+			fs.Var(boolFlag{v}, f.flag, help)
+			flagVals[f.flag] = v
+			continue
 		}
 		flagVals[f.flag] = fs.String(f.flag, "", help)
 	}
@@ -165,7 +175,21 @@ type field struct {
 	flag, env, help string
 	get             func() string
 	set             func(string) error
+	isBool          bool
 }
+
+// boolFlag lets a boolean setting be given as a bare --name (or
+// --name=false), and keeps its value as text for field.set.
+type boolFlag struct{ v *string }
+
+func (b boolFlag) String() string {
+	if b.v == nil {
+		return ""
+	}
+	return *b.v
+}
+func (b boolFlag) Set(s string) error { *b.v = s; return nil }
+func (b boolFlag) IsBoolFlag() bool   { return true }
 
 func configFields(cfg *Config) []field {
 	var out []field
@@ -190,6 +214,16 @@ func configFields(cfg *Config) []field {
 					return fmt.Errorf("%q is not a whole number", s)
 				}
 				fv.SetInt(int64(n))
+				return nil
+			}
+		case bool:
+			f.isBool = true
+			f.set = func(s string) error {
+				b, err := strconv.ParseBool(s)
+				if err != nil {
+					return fmt.Errorf("%q is not true or false", s)
+				}
+				fv.SetBool(b)
 				return nil
 			}
 		case time.Duration:
@@ -300,6 +334,9 @@ func (c *Config) validate() error {
 	}
 	if c.ReadTimeout < time.Second {
 		errs = append(errs, fmt.Errorf("read_timeout: %s; want at least 1s", c.ReadTimeout))
+	}
+	if c.LogFlushInterval < 0 || c.LogFlushInterval > 10*time.Second {
+		errs = append(errs, fmt.Errorf("log_flush_interval: %s; want from 0 (no buffering) up to 10s", c.LogFlushInterval))
 	}
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, errors.New("shutdown_timeout: must be positive"))
