@@ -150,9 +150,12 @@ func (s *Server) requestID(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := "req-" + uuid.NewString()
 		h := w.Header()
-		h["x-openstack-request-id"] = []string{id}
-		h["x-compute-request-id"] = []string{id}
-		h.Set("X-Request-Id", id)
+		// One slice for the three headers (capacity 1: an Add to one
+		// copies it rather than changing the others).
+		v := []string{id}
+		h["x-openstack-request-id"] = v
+		h["x-compute-request-id"] = v
+		h["X-Request-Id"] = v
 		next.ServeHTTP(w, r.WithContext(requestid.With(r.Context(), id)))
 	})
 }
