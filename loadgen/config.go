@@ -56,6 +56,10 @@ type Config struct {
 	Duration time.Duration
 	// Connections is how many requests of an operation are in flight at once.
 	Connections int
+	// Requests, when positive, ends an operation after that many requests
+	// even before Duration is over (a burst, e.g. the 64 keys of a full
+	// key pool).
+	Requests int
 	// Auth is AuthToken, AuthKeystone or AuthAKSK.
 	Auth string
 	// Token is the static token of targets that name none.

@@ -8,6 +8,7 @@ import (
 	"io"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -125,12 +126,16 @@ func timed(ctx context.Context, cfg *Config, op operation, st *state, res *Resul
 	end := start.Add(cfg.Duration)
 	var mu sync.Mutex
 	var all []time.Duration
+	var sent atomic.Int64
 	var wg sync.WaitGroup
 	for range cfg.Connections {
 		wg.Go(func() {
 			lat := make([]time.Duration, 0, 1024)
 			errs, ranOut, first := 0, false, ""
 			for ctx.Err() == nil && time.Now().Before(end) {
+				if cfg.Requests > 0 && sent.Add(1) > int64(cfg.Requests) {
+					break
+				}
 				c, ok := op.next(st)
 				if !ok {
 					ranOut = true

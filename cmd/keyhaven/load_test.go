@@ -5,6 +5,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/keyhaven/keyhaven/loadgen"
 )
@@ -97,5 +98,20 @@ func TestLoadRefusesRemoteTargets(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s %v: %v, want %q", c.target, c.extra, err, c.want)
 		}
+	}
+}
+
+// TestLoadBurst: --requests ends an operation after that many requests,
+// the way a burst against a full key pool is measured.
+func TestLoadBurst(t *testing.T) {
+	srv := startServer(t, testTokens, "--quota-key-pairs", "-1", "--keygen-pool", "3", "--keygen-wait", "30s")
+	res, err := loadgen.Run(context.Background(), loadgen.Config{
+		Targets: []loadgen.Target{{Name: "k", URL: srv.URL, Token: "alice-token"}}, Operations: []string{loadgen.OpGenerate},
+		Duration: time.Minute, Connections: 2, Requests: 5}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res) != 1 || res[0].Requests != 5 || res[0].Errors != 0 {
+		t.Fatalf("results: %+v", res)
 	}
 }

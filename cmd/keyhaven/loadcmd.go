@@ -47,6 +47,7 @@ func loadCommand(ctx context.Context, args []string, getenv func(string) string,
 	fs.StringVar(&cfg.Auth, "auth", loadgen.AuthToken, "how to authenticate: token, keystone (log in with --username/--password) or aksk (--ak/--sk)")
 	fs.DurationVar(&cfg.Duration, "duration", 10*time.Second, "how long each operation runs against each target")
 	fs.IntVar(&cfg.Connections, "connections", 8, "requests in flight at once per operation")
+	fs.IntVar(&cfg.Requests, "requests", 0, "end each operation after this many requests, even before --duration (0: no limit)")
 	ops := fs.String("ops", strings.Join(loadgen.DefaultOperations, ","), "operations to run, in order")
 	fs.StringVar(&cfg.Baseline, "baseline", "", "target the ratio column compares with (default: the last target)")
 	fs.BoolVar(&cfg.AllowRemote, "allow-remote", false, "allow targets that are not on loopback")
