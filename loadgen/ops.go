@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 )
@@ -86,12 +87,14 @@ func kpsApplies(ctx context.Context, st *state) (string, error) {
 	if st.s.projectID == "" {
 		return "no project id (--project-id)", nil
 	}
-	status, _, _, err := st.s.do(ctx, call{method: http.MethodGet, path: "/v3/" + st.s.projectID + "/keypairs", query: url.Values{"limit": {"1"}}})
+	status, _, body, err := st.s.do(ctx, call{method: http.MethodGet, path: "/v3/" + st.s.projectID + "/keypairs", query: url.Values{"limit": {"1"}}})
 	if err != nil {
 		return "", err
 	}
-	if status == http.StatusNotFound {
-		return "no KPS API", nil
+	// Nova answers paths it does not serve with 404 or its 300 version
+	// choice; a KPS answers a list with a "keypairs" member.
+	if status != http.StatusOK || !strings.Contains(string(body), `"keypairs"`) {
+		return fmt.Sprintf("no KPS API (a list answered %d)", status), nil
 	}
 	return "", nil
 }
@@ -173,8 +176,8 @@ var operations = map[string]operation{
 			switch {
 			case err != nil:
 				return "", err
-			case status == http.StatusNotFound:
-				return "no identity API", nil
+			case status == http.StatusNotFound || status == http.StatusMultipleChoices:
+				return fmt.Sprintf("no identity API (a login answered %d)", status), nil
 			case status != http.StatusCreated:
 				return "", fmt.Errorf("login: %d %s", status, trim(body))
 			}
