@@ -2,6 +2,7 @@ package sshkey
 
 import (
 	"context"
+	"sync/atomic"
 	"time"
 )
 
@@ -33,6 +34,11 @@ type PoolConfig struct {
 	// Retry is how long refilling waits when Slots has no slot for it;
 	// 20 ms when 0.
 	Retry time.Duration
+	// Quiet is how long after the last take refilling waits before it
+	// generates: a burst served from the pool then has the CPUs to itself
+	// instead of sharing them with the refill. 100 ms when 0; negative
+	// for none.
+	Quiet time.Duration
 }
 
 // Pool holds RSA keys generated ahead of demand, so that a burst of
@@ -42,9 +48,10 @@ type PoolConfig struct {
 // in the background, at low priority and only while no request waits to
 // generate a key itself.
 type Pool struct {
-	cfg   PoolConfig
-	keys  chan *rsaKey
-	taken chan struct{} // wakes Run when a key was taken
+	cfg      PoolConfig
+	keys     chan *rsaKey
+	taken    chan struct{} // wakes Run when a key was taken
+	lastTake atomic.Int64  // UnixNano of the last take
 }
 
 // NewPool returns an empty pool; Run fills it.
@@ -54,6 +61,9 @@ func NewPool(cfg PoolConfig) *Pool {
 	}
 	if cfg.Retry <= 0 {
 		cfg.Retry = 20 * time.Millisecond
+	}
+	if cfg.Quiet == 0 {
+		cfg.Quiet = 100 * time.Millisecond
 	}
 	return &Pool{cfg: cfg, keys: make(chan *rsaKey, max(cfg.Size, 0)), taken: make(chan struct{}, 1)}
 }
@@ -66,6 +76,7 @@ func (p *Pool) Take() (*Generated, bool) {
 	}
 	select {
 	case k := <-p.keys:
+		p.lastTake.Store(time.Now().UnixNano())
 		select {
 		case p.taken <- struct{}{}:
 		default:
@@ -95,8 +106,9 @@ func (p *Pool) Cap() int {
 // Run fills the pool and keeps it full until ctx is done. It is the only
 // goroutine that generates for the pool, so refilling takes at most one
 // generation slot; it takes one only when Slots has it free with no
-// request waiting, and its OS thread runs at a lower scheduling priority
-// (where the platform allows), so request-driven generation comes first.
+// request waiting, not within Quiet of the last take, and its OS thread
+// runs at a lower scheduling priority (where the platform allows), so
+// request-driven generation and bursts served from the pool come first.
 // A disabled pool returns at once.
 func (p *Pool) Run(ctx context.Context) error {
 	if p == nil || cap(p.keys) == 0 {
@@ -115,6 +127,15 @@ func (p *Pool) Run(ctx context.Context) error {
 			case <-p.taken:
 				continue
 			}
+		}
+		if wait := p.cfg.Quiet - time.Since(time.Unix(0, p.lastTake.Load())); wait > 0 {
+			retry.Reset(wait)
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-retry.C:
+			}
+			continue
 		}
 		release := func() {}
 		if p.cfg.Slots != nil {
