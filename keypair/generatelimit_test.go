@@ -128,3 +128,84 @@ func TestLimitGeneratorFreesSlots(t *testing.T) {
 		<-inner.started
 	}
 }
+
+// TestGenerateLimitTryAcquire: background work gets a slot only when one
+// is free and no request waits for one.
+func TestGenerateLimitTryAcquire(t *testing.T) {
+	cases := []struct {
+		name    string
+		n, held int
+		waiter  bool
+		want    bool
+	}{
+		{name: "free", n: 1, want: true},
+		{name: "one of two free", n: 2, held: 1, want: true},
+		{name: "all held", n: 1, held: 1},
+		{name: "free slot but a request waits", n: 2, held: 1, waiter: true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			l := NewGenerateLimit(c.n, time.Hour)
+			var releases []func()
+			for range c.held {
+				r, ok := l.TryAcquire()
+				if !ok {
+					t.Fatal("could not hold a slot")
+				}
+				releases = append(releases, r)
+			}
+			if c.waiter {
+				// A request waits for a slot as long as the test holds
+				// them: fake a waiter by counting one.
+				l.waiting.Add(1)
+				defer l.waiting.Add(-1)
+			}
+			r, ok := l.TryAcquire()
+			if ok != c.want {
+				t.Fatalf("TryAcquire = %v, want %v", ok, c.want)
+			}
+			if ok {
+				releases = append(releases, r)
+			}
+			if l.Running() != len(releases) {
+				t.Errorf("Running = %d, want %d", l.Running(), len(releases))
+			}
+			for _, r := range releases {
+				r()
+			}
+			if l.Running() != 0 {
+				t.Errorf("Running = %d after release", l.Running())
+			}
+		})
+	}
+}
+
+// TestGenerateLimitCountsWaiters: a request waiting for a slot is counted
+// until it gets one.
+func TestGenerateLimitCountsWaiters(t *testing.T) {
+	inner := newBlockingGenerator()
+	l := NewGenerateLimit(1, time.Hour)
+	g := l.Generator(inner)
+	errs := make(chan error, 2)
+	for range 2 {
+		go func() { _, err := g.GenerateSSH(context.Background()); errs <- err }()
+	}
+	<-inner.started // one holds the slot; the other waits
+	for l.Waiting() != 1 {
+		time.Sleep(time.Millisecond)
+	}
+	if _, ok := l.TryAcquire(); ok {
+		t.Fatal("background work took a slot while a request waited")
+	}
+	inner.release <- struct{}{}
+	<-inner.started
+	inner.release <- struct{}{}
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if l.Waiting() != 0 || l.Running() != 0 {
+		t.Errorf("waiting %d, running %d after both finished", l.Waiting(), l.Running())
+	}
+}

@@ -53,6 +53,13 @@ type Config struct {
 	// GenerateWait is how long a generation waits for a free slot before
 	// it is refused with EBUSY; 0 refuses at once.
 	GenerateWait time.Duration
+	// GenerateLimit, when not nil, is the bound on generation, shared with
+	// the key pool's refill; it takes the place of GenerateConcurrency and
+	// GenerateWait.
+	GenerateLimit *GenerateLimit
+	// Pool, when not nil, answers RSA generation for ssh-type key pairs
+	// first; the bounded generation is the fallback when it is empty.
+	Pool KeyPool
 	// Escrow seals private keys; nil means escrow is not offered.
 	Escrow Escrow
 	// Now is the clock; time.Now when nil.
@@ -76,8 +83,14 @@ func NewService(cfg Config) *Service {
 	if cfg.Generator == nil {
 		cfg.Generator = directGenerator{}
 	}
-	if cfg.GenerateConcurrency > 0 {
+	switch {
+	case cfg.GenerateLimit != nil:
+		cfg.Generator = cfg.GenerateLimit.Generator(cfg.Generator)
+	case cfg.GenerateConcurrency > 0:
 		cfg.Generator = LimitGenerator(cfg.Generator, cfg.GenerateConcurrency, cfg.GenerateWait)
+	}
+	if cfg.Pool != nil {
+		cfg.Generator = pooledGenerator{Generator: cfg.Generator, pool: cfg.Pool}
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now

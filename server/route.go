@@ -17,6 +17,8 @@ type router struct {
 	nova     http.Handler
 	identity http.Handler
 	kps      http.Handler
+	metrics  http.Handler
+	debug    http.Handler
 }
 
 func (rt *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -24,6 +26,10 @@ func (rt *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case p == "/healthz":
 		rt.health.ServeHTTP(w, r)
+	case rt.metrics != nil && p == "/metrics":
+		rt.metrics.ServeHTTP(w, r)
+	case rt.debug != nil && strings.HasPrefix(p, "/debug/pprof/"):
+		rt.debug.ServeHTTP(w, r)
 	case rt.identity != nil && (p == "/identity" || strings.HasPrefix(p, "/identity/")):
 		rt.identity.ServeHTTP(w, r)
 	case rt.kps != nil && (p == "/v3" || strings.HasPrefix(p, "/v3/")):

@@ -46,6 +46,20 @@ type Config struct {
 	// ReadTimeout bounds the reading of one request, headers and body;
 	// DefaultReadTimeout when 0.
 	ReadTimeout time.Duration
+	// Observer, when not nil, is told of every answered request (the
+	// metrics).
+	Observer RequestObserver
+	// Metrics, when not nil, serves "/metrics".
+	Metrics http.Handler
+	// Debug, when not nil, serves "/debug/pprof/"; it must authorise its
+	// callers itself (see AdminOnly).
+	Debug http.Handler
+}
+
+// RequestObserver is told of each request the server answered, labelled
+// by its dialect and operation (a small fixed set, see classify).
+type RequestObserver interface {
+	ObserveRequest(dialect, operation string, status int, d time.Duration)
 }
 
 // Server is keyhaven's HTTP server.
@@ -78,7 +92,7 @@ func New(cfg Config) *Server {
 		cfg.ReadTimeout = DefaultReadTimeout
 	}
 	s := &Server{cfg: cfg, healthz: healthHandler(cfg)}
-	mux := &router{health: s.healthz, nova: cfg.Nova, identity: cfg.Identity, kps: cfg.KPS}
+	mux := &router{health: s.healthz, nova: cfg.Nova, identity: cfg.Identity, kps: cfg.KPS, metrics: cfg.Metrics, debug: cfg.Debug}
 	s.handler = s.requestID(s.accessLog(s.recover(s.limitBody(mux))))
 	return s
 }
@@ -136,9 +150,12 @@ func (s *Server) requestID(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := "req-" + uuid.NewString()
 		h := w.Header()
-		h["x-openstack-request-id"] = []string{id}
-		h["x-compute-request-id"] = []string{id}
-		h.Set("X-Request-Id", id)
+		// One slice for the three headers (capacity 1: an Add to one
+		// copies it rather than changing the others).
+		v := []string{id}
+		h["x-openstack-request-id"] = v
+		h["x-compute-request-id"] = v
+		h["X-Request-Id"] = v
 		next.ServeHTTP(w, r.WithContext(requestid.With(r.Context(), id)))
 	})
 }
@@ -196,8 +213,9 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// accessLog writes one line per request. It logs the method, path, status
-// and timing only: never bodies or headers, which hold keys and tokens.
+// accessLog writes one line per request and tells the observer. It logs
+// the method, path, status and timing only: never bodies or headers, which
+// hold keys and tokens.
 func (s *Server) accessLog(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -206,13 +224,18 @@ func (s *Server) accessLog(next http.Handler) http.Handler {
 		if sw.status == 0 {
 			sw.status = http.StatusOK
 		}
+		d := time.Since(start)
+		if s.cfg.Observer != nil {
+			dialect, op := classify(r.Method, r.URL.Path)
+			s.cfg.Observer.ObserveRequest(dialect, op, sw.status, d)
+		}
 		s.cfg.Log.LogAttrs(r.Context(), slog.LevelInfo, "request",
 			slog.String("request_id", RequestID(r.Context())),
 			slog.String("method", r.Method),
 			slog.String("path", r.URL.Path),
 			slog.Int("status", sw.status),
 			slog.Int64("bytes", sw.bytes),
-			slog.Duration("duration", time.Since(start)),
+			slog.Duration("duration", d),
 			slog.String("remote", r.RemoteAddr),
 		)
 	})

@@ -14,5 +14,6 @@
 // CheckPrivateKey), and gives SHA-256 and MD5 fingerprints for every key
 // type, FIDO ones included.
 //
-// The functions are pure: the only I/O is reading crypto/rand.
+// The functions are pure: the only I/O is reading crypto/rand. Pool
+// keeps RSA keys generated ahead of demand, in memory only.
 package sshkey

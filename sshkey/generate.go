@@ -29,10 +29,33 @@ type Generated struct {
 // with paramiko: a PKCS#1 "RSA PRIVATE KEY" PEM, the public key as an
 // OpenSSH line without a trailing newline, and the MD5 fingerprint.
 func GenerateRSA(bits int, comment string) (*Generated, error) {
+	k, err := generateRSA(bits, comment)
+	if err != nil {
+		return nil, err
+	}
+	return k.take(), nil
+}
+
+// rsaKey is a generated RSA key pair held as encoded bytes, so that its
+// private part can be zeroed once handed out (a string cannot be).
+type rsaKey struct {
+	public, fingerprint string
+	private             []byte // PKCS#1 PEM
+}
+
+// take returns the key as a Generated and zeroes the private bytes k held.
+func (k *rsaKey) take() *Generated {
+	g := &Generated{PublicKey: k.public, PrivateKey: string(k.private), Fingerprint: k.fingerprint}
+	clear(k.private)
+	return g
+}
+
+func generateRSA(bits int, comment string) (*rsaKey, error) {
 	key, err := rsa.GenerateKey(rand.Reader, bits)
 	if err != nil {
 		return nil, fmt.Errorf("sshkey: generating RSA key: %w", err)
 	}
+	defer zeroRSA(key)
 	pub, err := ssh.NewPublicKey(&key.PublicKey)
 	if err != nil {
 		return nil, fmt.Errorf("sshkey: encoding RSA public key: %w", err)
@@ -42,9 +65,24 @@ func GenerateRSA(bits int, comment string) (*Generated, error) {
 	if comment != "" {
 		line += " " + comment
 	}
-	priv := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})
+	der := x509.MarshalPKCS1PrivateKey(key)
+	priv := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: der})
+	clear(der)
 	sum := md5.Sum(blob)
-	return &Generated{PublicKey: line, PrivateKey: string(priv), Fingerprint: colonHex(sum[:])}, nil
+	return &rsaKey{public: line, private: priv, fingerprint: colonHex(sum[:])}, nil
+}
+
+// zeroRSA overwrites the private numbers of key once it is encoded, so
+// the key does not linger in freed memory (best effort: crypto/rsa keeps
+// a copy of its own that cannot be reached).
+func zeroRSA(key *rsa.PrivateKey) {
+	nums := []*big.Int{key.D, key.Precomputed.Dp, key.Precomputed.Dq, key.Precomputed.Qinv}
+	nums = append(nums, key.Primes...)
+	for _, n := range nums {
+		if n != nil {
+			clear(n.Bits())
+		}
+	}
 }
 
 // x509Validity is the lifetime Nova asks openssl for with -days 3650.

@@ -3,7 +3,6 @@ package nova
 import (
 	"fmt"
 	"net/http"
-	"regexp"
 	"strconv"
 	"strings"
 )
@@ -26,15 +25,32 @@ const (
 )
 
 // String formats v as "2.35".
-func (v Version) String() string { return fmt.Sprintf("%d.%d", v.Major, v.Minor) }
+func (v Version) String() string { return strconv.Itoa(v.Major) + "." + strconv.Itoa(v.Minor) }
 
 // AtLeast reports whether v is major.minor or later.
 func (v Version) AtLeast(major, minor int) bool {
 	return v.Major > major || (v.Major == major && v.Minor >= minor)
 }
 
-// Nova's APIVersionRequest accepts exactly this shape.
-var versionRE = regexp.MustCompile(`^([1-9]\d*)\.([1-9]\d*|0)$`)
+// splitVersion splits a version string of exactly the shape Nova's
+// APIVersionRequest accepts, ^([1-9]\d*)\.([1-9]\d*|0)$, into its two
+// numbers' digits; ok is false for any other string. It is the regular
+// expression written out, since every request parses one.
+func splitVersion(s string) (major, minor string, ok bool) {
+	major, minor, found := strings.Cut(s, ".")
+	number := func(d string, zeroOK bool) bool {
+		if d == "" || (d[0] == '0' && !(zeroOK && d == "0")) {
+			return false
+		}
+		for i := 0; i < len(d); i++ {
+			if d[i] < '0' || d[i] > '9' {
+				return false
+			}
+		}
+		return true
+	}
+	return major, minor, found && number(major, false) && number(minor, true)
+}
 
 // versionError is a negotiation failure: 400 for a malformed string, 406 for
 // one out of range. echo is set when the response still carries the
@@ -71,13 +87,13 @@ func ParseVersion(h http.Header) (Version, error) {
 	case strings.EqualFold(s, "latest"):
 		return MaxVersion, nil
 	}
-	m := versionRE.FindStringSubmatch(s)
-	if m == nil {
+	ms, mn, ok := splitVersion(s)
+	if !ok {
 		return Version{}, &versionError{status: http.StatusBadRequest,
 			message: fmt.Sprintf("API Version String %s is of invalid format. Must be of format MajorNum.MinorNum.", s)}
 	}
-	major, err1 := strconv.Atoi(m[1])
-	minor, err2 := strconv.Atoi(m[2])
+	major, err1 := strconv.Atoi(ms)
+	minor, err2 := strconv.Atoi(mn)
 	if err1 != nil || err2 != nil {
 		return Version{}, &versionError{status: http.StatusBadRequest,
 			message: fmt.Sprintf("API Version String %s is of invalid format. Must be of format MajorNum.MinorNum.", s)}
@@ -94,7 +110,17 @@ func ParseVersion(h http.Header) (Version, error) {
 // The names are written as Nova spells them rather than in Go's canonical
 // form; HTTP does not care, but people comparing captures do.
 func setVersionHeaders(h http.Header, v Version) {
-	h[HeaderVersion] = []string{"compute " + v.String()}
-	h[HeaderLegacyVersion] = []string{v.String()}
+	s := v.String()
+	h[HeaderVersion] = []string{"compute " + s}
+	h[HeaderLegacyVersion] = []string{s}
+	if len(h["Vary"]) == 0 {
+		// Shared, with its capacity cut to its length: a later Add
+		// copies it instead of writing into it.
+		h["Vary"] = varyValues[:2:2]
+		return
+	}
 	h["Vary"] = append(h["Vary"], HeaderVersion, HeaderLegacyVersion)
 }
+
+// varyValues is the Vary header of every versioned answer.
+var varyValues = []string{HeaderVersion, HeaderLegacyVersion}

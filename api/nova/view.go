@@ -23,13 +23,23 @@ type createView struct {
 	UserID      string `json:"user_id"`
 }
 
-func viewCreated(c *keypair.Created, v Version) map[string]any {
+// The wrappers are structs rather than maps: encoding/json then writes the
+// one key without sorting map keys or boxing the view, on every request.
+type createBody struct {
+	Keypair createView `json:"keypair"`
+}
+
+type showBody struct {
+	Keypair showView `json:"keypair"`
+}
+
+func viewCreated(c *keypair.Created, v Version) createBody {
 	kp := c.KeyPair
 	cv := createView{PrivateKey: c.PrivateKey, Name: kp.Name, PublicKey: kp.PublicKey, Fingerprint: kp.Fingerprint, UserID: kp.UserID}
 	if v.AtLeast(2, 2) {
 		cv.Type = string(kp.Type)
 	}
-	return map[string]any{"keypair": cv}
+	return createBody{Keypair: cv}
 }
 
 type showView struct {
@@ -45,13 +55,13 @@ type showView struct {
 	Type        string  `json:"type,omitempty"`
 }
 
-func viewShow(kp *keypair.KeyPair, v Version) map[string]any {
+func viewShow(kp *keypair.KeyPair, v Version) showBody {
 	sv := showView{Name: kp.Name, PublicKey: kp.PublicKey, Fingerprint: kp.Fingerprint, UserID: kp.UserID,
 		CreatedAt: kp.CreatedAt.UTC().Format(timeFormat), ID: kp.ID}
 	if v.AtLeast(2, 2) {
 		sv.Type = string(kp.Type)
 	}
-	return map[string]any{"keypair": sv}
+	return showBody{Keypair: sv}
 }
 
 type listItem struct {

@@ -38,7 +38,7 @@ type process struct {
 func startProcess(t *testing.T, bin string, env []string, args ...string) *process {
 	t.Helper()
 	addr := freeAddr(t)
-	cmd := exec.Command(bin, append([]string{"serve", "--listen", addr}, args...)...)
+	cmd := exec.Command(bin, append([]string{"serve", "--listen", addr, "--keygen-pool", "0"}, args...)...)
 	cmd.Env = append(os.Environ(), env...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {

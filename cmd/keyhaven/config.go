@@ -21,6 +21,7 @@ import (
 	"github.com/keyhaven/keyhaven/identity/loginguard"
 	"github.com/keyhaven/keyhaven/keypair"
 	"github.com/keyhaven/keyhaven/server"
+	"github.com/keyhaven/keyhaven/sshkey"
 )
 
 // Config is every setting of `keyhaven serve`. Each field is loaded from,
@@ -52,6 +53,7 @@ type Config struct {
 	QuotaKeyPairs     int           `yaml:"quota_key_pairs" help:"key pairs a user may own; -1 for no limit"`
 	KeygenConcurrency int           `yaml:"keygen_concurrency" help:"key pairs generated at once (RSA generation takes a CPU); more wait up to keygen_wait, then get 503 with Retry-After (default: CPUs minus one, at least 1)"`
 	KeygenWait        time.Duration `yaml:"keygen_wait" help:"how long a key generation waits for a free slot before its request gets 503"`
+	KeygenPool        int           `yaml:"keygen_pool" help:"RSA-2048 keys generated ahead of demand and kept in memory (never stored), refilled in the background under keygen_concurrency while no request waits to generate; 0 disables the pool"`
 	PublicURL         string        `yaml:"public_url" help:"base URL of links, the catalog and WWW-Authenticate, when behind a proxy (default: the address the connection was accepted on, never the Host header)"`
 	AuthURI           string        `yaml:"auth_uri" help:"identity endpoint advertised in 401 responses (default: PUBLIC_URL/identity)"`
 	LogFormat         string        `yaml:"log_format" help:"log format: text or json"`
@@ -66,6 +68,9 @@ type Config struct {
 	MaxConnections int           `yaml:"max_connections" help:"client connections served at once; a few more are accepted to answer /healthz and refuse the rest with 503"`
 	ReadTimeout    time.Duration `yaml:"read_timeout" help:"how long a client may take to send one request, headers and body"`
 	HealthListen   string        `yaml:"health_listen" help:"optional second address answering /healthz only, with no connection cap, for an orchestrator (e.g. on an internal interface)"`
+
+	LogFlushInterval time.Duration `yaml:"log_flush_interval" help:"how often the buffered log is written out (warnings and errors are written at once); 0 writes every line at once"`
+	Pprof            bool          `yaml:"pprof" help:"serve Go's profiler at /debug/pprof/, to administrators only (admin token or AK/SK)"`
 }
 
 func defaultConfig() Config {
@@ -85,6 +90,7 @@ func defaultConfig() Config {
 		// the container's CPU limit); one is left for everything else.
 		KeygenConcurrency: max(runtime.GOMAXPROCS(0)-1, 1),
 		KeygenWait:        keypair.DefaultGenerateWait,
+		KeygenPool:        sshkey.DefaultPoolSize,
 		LogFormat:         "text",
 		LogLevel:          "info",
 		ShutdownTimeout:   30 * time.Second,
@@ -95,6 +101,7 @@ func defaultConfig() Config {
 		LoginQueue:                 loginguard.DefaultQueue,
 		MaxConnections:             server.DefaultMaxConnections,
 		ReadTimeout:                server.DefaultReadTimeout,
+		LogFlushInterval:           100 * time.Millisecond,
 	}
 }
 
@@ -112,6 +119,12 @@ func loadConfig(name string, args []string, getenv func(string) string) (Config,
 		help := f.help
 		if d := f.get(); d != "" {
 			help += " (default " + d + ")"
+		}
+		if f.isBool {
+			v := new(string)
+			fs.Var(boolFlag{v}, f.flag, help)
+			flagVals[f.flag] = v
+			continue
 		}
 		flagVals[f.flag] = fs.String(f.flag, "", help)
 	}
@@ -162,7 +175,21 @@ type field struct {
 	flag, env, help string
 	get             func() string
 	set             func(string) error
+	isBool          bool
 }
+
+// boolFlag lets a boolean setting be given as a bare --name (or
+// --name=false), and keeps its value as text for field.set.
+type boolFlag struct{ v *string }
+
+func (b boolFlag) String() string {
+	if b.v == nil {
+		return ""
+	}
+	return *b.v
+}
+func (b boolFlag) Set(s string) error { *b.v = s; return nil }
+func (b boolFlag) IsBoolFlag() bool   { return true }
 
 func configFields(cfg *Config) []field {
 	var out []field
@@ -187,6 +214,16 @@ func configFields(cfg *Config) []field {
 					return fmt.Errorf("%q is not a whole number", s)
 				}
 				fv.SetInt(int64(n))
+				return nil
+			}
+		case bool:
+			f.isBool = true
+			f.set = func(s string) error {
+				b, err := strconv.ParseBool(s)
+				if err != nil {
+					return fmt.Errorf("%q is not true or false", s)
+				}
+				fv.SetBool(b)
 				return nil
 			}
 		case time.Duration:
@@ -219,6 +256,9 @@ func (c *Config) validate() error {
 	}
 	if c.KeygenConcurrency < 1 {
 		errs = append(errs, fmt.Errorf("keygen_concurrency: %d; want 1 or more", c.KeygenConcurrency))
+	}
+	if c.KeygenPool < 0 || c.KeygenPool > 100000 {
+		errs = append(errs, fmt.Errorf("keygen_pool: %d; want 0 (no pool) up to 100000", c.KeygenPool))
 	}
 	if c.KeygenWait < 0 || c.KeygenWait > time.Minute {
 		errs = append(errs, fmt.Errorf("keygen_wait: %s; want from 0 (refuse at once) up to 1m", c.KeygenWait))
@@ -294,6 +334,9 @@ func (c *Config) validate() error {
 	}
 	if c.ReadTimeout < time.Second {
 		errs = append(errs, fmt.Errorf("read_timeout: %s; want at least 1s", c.ReadTimeout))
+	}
+	if c.LogFlushInterval < 0 || c.LogFlushInterval > 10*time.Second {
+		errs = append(errs, fmt.Errorf("log_flush_interval: %s; want from 0 (no buffering) up to 10s", c.LogFlushInterval))
 	}
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, errors.New("shutdown_timeout: must be positive"))

@@ -26,7 +26,7 @@ import (
 // serves. The caller stops (or kills) it; the test's end kills it too.
 func startKeyhaven(t *testing.T, bin, dir, addr string, flags ...string) *exec.Cmd {
 	t.Helper()
-	args := append([]string{"serve", "--listen", addr, "--data-dir", dir, "--bootstrap-password", bootstrapPassword}, flags...)
+	args := append([]string{"serve", "--listen", addr, "--data-dir", dir, "--bootstrap-password", bootstrapPassword, "--keygen-pool", "0"}, flags...)
 	cmd := exec.Command(bin, args...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {

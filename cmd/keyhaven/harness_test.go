@@ -39,7 +39,16 @@ func startServerLog(t testing.TB, logw io.Writer, tokens string, flags ...string
 	if err := os.WriteFile(tokPath, []byte(tokens), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	args := append([]string{"--listen", "127.0.0.1:0", "--data-dir", filepath.Join(dir, "data"), "--tokens-file", tokPath, "--log-level", "info"}, flags...)
+	var flushNow []string
+	if logw != io.Discard {
+		// A test reading the log sees each line as it is logged; the
+		// others run with the buffered log of production.
+		flushNow = []string{"--log-flush-interval", "0s"}
+	}
+	args := append([]string{"--listen", "127.0.0.1:0", "--data-dir", filepath.Join(dir, "data"), "--tokens-file", tokPath, "--log-level", "info",
+		// No key pool unless a test asks for one: each would spend seconds
+		// of CPU filling it on a machine the tests share.
+		"--keygen-pool", "0"}, append(flushNow, flags...)...)
 	cfg, err := loadConfig("test", args, func(string) string { return "" })
 	if err != nil {
 		t.Fatal(err)

@@ -30,6 +30,9 @@ Usage:
                              (keyhaven identity help)
   keyhaven servers ...       manage the servers key pairs are associated with
                              over SSH (keyhaven servers help)
+  keyhaven load --target NAME=URL ...
+                             drive running servers (keyhaven, real Nova) and
+                             print req/s and latency per operation (keyhaven load -h)
   keyhaven version           print the version
 `
 
@@ -83,6 +86,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return nil
 		}
 		return identityCommand(ctx, args[1:], getenv, stdout, stderr)
+	case "load":
+		return loadCommand(ctx, args[1:], getenv, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "keyhaven", version)
 		return nil

@@ -146,7 +146,7 @@ func startProcesses(t *testing.T, n int, tokens string, flags ...string) []*test
 	var servers []*testServer
 	for range n {
 		addr := freeAddr(t)
-		cmd := exec.Command(bin, append([]string{"serve", "--listen", addr, "--tokens-file", tokPath, "--bootstrap-password", bootstrapPassword}, flags...)...)
+		cmd := exec.Command(bin, append([]string{"serve", "--listen", addr, "--tokens-file", tokPath, "--bootstrap-password", bootstrapPassword, "--keygen-pool", "0"}, flags...)...)
 		stderr, err := cmd.StderrPipe()
 		if err != nil {
 			t.Fatal(err)

@@ -17,6 +17,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	identityapi "github.com/keyhaven/keyhaven/api/identity"
 	"github.com/keyhaven/keyhaven/api/kps"
 	"github.com/keyhaven/keyhaven/api/nova"
@@ -30,22 +32,12 @@ import (
 	"github.com/keyhaven/keyhaven/identity/statictoken"
 	"github.com/keyhaven/keyhaven/identity/token"
 	"github.com/keyhaven/keyhaven/keypair"
+	"github.com/keyhaven/keyhaven/metrics"
 	"github.com/keyhaven/keyhaven/server"
 	"github.com/keyhaven/keyhaven/store/postgres"
 	"github.com/keyhaven/keyhaven/store/sqlite"
 	"github.com/keyhaven/keyhaven/task"
 )
-
-// newLogger builds the process logger from the configuration.
-func newLogger(cfg Config, w io.Writer) *slog.Logger {
-	var level slog.Level
-	_ = level.UnmarshalText([]byte(cfg.LogLevel))
-	opts := &slog.HandlerOptions{Level: level}
-	if cfg.LogFormat == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
-	}
-	return slog.New(slog.NewTextHandler(w, opts))
-}
 
 // dataStore is what every store engine provides: key pairs and the audit
 // log, the built-in identity's objects, the AK/SK signatures seen, and the
@@ -256,7 +248,10 @@ func maintain(ctx context.Context, svc *builtin.Service, ring *token.Keyring, ro
 // serve runs the service until ctx is done. ready, when not nil, receives
 // the listening address once requests can be served.
 func serve(ctx context.Context, cfg Config, stderr io.Writer, ready chan<- string) error {
-	log := newLogger(cfg, stderr)
+	log, stopLog := bufferedLogger(cfg, stderr)
+	defer stopLog()
+	promReg := prometheus.NewRegistry()
+	m := metrics.New(promReg)
 	if err := tightenDataDir(cfg.DataDir, log, stderr); err != nil {
 		return err
 	}
@@ -265,6 +260,10 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer, ready chan<- strin
 		return err
 	}
 	defer st.Close()
+	// A store that commits writes in groups reports each group's size.
+	if b, ok := st.(interface{ SetBatchObserver(func(int)) }); ok {
+		b.SetBatchObserver(m.ObserveBatch)
+	}
 
 	health := func(ctx context.Context) error { _, err := st.CountKeyPairs(ctx, ""); return err }
 	var tokenAuth identity.Chain
@@ -282,7 +281,7 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer, ready chan<- strin
 		warnTokensFile(cfg.TokensFile, log, stderr)
 		tokenAuth = append(tokenAuth, static)
 	}
-	auth = tokenAuth
+	auth = m.Authenticator("token", tokenAuth)
 	var identityHandler http.Handler
 	if cfg.Auth == "builtin" {
 		idsvc, ring, err := openBuiltin(ctx, cfg, st, log, stderr)
@@ -292,7 +291,8 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer, ready chan<- strin
 		tokenAuth = append(tokenAuth, idsvc)
 		// AK/SK-signed requests (the Huawei Cloud SDK's scheme) are
 		// verified against the built-in identity's EC2 credentials.
-		auth = identity.Select{When: aksk.Applies, Then: aksk.New(aksk.Config{Secrets: idsvc, Ledger: st}), Else: tokenAuth}
+		auth = identity.Select{When: aksk.Applies, Then: m.Authenticator("aksk", aksk.New(aksk.Config{Secrets: idsvc, Ledger: st})),
+			Else: m.Authenticator("token", tokenAuth)}
 		mctx, stop := context.WithCancel(ctx)
 		defer stop()
 		go maintain(mctx, idsvc, ring, cfg.TokenKeyRotation, log)
@@ -317,7 +317,8 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer, ready chan<- strin
 		}
 		tokenAuth = append(tokenAuth, ks)
 		// AK/SK secrets come from Keystone's EC2 credentials.
-		auth = identity.Select{When: aksk.Applies, Then: aksk.New(aksk.Config{Secrets: ks, Ledger: st}), Else: tokenAuth}
+		auth = identity.Select{When: aksk.Applies, Then: m.Authenticator("aksk", aksk.New(aksk.Config{Secrets: ks, Ledger: st})),
+			Else: m.Authenticator("token", tokenAuth)}
 		if authURI == "" {
 			authURI = strings.TrimSuffix(strings.TrimRight(cfg.KeystoneURL, "/"), "/v3")
 		}
@@ -328,8 +329,18 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer, ready chan<- strin
 		return err
 	}
 	defer reg.Close()
-	svc := keypair.NewService(keypair.Config{Store: st, Quota: cfg.QuotaKeyPairs, Escrow: escrow.New(reg),
-		GenerateConcurrency: cfg.KeygenConcurrency, GenerateWait: cfg.KeygenWait})
+	genLimit := keypair.NewGenerateLimit(cfg.KeygenConcurrency, cfg.KeygenWait)
+	pool, stopPool := startPool(cfg, genLimit, log)
+	defer stopPool()
+	m.KeyPool(pool.Len, pool.Cap)
+	m.GenerateQueue(genLimit.Running, genLimit.Waiting, genLimit.Capacity)
+	svc := keypair.NewService(keypair.Config{Store: m.Store(st), Quota: cfg.QuotaKeyPairs, Escrow: m.Escrow(escrow.New(reg)),
+		GenerateLimit: genLimit, Pool: pool})
+	var debug http.Handler
+	if cfg.Pprof {
+		debug = server.AdminOnly(auth, server.Pprof())
+		log.Warn("profiling is served at /debug/pprof/ to administrators (--pprof)")
+	}
 	srv := server.New(server.Config{
 		Nova: nova.New(nova.Config{
 			Service: svc, Auth: auth, Log: log,
@@ -343,6 +354,9 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer, ready chan<- strin
 		ShutdownTimeout: cfg.ShutdownTimeout,
 		MaxConnections:  cfg.MaxConnections,
 		ReadTimeout:     cfg.ReadTimeout,
+		Observer:        m,
+		Metrics:         m.Handler(),
+		Debug:           debug,
 	})
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {

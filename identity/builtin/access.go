@@ -115,6 +115,7 @@ func (s *Service) Reload(ctx context.Context) error {
 	}
 	s.tokens.SetRevocations(m, now)
 	s.access.set(snap)
+	s.secrets.clear()
 	return nil
 }
 

@@ -159,7 +159,10 @@ func (s *Service) Grant(ctx context.Context, userID, projectID, role string) err
 	if err != nil {
 		return fmt.Errorf("role %q: %w", role, err)
 	}
-	return s.store.AddAssignment(ctx, identity.Assignment{UserID: userID, ProjectID: projectID, RoleID: r.ID})
+	err = s.store.AddAssignment(ctx, identity.Assignment{UserID: userID, ProjectID: projectID, RoleID: r.ID})
+	// Cached AK/SK principals carry roles: the new one holds at once.
+	s.secrets.clear()
+	return err
 }
 
 var errEmptyPassword = identity.Invalid("password", "a password must not be empty.")

@@ -71,13 +71,23 @@ func (s *Service) ListEC2(ctx context.Context, userID string) ([]*EC2, error) {
 
 // DeleteEC2 removes one of the user's credentials.
 func (s *Service) DeleteEC2(ctx context.Context, userID, access string) error {
-	return s.store.DeleteEC2Credential(ctx, userID, access)
+	err := s.store.DeleteEC2Credential(ctx, userID, access)
+	s.secrets.clear()
+	return err
 }
 
 // LookupSecret implements identity.SecretSource: the secret of an access
 // key and the principal it authenticates as (the user, on the
 // credential's project, with the user's current roles there).
+// The answer is cached until the next Reload (secrets.go).
 func (s *Service) LookupSecret(ctx context.Context, access string) (string, identity.Principal, error) {
+	if e, ok := s.secrets.get(access); ok {
+		if !s.access.enabled(e.p.UserID, e.p.DomainID, e.p.ProjectID) {
+			return "", identity.Principal{}, identity.Unauthenticated("the credential's user, project or domain is disabled")
+		}
+		return e.secret, e.p, nil
+	}
+	epoch := s.secrets.begin()
 	c, err := s.store.GetEC2Credential(ctx, access)
 	if errors.Is(err, identity.ErrNotFound) {
 		return "", identity.Principal{}, identity.ErrUnknownAccessKey
@@ -108,7 +118,9 @@ func (s *Service) LookupSecret(ctx context.Context, access string) (string, iden
 		// holds a role on its project.
 		return "", identity.Principal{}, identity.Unauthenticated("the credential's user has no role on its project")
 	}
-	return e.Secret, identity.Principal{UserID: c.UserID, ProjectID: c.ProjectID, DomainID: u.DomainID, Roles: roles}, nil
+	p := identity.Principal{UserID: c.UserID, ProjectID: c.ProjectID, DomainID: u.DomainID, Roles: roles}
+	s.secrets.put(epoch, access, cachedSecret{secret: e.Secret, p: p})
+	return e.Secret, p, nil
 }
 
 func randomHex(n int) string {

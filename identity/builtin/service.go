@@ -48,6 +48,8 @@ type Service struct {
 	login    *login
 	// reloading serialises Reload (access.go).
 	reloading *sync.Mutex
+	// secrets caches opened EC2 credentials until the next Reload.
+	secrets *secretCache
 }
 
 // New returns the built-in identity service.
@@ -62,7 +64,8 @@ func New(cfg Config) (*Service, error) {
 		cfg.Now = time.Now
 	}
 	return &Service{store: cfg.Store, tokens: cfg.Tokens, hasher: cfg.Hasher, credKey: cfg.CredentialKey,
-		lifetime: cfg.TokenLifetime, now: cfg.Now, access: newAccess(), login: newLogin(cfg), reloading: &sync.Mutex{}}, nil
+		lifetime: cfg.TokenLifetime, now: cfg.Now, access: newAccess(), login: newLogin(cfg), reloading: &sync.Mutex{},
+		secrets: newSecretCache()}, nil
 }
 
 // Store returns the identity store, for the admin API and commands.
