@@ -1,0 +1,190 @@
+//go:build association
+
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/huaweicloud/huaweicloud-sdk-go-v3/services/kps/v3/model"
+
+	"github.com/keyhaven/keyhaven/internal/sshdtest"
+)
+
+// operatorLine is a line of authorized_keys keyhaven did not write, with
+// options and a comment: every rewrite must keep it as it is.
+func operatorLine(t *testing.T) string {
+	t.Helper()
+	pub, _ := sshKeygen(t, "-t", "ed25519")
+	return `from="10.9.8.7",no-agent-forwarding ` + strings.TrimSpace(pub) + ` operator's bastion key`
+}
+
+// seedAuthorizedKeys writes content as the login user's authorized_keys,
+// owned by the owner of its home, as sshd's StrictModes wants.
+func seedAuthorizedKeys(t *testing.T, s *sshdtest.Server, content string) {
+	t.Helper()
+	fi, err := os.Stat(s.Home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := fi.Sys().(*syscall.Stat_t)
+	dir := filepath.Join(s.Home, ".ssh")
+	path := filepath.Join(dir, "authorized_keys")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{dir, path} {
+		if err := os.Chown(p, int(st.Uid), int(st.Gid)); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestAssociateLifecycle takes one real sshd through every operation with
+// the real Huawei SDK, polling as Huawei's Terraform provider does, and
+// proves each step with the real OpenSSH client: BIND by password, REPLACE
+// by the old private key, UNBIND, and disable_password turned off and on
+// again. The operator's own line of authorized_keys survives every step.
+func TestAssociateLifecycle(t *testing.T) {
+	e := newAssocEnv(t)
+	s := sshdtest.Start(t, sshdtest.Options{})
+	seedLine := operatorLine(t)
+	seedAuthorizedKeys(t, s, seedLine+"\n")
+	e.registerSSHD(t, "web-1", s)
+	k1, k2, k3 := newKeyPair(t, e.c, "k1"), newKeyPair(t, e.c, "k2"), newKeyPair(t, e.c, "k3")
+	if s.CanLoginKey(t, k1.Private) {
+		t.Fatal("k1 logs in before any associate: the test proves nothing")
+	}
+	keep := func(step string) {
+		t.Helper()
+		if ak := s.AuthorizedKeys(t); !strings.Contains(ak, seedLine) {
+			t.Fatalf("after %s, authorized_keys lost or changed the operator's line:\n%s", step, ak)
+		}
+	}
+
+	// BIND: by password.
+	id := associate(t, e.c, "k1", "web-1", byPassword(s.Password), false)
+	if st := waitAssociated(t, e.c, id); st != "SUCCESS_BIND" {
+		t.Fatalf("associate by password ended %s, want SUCCESS_BIND", st)
+	}
+	r, err := e.c.ListKeypairTask(&model.ListKeypairTaskRequest{TaskId: id})
+	if err != nil || str(r.TaskId) != id || str(r.ServerId) != "web-1" {
+		t.Fatalf("task %s: %+v %v", id, r, err)
+	}
+	if !s.CanLoginKey(t, k1.Private) {
+		t.Fatalf("k1 does not log in after SUCCESS_BIND; authorized_keys:\n%s", s.AuthorizedKeys(t))
+	}
+	if n := keyLines(s.AuthorizedKeys(t), k1.Public); n != 1 {
+		t.Fatalf("k1 is on %d lines of authorized_keys, want 1", n)
+	}
+	keep("BIND")
+
+	// REPLACE: by the private key that logs in today.
+	id = associate(t, e.c, "k2", "web-1", byKey(k1.Private), false)
+	if st := waitAssociated(t, e.c, id); st != "SUCCESS_REPLACE" {
+		t.Fatalf("associate by private key ended %s, want SUCCESS_REPLACE", st)
+	}
+	if s.CanLoginKey(t, k1.Private) {
+		t.Fatal("the replaced key k1 still logs in")
+	}
+	if !s.CanLoginKey(t, k2.Private) {
+		t.Fatalf("k2 does not log in after SUCCESS_REPLACE; authorized_keys:\n%s", s.AuthorizedKeys(t))
+	}
+	keep("REPLACE")
+
+	// UNBIND.
+	waitUnbound(t, e.c, disassociate(t, e.c, "web-1", byKey(k2.Private)))
+	if s.CanLoginKey(t, k2.Private) {
+		t.Fatal("k2 still logs in after SUCCESS_UNBIND")
+	}
+	if n := keyLines(s.AuthorizedKeys(t), k2.Public); n != 0 {
+		t.Fatalf("k2 is still on %d lines of authorized_keys", n)
+	}
+	keep("UNBIND")
+
+	// disable_password: password login is off once the key works, and on
+	// again after the disassociate.
+	if !s.CanLoginPassword(t, s.Password) {
+		t.Fatal("the password does not log in before disable_password: the test proves nothing")
+	}
+	waitAssociated(t, e.c, associate(t, e.c, "k3", "web-1", byPassword(s.Password), true))
+	if !s.CanLoginKey(t, k3.Private) {
+		t.Fatal("k3 does not log in after an associate with disable_password")
+	}
+	if s.CanLoginPassword(t, s.Password) {
+		t.Fatal("the password still logs in after an associate with disable_password")
+	}
+	waitUnbound(t, e.c, disassociate(t, e.c, "web-1", byKey(k3.Private)))
+	if !s.CanLoginPassword(t, s.Password) {
+		t.Fatal("password login was not restored by the disassociate")
+	}
+	if s.CanLoginKey(t, k3.Private) {
+		t.Fatal("k3 still logs in after the disassociate")
+	}
+	keep("disable_password and UNBIND")
+
+	if f := allFailed(t, e.c); len(f) != 0 {
+		t.Fatalf("failed tasks after a clean run: %s", failedSummary(t, e.c))
+	}
+	if r := allRunning(t, e.c); len(r) != 0 {
+		t.Fatalf("%d tasks still running after every poll ended", len(r))
+	}
+}
+
+// TestBatchAssociateFiveServers associates five key pairs with five real
+// servers in one batch request; each server then takes its own key pair's
+// private key and no other's.
+func TestBatchAssociateFiveServers(t *testing.T) {
+	e := newAssocEnv(t)
+	const n = 5
+	servers := make([]*sshdtest.Server, n)
+	keys := make([]keyPair, n)
+	var items []model.AssociateKeypairRequestBody
+	for i := range n {
+		servers[i] = sshdtest.Start(t, sshdtest.Options{})
+		id := fmt.Sprintf("batch-%d", i)
+		e.registerSSHD(t, id, servers[i])
+		keys[i] = newKeyPair(t, e.c, fmt.Sprintf("bk%d", i))
+		items = append(items, model.AssociateKeypairRequestBody{KeypairName: keys[i].Name,
+			Server: &model.EcsServerInfo{Id: id, Auth: byPassword(servers[i].Password), Port: ptr(int64(servers[i].Port))}})
+	}
+	r, err := e.c.BatchAssociateKeypair(&model.BatchAssociateKeypairRequest{Body: &model.BatchAssociateKeypairRequestBody{BatchKeypairs: items}})
+	if err != nil || r.HttpStatusCode != 200 || r.Tasks == nil || len(*r.Tasks) != n {
+		t.Fatalf("batch associate: %+v %v", r, err)
+	}
+	// running-tasks lists only these tasks while they run (some may be done).
+	ids := map[string]bool{}
+	for i, task := range *r.Tasks {
+		if str(task.TaskId) == "" || task.Status == nil || task.Status.Value() != "SUCCESS" || str(task.ServerId) != fmt.Sprintf("batch-%d", i) {
+			t.Fatalf("batch item %d: %+v", i, task)
+		}
+		ids[*task.TaskId] = true
+	}
+	for _, rt := range allRunning(t, e.c) {
+		if !ids[str(rt.TaskId)] || str(rt.KeypairName) == "" || str(rt.TaskTime) == "" {
+			t.Fatalf("running task %+v is not one of the batch's, or lacks fields", rt)
+		}
+	}
+	for _, task := range *r.Tasks {
+		if st := waitAssociated(t, e.c, *task.TaskId); st != "SUCCESS_BIND" {
+			t.Fatalf("batch task on %s ended %s, want SUCCESS_BIND", str(task.ServerId), st)
+		}
+	}
+	for i, s := range servers {
+		for j, k := range keys {
+			if got := s.CanLoginKey(t, k.Private); got != (i == j) {
+				t.Errorf("server %d, key pair %d: login %v, want %v", i, j, got, i == j)
+			}
+		}
+	}
+	if len(allRunning(t, e.c)) != 0 || len(allFailed(t, e.c)) != 0 {
+		t.Fatalf("tasks left running or failed: %s", failedSummary(t, e.c))
+	}
+}
