@@ -4,10 +4,7 @@ package main
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/services/kps/v3/model"
@@ -23,30 +20,6 @@ func operatorLine(t *testing.T) string {
 	return `from="10.9.8.7",no-agent-forwarding ` + strings.TrimSpace(pub) + ` operator's bastion key`
 }
 
-// seedAuthorizedKeys writes content as the login user's authorized_keys,
-// owned by the owner of its home, as sshd's StrictModes wants.
-func seedAuthorizedKeys(t *testing.T, s *sshdtest.Server, content string) {
-	t.Helper()
-	fi, err := os.Stat(s.Home)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st := fi.Sys().(*syscall.Stat_t)
-	dir := filepath.Join(s.Home, ".ssh")
-	path := filepath.Join(dir, "authorized_keys")
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range []string{dir, path} {
-		if err := os.Chown(p, int(st.Uid), int(st.Gid)); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
 // TestAssociateLifecycle takes one real sshd through every operation with
 // the real Huawei SDK, polling as Huawei's Terraform provider does, and
 // proves each step with the real OpenSSH client: BIND by password, REPLACE
@@ -54,12 +27,12 @@ func seedAuthorizedKeys(t *testing.T, s *sshdtest.Server, content string) {
 // again. The operator's own line of authorized_keys survives every step.
 func TestAssociateLifecycle(t *testing.T) {
 	e := newAssocEnv(t)
-	s := sshdtest.Start(t, sshdtest.Options{})
+	s := sshdtest.Start(t, sshdtest.Options{Sudo: true}) // disable_password edits sshd_config
 	seedLine := operatorLine(t)
-	seedAuthorizedKeys(t, s, seedLine+"\n")
+	s.SetAuthorizedKeys(t, seedLine+"\n")
 	e.registerSSHD(t, "web-1", s)
 	k1, k2, k3 := newKeyPair(t, e.c, "k1"), newKeyPair(t, e.c, "k2"), newKeyPair(t, e.c, "k3")
-	if s.CanLoginKey(t, k1.Private) {
+	if s.CanLoginKey(t, []byte(k1.Private)) {
 		t.Fatal("k1 logs in before any associate: the test proves nothing")
 	}
 	keep := func(step string) {
@@ -78,7 +51,7 @@ func TestAssociateLifecycle(t *testing.T) {
 	if err != nil || str(r.TaskId) != id || str(r.ServerId) != "web-1" {
 		t.Fatalf("task %s: %+v %v", id, r, err)
 	}
-	if !s.CanLoginKey(t, k1.Private) {
+	if !s.CanLoginKey(t, []byte(k1.Private)) {
 		t.Fatalf("k1 does not log in after SUCCESS_BIND; authorized_keys:\n%s", s.AuthorizedKeys(t))
 	}
 	if n := keyLines(s.AuthorizedKeys(t), k1.Public); n != 1 {
@@ -91,17 +64,17 @@ func TestAssociateLifecycle(t *testing.T) {
 	if st := waitAssociated(t, e.c, id); st != "SUCCESS_REPLACE" {
 		t.Fatalf("associate by private key ended %s, want SUCCESS_REPLACE", st)
 	}
-	if s.CanLoginKey(t, k1.Private) {
+	if s.CanLoginKey(t, []byte(k1.Private)) {
 		t.Fatal("the replaced key k1 still logs in")
 	}
-	if !s.CanLoginKey(t, k2.Private) {
+	if !s.CanLoginKey(t, []byte(k2.Private)) {
 		t.Fatalf("k2 does not log in after SUCCESS_REPLACE; authorized_keys:\n%s", s.AuthorizedKeys(t))
 	}
 	keep("REPLACE")
 
 	// UNBIND.
 	waitUnbound(t, e.c, disassociate(t, e.c, "web-1", byKey(k2.Private)))
-	if s.CanLoginKey(t, k2.Private) {
+	if s.CanLoginKey(t, []byte(k2.Private)) {
 		t.Fatal("k2 still logs in after SUCCESS_UNBIND")
 	}
 	if n := keyLines(s.AuthorizedKeys(t), k2.Public); n != 0 {
@@ -115,7 +88,7 @@ func TestAssociateLifecycle(t *testing.T) {
 		t.Fatal("the password does not log in before disable_password: the test proves nothing")
 	}
 	waitAssociated(t, e.c, associate(t, e.c, "k3", "web-1", byPassword(s.Password), true))
-	if !s.CanLoginKey(t, k3.Private) {
+	if !s.CanLoginKey(t, []byte(k3.Private)) {
 		t.Fatal("k3 does not log in after an associate with disable_password")
 	}
 	if s.CanLoginPassword(t, s.Password) {
@@ -125,7 +98,7 @@ func TestAssociateLifecycle(t *testing.T) {
 	if !s.CanLoginPassword(t, s.Password) {
 		t.Fatal("password login was not restored by the disassociate")
 	}
-	if s.CanLoginKey(t, k3.Private) {
+	if s.CanLoginKey(t, []byte(k3.Private)) {
 		t.Fatal("k3 still logs in after the disassociate")
 	}
 	keep("disable_password and UNBIND")
@@ -179,7 +152,7 @@ func TestBatchAssociateFiveServers(t *testing.T) {
 	}
 	for i, s := range servers {
 		for j, k := range keys {
-			if got := s.CanLoginKey(t, k.Private); got != (i == j) {
+			if got := s.CanLoginKey(t, []byte(k.Private)); got != (i == j) {
 				t.Errorf("server %d, key pair %d: login %v, want %v", i, j, got, i == j)
 			}
 		}

@@ -3,8 +3,6 @@
 package main
 
 import (
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -57,9 +55,9 @@ func TestAssociateFailures(t *testing.T) {
 	cases = append(cases, failCase{"never-answers", "pw", []string{"timed out", host + ":" + strconv.Itoa(port)}, nil})
 
 	readOnly := sshdtest.Start(t, sshdtest.Options{})
-	seedAuthorizedKeys(t, readOnly, operatorLine(t)+"\n")
+	readOnly.SetAuthorizedKeys(t, operatorLine(t)+"\n")
 	before := readOnly.AuthorizedKeys(t)
-	makeUnwritable(t, readOnly)
+	readOnly.LockAuthorizedKeys(t)
 	register(t, data, db, sshdInventory("read-only", e.alice.Project, readOnly))
 	cases = append(cases, failCase{"read-only", readOnly.Password, []string{"authorized_keys"}, readOnly})
 
@@ -136,21 +134,6 @@ func TestAssociateFailures(t *testing.T) {
 	if r, err := e.c.DeleteAllFailedTask(&model.DeleteAllFailedTaskRequest{}); err != nil || r.HttpStatusCode != 200 {
 		t.Fatalf("delete all failed tasks when there are none: %+v %v", r, err)
 	}
-}
-
-// makeUnwritable makes the login user's ~/.ssh and authorized_keys
-// read-only, so keyhaven can log in but not rewrite the file (the modes
-// stop the non-root login user sshdtest makes).
-func makeUnwritable(t *testing.T, s *sshdtest.Server) {
-	t.Helper()
-	dir := filepath.Join(s.Home, ".ssh")
-	if err := os.Chmod(filepath.Join(dir, "authorized_keys"), 0o400); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod(dir, 0o500); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = os.Chmod(dir, 0o700) }) // so TempDir can be removed
 }
 
 // is4xx reports whether err is the SDK's error for a 4xx answer.

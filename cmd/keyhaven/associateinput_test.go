@@ -18,7 +18,7 @@ import (
 func TestAssociateBadInput(t *testing.T) {
 	e := newAssocEnv(t)
 	s := sshdtest.Start(t, sshdtest.Options{})
-	seedAuthorizedKeys(t, s, operatorLine(t)+"\n")
+	s.SetAuthorizedKeys(t, operatorLine(t)+"\n")
 	e.registerSSHD(t, "web-1", s)
 	kp := newKeyPair(t, e.c, "k")
 	before := s.AuthorizedKeys(t)
@@ -117,7 +117,7 @@ func TestAssociateBadInput(t *testing.T) {
 	if after := s.AuthorizedKeys(t); after != before {
 		t.Fatalf("bad requests changed authorized_keys:\n%s\nwas:\n%s", after, before)
 	}
-	if s.CanLoginKey(t, kp.Private) {
+	if s.CanLoginKey(t, []byte(kp.Private)) {
 		t.Fatal("a bad request put the key pair on the server")
 	}
 	if n := len(allRunning(t, e.c)) + len(allFailed(t, e.c)); n != 0 {

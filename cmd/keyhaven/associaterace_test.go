@@ -25,7 +25,7 @@ func raceSetup(t *testing.T, n int, reg func(id string, s *sshdtest.Server)) ([]
 	for i := range servers {
 		servers[i] = sshdtest.Start(t, sshdtest.Options{})
 		seeds[i] = operatorLine(t)
-		seedAuthorizedKeys(t, servers[i], seeds[i]+"\n")
+		servers[i].SetAuthorizedKeys(t, seeds[i]+"\n")
 		reg(fmt.Sprintf("race-%d", i), servers[i])
 	}
 	return servers, seeds
@@ -57,11 +57,16 @@ func submitAll(t *testing.T, clients []*kps.KpsClient, servers []*sshdtest.Serve
 
 // checkLines checks that each server's authorized_keys holds its
 // operator line and each of its key pairs exactly once, and no other
-// key pair's: no update was lost and none applied to the wrong server.
+// key pair's: no update was lost and none applied to the wrong server;
+// and that sshd logged one password login per task: none ran twice.
 func checkLines(t *testing.T, servers []*sshdtest.Server, seeds []string, keys []keyPair) {
 	t.Helper()
 	for i, s := range servers {
 		ak := s.AuthorizedKeys(t)
+		tasks := (len(keys) - i + len(servers) - 1) / len(servers)
+		if n := strings.Count(s.Log(), "Accepted password for "+s.User+" "); n != tasks {
+			t.Errorf("server %d: sshd logged %d password logins, want one for each of its %d tasks", i, n, tasks)
+		}
 		if strings.Count(ak, seeds[i]) != 1 {
 			t.Errorf("server %d: the operator's line is there %d times, want once:\n%s", i, strings.Count(ak, seeds[i]), ak)
 		}

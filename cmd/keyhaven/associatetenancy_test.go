@@ -108,7 +108,7 @@ func TestAssociateTenancy(t *testing.T) {
 	if keyLines(other.AuthorizedKeys(t), mine.Public) != 0 {
 		t.Fatal("alice's key reached mallory's server")
 	}
-	if !s.CanLoginKey(t, mine.Private) {
+	if !s.CanLoginKey(t, []byte(mine.Private)) {
 		t.Fatal("alice's key no longer logs in after the refused disassociates")
 	}
 	if len(allRunning(t, e.c)) != 0 || len(allFailed(t, e.c)) != 1 {
