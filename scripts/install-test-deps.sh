@@ -8,6 +8,7 @@ declare -A need=(
   [openssh-client]=ssh-keygen   # ssh-keygen: reference fingerprints, key generation, private key checks
   [openssl]=openssl             # cross-checks of X.509 fingerprints and PKCS#12 bundles
   [python3-openstackclient]=openstack  # the real openstack CLI, driven by the end-to-end tests
+  [sudo]=sudo                   # the sshd tests' login users turn password login off through sudo -n
 )
 
 missing=()
@@ -20,6 +21,11 @@ done
 # the PKCS#11 HSM the escrow tests use.
 "$(dirname "$0")/keystone-test-deps.sh"
 "$(dirname "$0")/softhsm-test-deps.sh"
+# OpenSSH's server, which the association tests start themselves
+# (internal/sshdtest); installed so that apt does not start Debian's own.
+if [ ! -x /usr/sbin/sshd ]; then
+  "$(dirname "$0")/apt-install-quiet.sh" openssh-server
+fi
 # PostgreSQL, which the tests start themselves in a temporary directory.
 "$(dirname "$0")/postgres-test-deps.sh"
 if [ ${#missing[@]} -eq 0 ]; then
