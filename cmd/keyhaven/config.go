@@ -21,6 +21,7 @@ import (
 	"github.com/keyhaven/keyhaven/identity/loginguard"
 	"github.com/keyhaven/keyhaven/keypair"
 	"github.com/keyhaven/keyhaven/server"
+	"github.com/keyhaven/keyhaven/task"
 )
 
 // Config is every setting of `keyhaven serve`. Each field is loaded from,
@@ -66,6 +67,10 @@ type Config struct {
 	MaxConnections int           `yaml:"max_connections" help:"client connections served at once; a few more are accepted to answer /healthz and refuse the rest with 503"`
 	ReadTimeout    time.Duration `yaml:"read_timeout" help:"how long a client may take to send one request, headers and body"`
 	HealthListen   string        `yaml:"health_listen" help:"optional second address answering /healthz only, with no connection cap, for an orchestrator (e.g. on an internal interface)"`
+
+	SSHWorkers        int           `yaml:"ssh_workers" help:"key pair association tasks (SSH logins to servers) this instance runs at once; more wait READY"`
+	SSHConnectTimeout time.Duration `yaml:"ssh_connect_timeout" help:"how long an association task may take to connect to a server and finish the SSH handshake"`
+	SSHTaskTimeout    time.Duration `yaml:"ssh_task_timeout" help:"how long one association task may take in all, login included"`
 }
 
 func defaultConfig() Config {
@@ -95,6 +100,9 @@ func defaultConfig() Config {
 		LoginQueue:                 loginguard.DefaultQueue,
 		MaxConnections:             server.DefaultMaxConnections,
 		ReadTimeout:                server.DefaultReadTimeout,
+		SSHWorkers:                 task.DefaultWorkers,
+		SSHConnectTimeout:          task.DefaultConnectTimeout,
+		SSHTaskTimeout:             task.DefaultTaskTimeout,
 	}
 }
 
@@ -294,6 +302,15 @@ func (c *Config) validate() error {
 	}
 	if c.ReadTimeout < time.Second {
 		errs = append(errs, fmt.Errorf("read_timeout: %s; want at least 1s", c.ReadTimeout))
+	}
+	if c.SSHWorkers < 1 || c.SSHWorkers > 1024 {
+		errs = append(errs, fmt.Errorf("ssh_workers: %d; want a number from 1 to 1024", c.SSHWorkers))
+	}
+	if c.SSHConnectTimeout < time.Second {
+		errs = append(errs, fmt.Errorf("ssh_connect_timeout: %s; want at least 1s", c.SSHConnectTimeout))
+	}
+	if c.SSHTaskTimeout < c.SSHConnectTimeout {
+		errs = append(errs, fmt.Errorf("ssh_task_timeout: %s; want at least ssh_connect_timeout (%s)", c.SSHTaskTimeout, c.SSHConnectTimeout))
 	}
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, errors.New("shutdown_timeout: must be positive"))

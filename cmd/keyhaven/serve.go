@@ -327,6 +327,8 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer, ready chan<- strin
 	defer reg.Close()
 	svc := keypair.NewService(keypair.Config{Store: st, Quota: cfg.QuotaKeyPairs, Escrow: escrow.New(reg),
 		GenerateConcurrency: cfg.KeygenConcurrency, GenerateWait: cfg.KeygenWait})
+	tasks, stopTasks := startTasks(ctx, cfg, st, nil, svc, log)
+	defer stopTasks() // before the store closes: the pool writes its tasks' outcomes
 	srv := server.New(server.Config{
 		Nova: nova.New(nova.Config{
 			Service: svc, Auth: auth, Log: log,
@@ -334,7 +336,7 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer, ready chan<- strin
 			Mode: nova.Mode(cfg.ComputeAPI),
 		}),
 		Identity:        identityHandler,
-		KPS:             kps.New(kps.Config{Service: svc, Auth: auth, Log: log, Health: health}),
+		KPS:             kps.New(kps.Config{Service: svc, Auth: auth, Log: log, Health: health, Tasks: tasks}),
 		Health:          health,
 		Log:             log,
 		ShutdownTimeout: cfg.ShutdownTimeout,
