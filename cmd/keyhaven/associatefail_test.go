@@ -7,15 +7,16 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/sdkerr"
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/services/kps/v3/model"
+
+	kpsapi "github.com/keyhaven/keyhaven/api/kps"
 
 	"github.com/keyhaven/keyhaven/internal/sshdtest"
 )
 
 // TestAssociateFailures submits an associate to five servers that each
 // fail in their own way. Every task ends FAILED_BIND, is listed in
-// failed-tasks with its own task_error_code and a message naming what to
+// failed-tasks with the task_error_code of its cause and a message naming what to
 // fix, never carries the password, changes nothing on the server, and can
 // be deleted: one by one, then all at once.
 func TestAssociateFailures(t *testing.T) {
@@ -26,6 +27,8 @@ func TestAssociateFailures(t *testing.T) {
 	type failCase struct {
 		server   string
 		password string
+		// code is the task_error_code wanted.
+		code kpsapi.ErrorCode
 		// words: the message must contain each (case-insensitive).
 		words []string
 		// untouched, when set, must not gain the key.
@@ -35,7 +38,7 @@ func TestAssociateFailures(t *testing.T) {
 
 	wrongPw := sshdtest.Start(t, sshdtest.Options{})
 	register(t, data, db, sshdInventory("wrong-password", e.alice.Project, wrongPw))
-	cases = append(cases, failCase{"wrong-password", "not-" + wrongPw.Password, []string{"password"}, wrongPw})
+	cases = append(cases, failCase{"wrong-password", "not-" + wrongPw.Password, kpsapi.ErrTaskAuthFailed, []string{"password"}, wrongPw})
 
 	otherKey, _ := sshKeygen(t, "-t", "ed25519")
 	otherKey = strings.TrimSpace(otherKey)
@@ -43,23 +46,23 @@ func TestAssociateFailures(t *testing.T) {
 	pinned := sshdInventory("wrong-host-key", e.alice.Project, wrongHost)
 	pinned.HostKey = otherKey
 	register(t, data, db, pinned)
-	cases = append(cases, failCase{"wrong-host-key", wrongHost.Password, []string{"host key",
+	cases = append(cases, failCase{"wrong-host-key", wrongHost.Password, kpsapi.ErrTaskHostKey, []string{"host key",
 		wrongHost.Host + ":" + strconv.Itoa(wrongHost.Port), sha256Fingerprint(t, otherKey), sha256Fingerprint(t, wrongHost.HostKey)}, wrongHost})
 
 	host, port := closedHost(t)
 	register(t, data, db, sshHost{ID: "nothing-listening", Project: e.alice.Project, Host: host, Port: port, HostKey: otherKey})
-	cases = append(cases, failCase{"nothing-listening", "pw", []string{host + ":" + strconv.Itoa(port)}, nil})
+	cases = append(cases, failCase{"nothing-listening", "pw", kpsapi.ErrTaskUnreachable, []string{host + ":" + strconv.Itoa(port)}, nil})
 
 	host, port = silentHost(t)
 	register(t, data, db, sshHost{ID: "never-answers", Project: e.alice.Project, Host: host, Port: port, HostKey: otherKey})
-	cases = append(cases, failCase{"never-answers", "pw", []string{"timed out", host + ":" + strconv.Itoa(port)}, nil})
+	cases = append(cases, failCase{"never-answers", "pw", kpsapi.ErrTaskTimeout, []string{"timed out", host + ":" + strconv.Itoa(port)}, nil})
 
 	readOnly := sshdtest.Start(t, sshdtest.Options{})
 	readOnly.SetAuthorizedKeys(t, operatorLine(t)+"\n")
 	before := readOnly.AuthorizedKeys(t)
 	readOnly.LockAuthorizedKeys(t)
 	register(t, data, db, sshdInventory("read-only", e.alice.Project, readOnly))
-	cases = append(cases, failCase{"read-only", readOnly.Password, []string{"authorized_keys"}, readOnly})
+	cases = append(cases, failCase{"read-only", readOnly.Password, kpsapi.ErrTaskRemote, []string{"authorized_keys"}, readOnly})
 
 	ids := map[string]string{} // task id → server
 	for _, c := range cases {
@@ -82,17 +85,12 @@ func TestAssociateFailures(t *testing.T) {
 		}
 		byServer[str(f.ServerId)] = f
 	}
-	codes := map[string]string{}
 	for _, c := range cases {
 		f := byServer[c.server]
 		code, msg := str(f.TaskErrorCode), str(f.TaskErrorMsg)
-		if code == "" || msg == "" {
-			t.Errorf("%s: task_error_code %q, task_error_msg %q: both must be set", c.server, code, msg)
+		if code != c.code.Code || msg == "" {
+			t.Errorf("%s: task_error_code %q, task_error_msg %q; want %s and a message", c.server, code, msg, c.code.Code)
 		}
-		if other, dup := codes[code]; dup {
-			t.Errorf("%s and %s fail with the same task_error_code %s", c.server, other, code)
-		}
-		codes[code] = c.server
 		for _, w := range c.words {
 			if !strings.Contains(strings.ToLower(msg), strings.ToLower(w)) {
 				t.Errorf("%s: message %q does not say %q", c.server, msg, w)
@@ -121,9 +119,8 @@ func TestAssociateFailures(t *testing.T) {
 		t.Fatalf("after deleting one, failed-tasks lists %d, want %d", n, len(cases)-1)
 	}
 	nextSigningSecond() // the repeat must not be refused as a replay
-	if _, err := e.c.DeleteFailedTask(&model.DeleteFailedTaskRequest{TaskId: first}); !is4xx(err) {
-		t.Fatalf("second delete of failed task %s: %v, want a 4xx", first, err)
-	}
+	_, err := e.c.DeleteFailedTask(&model.DeleteFailedTaskRequest{TaskId: first})
+	wantKPSError(t, err, kpsapi.ErrFailedTaskNotFound.Status, kpsapi.ErrFailedTaskNotFound.Code)
 	if r, err := e.c.DeleteAllFailedTask(&model.DeleteAllFailedTaskRequest{}); err != nil || r.HttpStatusCode != 200 {
 		t.Fatalf("delete all failed tasks: %+v %v", r, err)
 	}
@@ -134,13 +131,4 @@ func TestAssociateFailures(t *testing.T) {
 	if r, err := e.c.DeleteAllFailedTask(&model.DeleteAllFailedTaskRequest{}); err != nil || r.HttpStatusCode != 200 {
 		t.Fatalf("delete all failed tasks when there are none: %+v %v", r, err)
 	}
-}
-
-// is4xx reports whether err is the SDK's error for a 4xx answer.
-func is4xx(err error) bool {
-	var se *sdkerr.ServiceResponseError
-	if !errorsAs(err, &se) {
-		return false
-	}
-	return se.StatusCode >= 400 && se.StatusCode < 500 && se.ErrorCode != "" && se.ErrorMessage != ""
 }
