@@ -24,6 +24,13 @@ const (
 	// AuditDeleteEscrowed records the deletion of a key pair that held a
 	// private key in escrow, which destroys the sealed copy.
 	AuditDeleteEscrowed AuditAction = "delete-escrowed"
+	// AuditAssociate records a task that puts a key pair on a server
+	// (BIND, REPLACE, RESET): once when it is accepted and once when it
+	// ends, with ServerID, TaskID and Result set.
+	AuditAssociate AuditAction = "associate"
+	// AuditDisassociate records a task that takes a key pair off a server
+	// (UNBIND), as AuditAssociate does.
+	AuditDisassociate AuditAction = "disassociate"
 )
 
 // AuditEntry is one line of the append-only, hash-chained audit log.
@@ -42,6 +49,14 @@ type AuditEntry struct {
 	KeyPairName string
 	// RemoteAddr and RequestID say from where, and which request.
 	RemoteAddr, RequestID string
+	// ServerID and TaskID say on which server, by which task, an
+	// association happened; empty for entries about key pairs alone.
+	ServerID, TaskID string
+	// Result is the outcome an association entry records, the task's
+	// status as clients see it (READY_BIND when accepted, SUCCESS_BIND or
+	// FAILED_BIND when it ended); Detail says why it failed. Both empty
+	// for other entries.
+	Result, Detail string
 	// PrevHash is the previous entry's Hash (32 zero bytes for the first),
 	// Hash this entry's: tampering with any entry breaks every later link.
 	PrevHash, Hash []byte
@@ -51,6 +66,11 @@ type AuditEntry struct {
 // every field but Hash, each length-prefixed so no two entries encode
 // alike. Every store computes it the same way, inside the append's
 // transaction.
+//
+// The fields added for associations (ServerID, TaskID, Result, Detail)
+// are hashed only when not empty, each after a tag naming it, so every
+// entry written before they existed keeps its hash and old chains still
+// verify, while no two entries with different values encode alike.
 func (e *AuditEntry) ComputeHash(prev []byte) []byte {
 	h := sha256.New()
 	field := func(b []byte) {
@@ -71,5 +91,13 @@ func (e *AuditEntry) ComputeHash(prev []byte) []byte {
 		field([]byte(s))
 	}
 	num(e.KeyPairID)
+	for _, f := range [...]struct{ tag, value string }{
+		{"server_id", e.ServerID}, {"task_id", e.TaskID}, {"result", e.Result}, {"detail", e.Detail},
+	} {
+		if f.value != "" {
+			field([]byte(f.tag))
+			field([]byte(f.value))
+		}
+	}
 	return h.Sum(nil)
 }

@@ -12,7 +12,7 @@ import (
 
 // auditColumns lists audit_log columns in the order ListAudit reads them.
 const auditColumns = `seq, at, action, user_id, project_id, keypair_id, keypair_uid, keypair_name,
-	remote_addr, request_id, prev_hash, hash`
+	remote_addr, request_id, prev_hash, hash, server_id, task_id, result, detail`
 
 // AppendAudit adds e to the audit log in a transaction of its own; see
 // appendAudit. It sets e.Seq, e.PrevHash and e.Hash once committed.
@@ -63,10 +63,10 @@ func appendAudit(ctx context.Context, tx pgx.Tx, e *keypair.AuditEntry) (keypair
 	entry.PrevHash = prev
 	entry.Hash = entry.ComputeHash(prev)
 	_, err = tx.Exec(ctx, `INSERT INTO audit_log (`+auditColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
 		entry.Seq, entry.Time.UTC().UnixMicro(), string(entry.Action), entry.UserID, entry.ProjectID,
 		entry.KeyPairID, entry.KeyPairUID, entry.KeyPairName, entry.RemoteAddr, entry.RequestID,
-		entry.PrevHash, entry.Hash)
+		entry.PrevHash, entry.Hash, entry.ServerID, entry.TaskID, entry.Result, entry.Detail)
 	if err != nil {
 		return entry, fmt.Errorf("append audit: insert: %w", err)
 	}
@@ -93,7 +93,8 @@ func (s *Store) ListAudit(ctx context.Context, afterSeq int64, limit int) ([]*ke
 		var micros int64
 		var action string
 		if err := rows.Scan(&e.Seq, &micros, &action, &e.UserID, &e.ProjectID, &e.KeyPairID,
-			&e.KeyPairUID, &e.KeyPairName, &e.RemoteAddr, &e.RequestID, &e.PrevHash, &e.Hash); err != nil {
+			&e.KeyPairUID, &e.KeyPairName, &e.RemoteAddr, &e.RequestID, &e.PrevHash, &e.Hash,
+			&e.ServerID, &e.TaskID, &e.Result, &e.Detail); err != nil {
 			return nil, fmt.Errorf("postgres: list audit: %w", err)
 		}
 		e.Time = fromMicros(micros)

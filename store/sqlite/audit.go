@@ -12,7 +12,7 @@ import (
 
 // auditColumns lists audit_log columns in the order scanAudit reads them.
 const auditColumns = `seq, time, action, user_id, project_id, keypair_id, keypair_uid, keypair_name,
-	remote_addr, request_id, prev_hash, hash`
+	remote_addr, request_id, prev_hash, hash, server_id, task_id, result, detail`
 
 // AppendAudit adds e to the audit log in a write transaction of its own;
 // see appendAudit. It sets e.Seq, e.PrevHash and e.Hash once committed.
@@ -57,10 +57,10 @@ func appendAudit(ctx context.Context, tx *sql.Tx, e *keypair.AuditEntry) (keypai
 	entry.PrevHash = prev
 	entry.Hash = entry.ComputeHash(prev)
 	_, err = tx.ExecContext(ctx, `INSERT INTO audit_log (`+auditColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		entry.Seq, entry.Time.UTC().UnixMicro(), string(entry.Action), entry.UserID, entry.ProjectID,
 		entry.KeyPairID, entry.KeyPairUID, entry.KeyPairName, entry.RemoteAddr, entry.RequestID,
-		entry.PrevHash, entry.Hash)
+		entry.PrevHash, entry.Hash, entry.ServerID, entry.TaskID, entry.Result, entry.Detail)
 	if err != nil {
 		return keypair.AuditEntry{}, fmt.Errorf("sqlite: append audit: insert: %w", err)
 	}
@@ -90,7 +90,8 @@ func (s *Store) ListAudit(ctx context.Context, afterSeq int64, limit int) ([]*ke
 		var micros int64
 		var action string
 		if err := rows.Scan(&e.Seq, &micros, &action, &e.UserID, &e.ProjectID, &e.KeyPairID,
-			&e.KeyPairUID, &e.KeyPairName, &e.RemoteAddr, &e.RequestID, &e.PrevHash, &e.Hash); err != nil {
+			&e.KeyPairUID, &e.KeyPairName, &e.RemoteAddr, &e.RequestID, &e.PrevHash, &e.Hash,
+			&e.ServerID, &e.TaskID, &e.Result, &e.Detail); err != nil {
 			return nil, fmt.Errorf("sqlite: list audit: %w", err)
 		}
 		e.Time = time.UnixMicro(micros).UTC()

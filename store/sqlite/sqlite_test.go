@@ -380,3 +380,19 @@ func TestInternalErrorsWrapped(t *testing.T) {
 		t.Error("error contains the public key")
 	}
 }
+
+func TestTaskContract(t *testing.T) {
+	storetest.RunTasks(t, func(t *testing.T) storetest.TaskStore {
+		s, err := Open(t.Context(), filepath.Join(t.TempDir(), "keyhaven.db"), Options{})
+		if err != nil {
+			t.Fatalf("Open: %v", err)
+		}
+		return s
+	}, func(t *testing.T, first storetest.TaskStore) storetest.TaskStore {
+		s, err := Open(t.Context(), first.(*Store).Path(), Options{})
+		if err != nil {
+			t.Fatalf("Open a second store: %v", err)
+		}
+		return s
+	})
+}
