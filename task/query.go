@@ -3,8 +3,6 @@ package task
 import (
 	"context"
 
-	"github.com/google/uuid"
-
 	"github.com/keyhaven/keyhaven/keypair"
 	"github.com/keyhaven/keyhaven/policy"
 )
@@ -26,7 +24,7 @@ func (s *Service) Get(ctx context.Context, actor keypair.Actor, id string) (*Tas
 }
 
 func (s *Service) task(ctx context.Context, actor keypair.Actor, id string, missing func(string) error) (*Task, error) {
-	if _, err := uuid.Parse(id); err != nil || len(id) != 36 {
+	if _, ok := ParseID(id); !ok {
 		return nil, missing(id)
 	}
 	t, err := s.cfg.Store.GetTask(ctx, id)

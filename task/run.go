@@ -111,7 +111,7 @@ func (s *Service) finish(ctx context.Context, t *Task, p *pending, server *Serve
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
 	defer cancel()
-	err := s.cfg.Store.FinishTask(ctx, t, s.cfg.Instance, server, s.audit(t, p, actionOf(t.Operation)))
+	err := s.cfg.Store.FinishTask(ctx, t, s.cfg.Instance, server, s.audit(t, p))
 	switch {
 	case keypair.ErrorCode(err) == keypair.ENOTFOUND:
 		s.log.Warn("a task's lease ran out before it finished; another instance failed it", "task", t.ID, "server", t.ServerID)

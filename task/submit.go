@@ -5,7 +5,6 @@ import (
 	"errors"
 	"strings"
 
-	"github.com/google/uuid"
 	"golang.org/x/crypto/ssh"
 
 	"github.com/keyhaven/keyhaven/keypair"
@@ -19,9 +18,6 @@ const MaxBatch = 10
 // MaxKeyLength bounds server.auth.key (a password or a private key): an
 // RSA-16384 private key in PEM fits.
 const MaxKeyLength = 16 << 10
-
-// maxServerID bounds a server id, as the inventory does.
-const maxServerID = 255
 
 // AssociateInput is one request to put a key pair on a server.
 type AssociateInput struct {
@@ -82,7 +78,7 @@ func (s *Service) Associate(ctx context.Context, actor keypair.Actor, in Associa
 	t := s.newTask(actor, srv, op)
 	t.KeyPairName, t.KeyPairID, t.PublicKey = kp.Name, kp.ID, kp.PublicKey
 	t.DisablePassword, t.Port = in.DisablePassword, in.Port
-	return t, s.submit(ctx, t, p, AuditAssociateAction)
+	return t, s.submit(ctx, t, p)
 }
 
 // Disassociate accepts a task taking the key pair associated with a
@@ -112,7 +108,7 @@ func (s *Service) Disassociate(ctx context.Context, actor keypair.Actor, in Disa
 	p := &pending{creds: copyCredentials(*in.Credentials), remoteAddr: actor.RemoteAddr, requestID: actor.RequestID}
 	t := s.newTask(actor, srv, Unbind)
 	t.KeyPairName, t.KeyPairID, t.PublicKey, t.Port = srv.KeyPairName, srv.KeyPairID, srv.PublicKey, in.Port
-	return t, s.submit(ctx, t, p, AuditDisassociateAction)
+	return t, s.submit(ctx, t, p)
 }
 
 // BatchResult is the outcome of one item of a batch: the task accepted,
@@ -151,8 +147,8 @@ func checkLogin(serverID string, c *Credentials, port int) error {
 	switch {
 	case serverID == "":
 		return invalid("server.id is required.")
-	case len(serverID) > maxServerID:
-		return invalid("server.id must be at most %d characters.", maxServerID)
+	case len(serverID) > MaxIDLength:
+		return invalid("server.id must be at most %d characters.", MaxIDLength)
 	case port < 0 || port > 65535:
 		return invalid("server.port must be from 1 to 65535.")
 	case c == nil:
@@ -201,17 +197,20 @@ func copyCredentials(c Credentials) Credentials {
 
 func (s *Service) newTask(actor keypair.Actor, srv *Server, op Operation) *Task {
 	now := s.now().UTC()
-	return &Task{ID: uuid.NewString(), ProjectID: actor.ProjectID, UserID: actor.UserID, ServerID: srv.ID, ServerName: srv.Name,
+	return &Task{ID: NewID(), ProjectID: actor.ProjectID, UserID: actor.UserID, ServerID: srv.ID, ServerName: srv.Name,
 		Operation: op, Phase: Ready, Owner: s.cfg.Instance, LeaseUntil: now.Add(s.cfg.Lease), CreatedAt: now}
 }
 
 // submit keeps the task's secrets in memory, then writes the task with its
 // audit entry, and wakes the pool. The memory comes first so that the
 // pool, which may claim the task the moment it is written, finds them.
-func (s *Service) submit(ctx context.Context, t *Task, p *pending, action keypair.AuditAction) error {
+func (s *Service) submit(ctx context.Context, t *Task, p *pending) error {
 	s.hold(t.ID, p)
-	if err := s.cfg.Store.CreateTask(ctx, t, s.audit(t, p, action)); err != nil {
+	if err := s.cfg.Store.CreateTask(ctx, t, s.audit(t, p)); err != nil {
 		s.drop(t.ID)
+		if keypair.ErrorCode(err) == keypair.ENOTFOUND {
+			return serverNotFound(t.ServerID, t.ProjectID) // removed from the inventory meanwhile
+		}
 		return err
 	}
 	s.notify()

@@ -31,6 +31,7 @@ import (
 	"github.com/keyhaven/keyhaven/identity/token"
 	"github.com/keyhaven/keyhaven/keypair"
 	"github.com/keyhaven/keyhaven/server"
+	"github.com/keyhaven/keyhaven/sshpush"
 	"github.com/keyhaven/keyhaven/store/postgres"
 	"github.com/keyhaven/keyhaven/store/sqlite"
 )
@@ -327,7 +328,8 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer, ready chan<- strin
 	defer reg.Close()
 	svc := keypair.NewService(keypair.Config{Store: st, Quota: cfg.QuotaKeyPairs, Escrow: escrow.New(reg),
 		GenerateConcurrency: cfg.KeygenConcurrency, GenerateWait: cfg.KeygenWait})
-	tasks, stopTasks := startTasks(ctx, cfg, st, nil, svc, log)
+	exec := sshpush.New(sshpush.Config{Logger: log.With("component", "sshpush")})
+	tasks, stopTasks := startTasks(ctx, cfg, st, exec, svc, log)
 	defer stopTasks() // before the store closes: the pool writes its tasks' outcomes
 	srv := server.New(server.Config{
 		Nova: nova.New(nova.Config{

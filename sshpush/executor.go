@@ -1,0 +1,242 @@
+package sshpush
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/keyhaven/keyhaven/task"
+)
+
+// DefaultSSHDConfig is the sshd configuration edited when the inventory
+// names none.
+const DefaultSSHDConfig = "/etc/ssh/sshd_config"
+
+// DefaultReloadWait bounds the wait for a reloaded sshd to answer with its
+// new configuration.
+const DefaultReloadWait = 15 * time.Second
+
+// Config configures an Executor.
+type Config struct {
+	// Logger receives one line per job (never a credential); nil: none.
+	Logger *slog.Logger
+	// ReloadWait bounds the wait for sshd to answer again after a reload
+	// (default DefaultReloadWait); the job's context bounds it too.
+	ReloadWait time.Duration
+}
+
+// Executor does the SSH work of association tasks (task.Executor).
+type Executor struct {
+	log        *slog.Logger
+	reloadWait time.Duration
+}
+
+var _ task.Executor = (*Executor)(nil)
+
+// New returns an Executor.
+func New(cfg Config) *Executor {
+	e := &Executor{log: cfg.Logger, reloadWait: cfg.ReloadWait}
+	if e.log == nil {
+		e.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if e.reloadWait <= 0 {
+		e.reloadWait = DefaultReloadWait
+	}
+	return e
+}
+
+// Execute does job: nil when the change is made and proven, a
+// *task.Failure otherwise.
+func (e *Executor) Execute(ctx context.Context, job task.Job) error {
+	start := time.Now()
+	err := e.execute(ctx, job)
+	attrs := []any{"server", job.Server.ID, "address", job.Server.Address, "user", job.Server.User,
+		"operation", string(job.Operation), "elapsed", time.Since(start).Round(time.Millisecond)}
+	if err != nil {
+		e.log.Warn("sshpush: task failed", append(attrs, "code", string(err.Code), "error", err.Message)...)
+		return err
+	}
+	e.log.Info("sshpush: task done", attrs...)
+	return nil
+}
+
+// attempt is one Execute in progress.
+type attempt struct {
+	e      *Executor
+	job    task.Job
+	target *target
+	client *ssh.Client
+	uid    string // the login user's uid on the server, once asked
+	name   string // and its name
+}
+
+func (e *Executor) execute(ctx context.Context, job task.Job) *task.Failure {
+	var add string
+	remove := job.RemoveKeys
+	switch job.Operation {
+	case task.Bind, task.Replace:
+		if job.AddKey == "" {
+			return task.Failf(task.FailInternal, "%s needs the key pair's public key", job.Operation)
+		}
+		add = job.AddKey
+	case task.Unbind:
+		if len(remove) == 0 && !job.EnablePassword {
+			return task.Failf(task.FailInternal, "UNBIND needs the public key to remove")
+		}
+	default:
+		return task.Failf(task.FailInternal, "operation %q cannot be done over SSH", job.Operation)
+	}
+	if job.DisablePassword && job.EnablePassword {
+		return task.Failf(task.FailInternal, "a task cannot both turn password login off and on")
+	}
+	if _, err := RewriteAuthorizedKeys(nil, add, remove); err != nil {
+		return task.Failf(task.FailInternal, "%v", err)
+	}
+	t, f := newTarget(job)
+	if f != nil {
+		return f
+	}
+	l, f := credentialsLogin(job.Credentials)
+	if f != nil {
+		return f
+	}
+	client, err := dial(ctx, t, l, nil)
+	if err != nil {
+		return err.(*task.Failure)
+	}
+	defer client.Close()
+	r := &attempt{e: e, job: job, target: t, client: client}
+
+	current, present, f := r.readKeys(ctx)
+	if f != nil {
+		return f
+	}
+	// Password login comes back before the key goes, so that a failure in
+	// between never leaves the server with neither.
+	if job.EnablePassword {
+		if f := r.setPassword(ctx, false); f != nil {
+			return f
+		}
+	}
+	if add == "" {
+		return r.removeOnly(ctx, current, remove)
+	}
+	return r.addAndProve(ctx, current, present, add, remove)
+}
+
+// credentialsLogin turns credentials into SSH auth methods.
+func credentialsLogin(c task.Credentials) (login, *task.Failure) {
+	var l login
+	if len(c.PrivateKey) > 0 {
+		signer, err := ssh.ParsePrivateKey(c.PrivateKey)
+		if err != nil {
+			var pm *ssh.PassphraseMissingError
+			if errors.As(err, &pm) {
+				return l, task.Failf(task.FailAuth, "authentication failed: the private key is protected by a passphrase, which keyhaven cannot use")
+			}
+			return l, task.Failf(task.FailAuth, "authentication failed: the private key could not be read (%s)", redactParseError(err))
+		}
+		l.methods = append(l.methods, ssh.PublicKeys(signer))
+		l.refused = "key"
+	}
+	if c.Password != "" {
+		l.methods = append(l.methods, passwordLogin(c.Password)...)
+		if l.refused == "key" {
+			l.refused = "both"
+		} else {
+			l.refused = "password"
+		}
+	}
+	if len(l.methods) == 0 {
+		return l, task.Failf(task.FailAuth, "authentication failed: no password or private key was given")
+	}
+	return l, nil
+}
+
+// redactParseError keeps a key parser's error to its first words: the
+// parsers do not quote the key, and this makes sure no future one does.
+func redactParseError(err error) string {
+	s := err.Error()
+	if len(s) > 80 {
+		s = s[:80]
+	}
+	return strings.ToValidUTF8(s, "")
+}
+
+// readKeys returns the login user's authorized_keys and whether it exists.
+func (r *attempt) readKeys(ctx context.Context) ([]byte, bool, *task.Failure) {
+	res, err := run(ctx, r.client, shellCommand(scriptReadKeys, false), nil)
+	if err != nil {
+		return nil, false, r.sessionFailure(ctx, err, "reading authorized_keys")
+	}
+	if res.exit != 0 {
+		return nil, false, task.Failf(task.FailRemote, "cannot read authorized_keys: %s", res.message())
+	}
+	for _, m := range []string{"present", "absent"} {
+		marker := []byte("keyhaven-authorized-keys " + m + "\n")
+		if i := bytes.Index(res.stdout, marker); i >= 0 {
+			return res.stdout[i+len(marker):], m == "present", nil
+		}
+	}
+	return nil, false, task.Failf(task.FailRemote, "cannot read authorized_keys: unexpected output from the server")
+}
+
+// writeKeys replaces the login user's authorized_keys with content.
+func (r *attempt) writeKeys(ctx context.Context, content []byte) *task.Failure {
+	res, err := run(ctx, r.client, shellCommand(scriptWriteKeys, false), content)
+	if err != nil {
+		return r.sessionFailure(ctx, err, "writing authorized_keys")
+	}
+	if res.exit != 0 {
+		if res.ours() {
+			return task.Failf(task.FailRemote, "authorized_keys is not writable: %s", res.message())
+		}
+		return task.Failf(task.FailRemote, "cannot write authorized_keys: %s", res.message())
+	}
+	return nil
+}
+
+// sessionFailure classifies a broken session.
+func (r *attempt) sessionFailure(ctx context.Context, err error, doing string) *task.Failure {
+	if ctx.Err() != nil {
+		return contextFailure(ctx, doing)
+	}
+	return task.Failf(task.FailRemote, "the connection to %s broke while %s: %v", r.target.addr, doing, err)
+}
+
+// removeOnly removes keys (UNBIND) and checks they are gone.
+func (r *attempt) removeOnly(ctx context.Context, current []byte, remove []string) *task.Failure {
+	next, err := RewriteAuthorizedKeys(current, "", remove)
+	if err != nil {
+		return task.Failf(task.FailInternal, "%v", err)
+	}
+	if !bytes.Equal(next, current) {
+		if f := r.writeKeys(ctx, next); f != nil {
+			return f
+		}
+	}
+	return r.verify(ctx, "", remove)
+}
+
+// verify reads authorized_keys back: add present, remove absent.
+func (r *attempt) verify(ctx context.Context, add string, remove []string) *task.Failure {
+	got, _, f := r.readKeys(ctx)
+	if f != nil {
+		return f
+	}
+	if add != "" && !holdsKey(got, add) {
+		return task.Failf(task.FailRemote, "authorized_keys changed under keyhaven: the new key is not in it after the rewrite")
+	}
+	for _, k := range remove {
+		if k != add && holdsKey(got, k) {
+			return task.Failf(task.FailRemote, "authorized_keys changed under keyhaven: a removed key is back after the rewrite")
+		}
+	}
+	return nil
+}
