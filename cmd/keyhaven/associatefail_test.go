@@ -20,7 +20,11 @@ import (
 // fix, never carries the password, changes nothing on the server, and can
 // be deleted: one by one, then all at once.
 func TestAssociateFailures(t *testing.T) {
-	e := newAssocEnv(t, "--ssh-connect-timeout", "1s")
+	// sshpush's connect timeout covers the login too, and sshd's PAM
+	// delays each wrong password (by password, then keyboard-interactive)
+	// by about two seconds: 3.5 to 6 s in all here. The default 10 s keeps
+	// that an auth failure; the silent server waits it out.
+	e := newAssocEnv(t, "--ssh-connect-timeout", "10s")
 	kp := newKeyPair(t, e.c, "fails")
 	db, data := e.srv.cfg.Database, e.srv.cfg.DataDir
 

@@ -83,7 +83,7 @@ func TestAssociateBadInput(t *testing.T) {
 		{"failed-tasks: offset not a number", "GET", "/failed-tasks?offset=x", "", bad.Status, bad.Code, "offset"},
 		{"delete failed task: not a task id", "DELETE", "/failed-tasks/not-a-task-id", "", kpsapi.ErrFailedTaskNotFound.Status, kpsapi.ErrFailedTaskNotFound.Code, ""},
 		{"delete failed task: unknown", "DELETE", "/failed-tasks/" + unknownTask, "", kpsapi.ErrFailedTaskNotFound.Status, kpsapi.ErrFailedTaskNotFound.Code, ""},
-		{"associate: wrong method", "GET", "/keypairs/associate", "", kpsapi.ErrMethodNotAllowed.Status, kpsapi.ErrMethodNotAllowed.Code, ""},
+		{"task: wrong method", "POST", "/tasks/" + unknownTask, "", kpsapi.ErrMethodNotAllowed.Status, kpsapi.ErrMethodNotAllowed.Code, ""},
 		{"failed-tasks: wrong method", "PUT", "/failed-tasks", "", kpsapi.ErrMethodNotAllowed.Status, kpsapi.ErrMethodNotAllowed.Code, ""},
 	}
 	h := map[string]string{"X-Auth-Token": e.alice.Token, "Content-Type": "application/json"}
