@@ -246,7 +246,9 @@ func TestShutdownLeavesNothingRunning(t *testing.T) {
 // a word (kill -9: nothing renews its leases) are failed by another
 // instance once their lease runs out.
 func TestDeadInstanceTasksFail(t *testing.T) {
-	short := func(c *task.Config) { c.Lease, c.Renew, c.Poll = 300*time.Millisecond, 50*time.Millisecond, 50*time.Millisecond }
+	short := func(c *task.Config) {
+		c.Lease, c.Renew, c.Poll = 300*time.Millisecond, 50*time.Millisecond, 50*time.Millisecond
+	}
 	dead := newEnv(t, newGate(), short)
 	ctx := context.Background()
 	dead.addKeyPair(t, alice, "k", newKey(t))
