@@ -34,7 +34,8 @@ for target in \
   ./api/kps:FuzzCreateBody \
   ./api/kps:FuzzTaskBodies \
   ./api/identity:FuzzBodies \
-  ./backup:FuzzRead
+  ./backup:FuzzRead \
+  ./sshpush:FuzzRewriteAuthorizedKeys
 do
   pkg=${target%%:*} name=${target##*:}
   go test -run '^$' -fuzz "^${name}\$" -fuzztime "$FUZZTIME" "$pkg"

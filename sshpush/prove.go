@@ -158,6 +158,9 @@ func (r *attempt) setPassword(ctx context.Context, off bool) *task.Failure {
 		if res.exit == 0 {
 			return res, nil
 		}
+		if sudo && res.exit == 127 && !res.ours() {
+			return res, task.Failf(task.FailRemote, "cannot %s: %s is not root and sudo is not installed: %s", what, r.name, res.message())
+		}
 		if sudo && !res.ours() {
 			return res, task.Failf(task.FailRemote, "cannot %s: %s is not root and may not run sudo without a password (sudo -n): %s", what, r.name, res.message())
 		}

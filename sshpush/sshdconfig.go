@@ -77,16 +77,25 @@ func hasPasswordBlock(config []byte) bool {
 func pidFile(config []byte) string {
 	sc := bufio.NewScanner(bytes.NewReader(config))
 	for sc.Scan() {
-		f := strings.Fields(sc.Text())
-		if len(f) == 0 || strings.HasPrefix(f[0], "#") {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || line[0] == '#' {
 			continue
 		}
-		kw := strings.ToLower(strings.TrimSuffix(f[0], "="))
+		// "Keyword value", "Keyword=value" and "Keyword = value" are all
+		// sshd's syntax.
+		kw, value := line, ""
+		if end := strings.IndexAny(line, " \t="); end >= 0 {
+			kw, value = line[:end], strings.TrimLeft(line[end:], " \t")
+			value = strings.TrimSpace(strings.TrimPrefix(value, "="))
+		}
+		kw = strings.ToLower(kw)
 		if kw == "match" {
 			return ""
 		}
-		if kw == "pidfile" && len(f) > 1 {
-			return strings.Trim(f[1], `"`)
+		if kw == "pidfile" {
+			if f := strings.Fields(value); len(f) > 0 {
+				return strings.Trim(f[0], `"`)
+			}
 		}
 	}
 	return ""

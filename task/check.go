@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -46,17 +47,24 @@ func (s *Server) Check() error {
 		return keypair.Errorf(keypair.EINVALID, "server %s: sshd config %q is not an absolute path", s.ID, s.SSHDConfig)
 	}
 	for _, k := range s.HostKeys {
-		if strings.TrimSpace(k) == "" || strings.ContainsAny(k, "\r\n") {
-			return keypair.Errorf(keypair.EINVALID, "server %s: a host key must be one non-empty line", s.ID)
+		if !printableLine(k) {
+			return keypair.Errorf(keypair.EINVALID, "server %s: a host key must be one non-empty line of printable text", s.ID)
 		}
 	}
 	return nil
 }
 
-// printable reports whether v is 1 to MaxIDLength characters, all of them
-// printable (no control characters, no line breaks).
+// printable reports whether v is 1 to MaxIDLength characters, valid
+// UTF-8, all of them printable (no control characters, no line breaks),
+// without leading or trailing space.
 func printable(v string) bool {
-	if v == "" || len([]rune(v)) > MaxIDLength || strings.TrimSpace(v) != v {
+	return utf8.RuneCountInString(v) <= MaxIDLength && printableLine(v)
+}
+
+// printableLine reports whether v is a non-empty line of valid UTF-8
+// printable characters without leading or trailing space.
+func printableLine(v string) bool {
+	if v == "" || !utf8.ValidString(v) || strings.TrimSpace(v) != v {
 		return false
 	}
 	for _, r := range v {
@@ -133,7 +141,48 @@ func (t *Task) AuditEntry(at time.Time) *keypair.AuditEntry {
 		ServerID: t.ServerID, TaskID: t.ID, Result: status,
 	}
 	if t.Phase == Failed {
-		e.Detail = string(t.ErrorCode) + ": " + t.ErrorMessage
+		e.Detail = SafeText(string(t.ErrorCode) + ": " + t.ErrorMessage)
 	}
 	return e
+}
+
+// CheckNew validates t before a store inserts it, as an EINVALID
+// *keypair.Error: a UUID id, a project, a server and an owner, a known
+// operation, and text fields of valid UTF-8 without NUL (which not every
+// engine can store). It puts t.ID in canonical form.
+func (t *Task) CheckNew() error {
+	id, ok := ParseID(t.ID)
+	switch {
+	case !ok:
+		return keypair.Errorf(keypair.EINVALID, "task id %q is not a UUID", t.ID)
+	case t.ProjectID == "" || t.ServerID == "" || t.Owner == "":
+		return keypair.Errorf(keypair.EINVALID, "task %s needs a project, a server and an owner", t.ID)
+	}
+	for _, v := range []string{t.ProjectID, t.UserID, t.ServerID, t.ServerName, t.KeyPairName, t.PublicKey, t.Owner} {
+		if !storableText(v) {
+			return keypair.Errorf(keypair.EINVALID, "task %s: a field holds NUL or invalid UTF-8", t.ID)
+		}
+	}
+	switch t.Operation {
+	case Bind, Replace, Reset, Unbind:
+	default:
+		return keypair.Errorf(keypair.EINVALID, "task %s: unknown operation %q", t.ID, t.Operation)
+	}
+	if t.Port < 0 || t.Port > 65535 {
+		return keypair.Errorf(keypair.EINVALID, "task %s: port %d is not in 0-65535", t.ID, t.Port)
+	}
+	t.ID = id
+	return nil
+}
+
+// storableText reports whether v is valid UTF-8 without NUL.
+func storableText(v string) bool {
+	return utf8.ValidString(v) && !strings.ContainsRune(v, 0)
+}
+
+// SafeText returns v with invalid UTF-8 replaced and NUL removed, so that
+// an error message built from what a server said can be stored by every
+// engine rather than fail the task's finish.
+func SafeText(v string) string {
+	return strings.ReplaceAll(strings.ToValidUTF8(v, "\uFFFD"), "\x00", "")
 }

@@ -34,6 +34,7 @@ import (
 	"github.com/keyhaven/keyhaven/sshpush"
 	"github.com/keyhaven/keyhaven/store/postgres"
 	"github.com/keyhaven/keyhaven/store/sqlite"
+	"github.com/keyhaven/keyhaven/task"
 )
 
 // newLogger builds the process logger from the configuration.
@@ -48,11 +49,13 @@ func newLogger(cfg Config, w io.Writer) *slog.Logger {
 }
 
 // dataStore is what every store engine provides: key pairs and the audit
-// log, the built-in identity's objects, and the AK/SK signatures seen.
+// log, the built-in identity's objects, the AK/SK signatures seen, and the
+// server inventory with the association tasks.
 type dataStore interface {
 	keypair.Store
 	identity.Store
 	identity.SignatureLedger
+	task.Store
 }
 
 // isPostgres reports whether a database setting names PostgreSQL.

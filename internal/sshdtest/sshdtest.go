@@ -35,6 +35,11 @@ type Options struct {
 	// Sudo gives the login user NOPASSWD sudo for every command, as a
 	// cloud image's default user has.
 	Sudo bool
+	// Root makes the login user a second account with uid 0 (its own
+	// name, home and password; root's own account is not touched), as a
+	// server whose inventory logs in as root: privileged steps need no
+	// sudo.
+	Root bool
 	// ExtraConfig is appended to the generated sshd_config (one directive
 	// a line).
 	ExtraConfig string
@@ -116,7 +121,7 @@ func Start(t testing.TB, opts Options) *Server {
 
 	// The watchdog comes first: from here on, however the test ends, it
 	// removes what follows.
-	lifeline := startWatchdog(t, base, s)
+	lifeline := startWatchdog(t, base, s, opts.Root)
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("sshdtest: log of sshd %s:\n%s", s.Addr, s.Log())
@@ -124,7 +129,7 @@ func Start(t testing.TB, opts Options) *Server {
 		lifeline()
 	})
 
-	if err := s.createUser(opts.Sudo); err != nil {
+	if err := s.createUser(opts.Sudo, opts.Root); err != nil {
 		t.Fatalf("sshdtest: %v", err)
 	}
 	if err := s.hostKey(); err != nil {
@@ -163,7 +168,7 @@ func randomHex(n int) string {
 // death, closes the other end), then stops sshd (SIGTERM, SIGKILL after
 // five seconds), removes the user, its sudoers file and the directory.
 const watchdogScript = `
-base=$1 user=$2 pidfile=$3
+base=$1 user=$2 pidfile=$3 force=$4
 cat >/dev/null
 if [ -s "$pidfile" ]; then
   pid=$(cat "$pidfile")
@@ -174,24 +179,29 @@ if [ -s "$pidfile" ]; then
 fi
 rm -f "/etc/sudoers.d/keyhaven-sshdtest-$user"
 if id "$user" >/dev/null 2>&1; then
-  i=0
-  until userdel "$user" 2>/dev/null; do
-    i=$((i+1))
-    if [ "$i" -ge 20 ]; then userdel -f "$user"; break; fi
-    sleep 0.25
-  done
+  if [ "$force" = 1 ]; then
+    # a uid 0 account is always in use (by root's processes)
+    userdel -f "$user" 2>/dev/null
+  else
+    i=0
+    until userdel "$user" 2>/dev/null; do
+      i=$((i+1))
+      if [ "$i" -ge 20 ]; then userdel -f "$user"; break; fi
+      sleep 0.25
+    done
+  fi
 fi
 rm -rf -- "$base"
 `
 
 // startWatchdog starts the process that cleans up after s, and returns the
 // function that makes it do so now and waits for it.
-func startWatchdog(t testing.TB, base string, s *Server) func() {
+func startWatchdog(t testing.TB, base string, s *Server, root bool) func() {
 	r, w, err := os.Pipe()
 	if err != nil {
 		t.Fatalf("sshdtest: %v", err)
 	}
-	wd := exec.Command("/bin/sh", "-c", watchdogScript, "sshdtest-watchdog", base, s.User, s.PidFile)
+	wd := exec.Command("/bin/sh", "-c", watchdogScript, "sshdtest-watchdog", base, s.User, s.PidFile, map[bool]string{true: "1", false: "0"}[root])
 	wd.Stdin = r
 	wd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := wd.Start(); err != nil {
@@ -210,10 +220,14 @@ func startWatchdog(t testing.TB, base string, s *Server) func() {
 }
 
 // createUser adds the login user with its home, password and sudo rule.
-func (s *Server) createUser(sudo bool) error {
+func (s *Server) createUser(sudo, root bool) error {
 	userMu.Lock()
 	defer userMu.Unlock()
-	if err := retryLocked("useradd", "-m", "-d", s.Home, "-s", "/bin/sh", "-U", s.User); err != nil {
+	args := []string{"-m", "-d", s.Home, "-s", "/bin/sh", "-U", s.User}
+	if root {
+		args = []string{"-m", "-d", s.Home, "-s", "/bin/sh", "-o", "-u", "0", "-g", "0", s.User}
+	}
+	if err := retryLocked("useradd", args...); err != nil {
 		return err
 	}
 	cmd := exec.Command("/usr/sbin/chpasswd")
@@ -276,6 +290,11 @@ func (s *Server) hostKey() error {
 // explicitly, as a cloud image's drop-in does, so that turning them off has
 // to win over an earlier directive.
 func (s *Server) config(opts Options) string {
+	// Only the test's own user may log in; PermitRootLogin is about uid 0.
+	permitRoot := "no"
+	if opts.Root {
+		permitRoot = "yes"
+	}
 	return fmt.Sprintf(`# sshdtest: a throwaway server for one test
 Port %d
 ListenAddress 127.0.0.1
@@ -289,13 +308,13 @@ PasswordAuthentication yes
 KbdInteractiveAuthentication yes
 AuthorizedKeysFile .ssh/authorized_keys
 AllowUsers %s
-PermitRootLogin no
+PermitRootLogin %s
 MaxStartups 100:30:200
 MaxAuthTries 20
 LogLevel VERBOSE
 PrintMotd no
 %s
-`, s.Port, filepath.Join(s.Dir, "ssh_host_ed25519_key"), s.PidFile, s.User, opts.ExtraConfig)
+`, s.Port, filepath.Join(s.Dir, "ssh_host_ed25519_key"), s.PidFile, s.User, permitRoot, opts.ExtraConfig)
 }
 
 // launch starts sshd on a free port and waits until it answers; an error

@@ -110,3 +110,27 @@ func TestSilentAndClosed(t *testing.T) {
 		t.Error("ClosedPort accepted a connection")
 	}
 }
+
+// TestRootOption: with Options.Root the login user has uid 0, logs in by
+// password, and is gone after the test while root's own account stays.
+func TestRootOption(t *testing.T) {
+	var s *Server
+	t.Run("server", func(t *testing.T) {
+		s = Start(t, Options{Root: true})
+		if s.UID != 0 {
+			t.Errorf("UID = %d, want 0", s.UID)
+		}
+		if !s.CanLoginPassword(t, s.Password) {
+			t.Error("the uid 0 user's password does not log in")
+		}
+	})
+	if s == nil {
+		return
+	}
+	if out, err := exec.Command("id", s.User).CombinedOutput(); err == nil {
+		t.Errorf("user %s still exists after the test: %s", s.User, out)
+	}
+	if out, err := exec.Command("id", "root").CombinedOutput(); err != nil {
+		t.Errorf("root is gone: %v %s", err, out)
+	}
+}

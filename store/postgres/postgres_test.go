@@ -275,3 +275,15 @@ func TestTwoInstancesAuditChain(t *testing.T) {
 		}
 	}
 }
+
+func TestTaskContract(t *testing.T) {
+	storetest.RunTasks(t, func(t *testing.T) storetest.TaskStore { return openFresh(t) },
+		func(t *testing.T, first storetest.TaskStore) storetest.TaskStore {
+			// Another instance: its own pool on the same database.
+			s, err := Open(t.Context(), first.(*Store).pool.Config().ConnString(), Options{})
+			if err != nil {
+				t.Fatalf("Open a second store: %v", err)
+			}
+			return s
+		})
+}

@@ -54,32 +54,13 @@ func taskNotFound(id string) *keypair.Error {
 	return keypair.Errorf(keypair.ENOTFOUND, "task %s not found", id)
 }
 
-// checkNewTask validates t before an insert and puts its id in canonical
-// form.
-func checkNewTask(t *task.Task) error {
-	id, ok := task.ParseID(t.ID)
-	switch {
-	case !ok:
-		return keypair.Errorf(keypair.EINVALID, "task id %q is not a UUID", t.ID)
-	case t.ProjectID == "" || t.ServerID == "" || t.Owner == "":
-		return keypair.Errorf(keypair.EINVALID, "task %s needs a project, a server and an owner", t.ID)
-	}
-	switch t.Operation {
-	case task.Bind, task.Replace, task.Reset, task.Unbind:
-	default:
-		return keypair.Errorf(keypair.EINVALID, "task %s: unknown operation %q", t.ID, t.Operation)
-	}
-	t.ID = id
-	return nil
-}
-
 // CreateTask inserts t as READY with the next Seq, in one write
 // transaction with audit (when not nil) and a check that its server is in
 // the inventory (ENOTFOUND otherwise). t.ID must be a UUID (EINVALID
 // otherwise; stored lower-case), and ECONFLICT when it is taken. It sets
 // t.Seq, t.Phase and, when zero, t.CreatedAt.
 func (s *Store) CreateTask(ctx context.Context, t *task.Task, audit *keypair.AuditEntry) error {
-	if err := checkNewTask(t); err != nil {
+	if err := t.CheckNew(); err != nil {
 		return err
 	}
 	created := t.CreatedAt

@@ -46,7 +46,7 @@ func (s *Store) FinishTask(ctx context.Context, t *task.Task, owner string, serv
 	err = s.inWrite(ctx, "finish task", func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE tasks SET phase = ?, error_code = ?, error_message = ?, finished_at = ?
 			WHERE id = ? AND phase = 'RUNNING' AND owner = ?`,
-			string(t.Phase), string(t.ErrorCode), t.ErrorMessage, finished.UnixMicro(), id, owner)
+			string(t.Phase), task.SafeText(string(t.ErrorCode)), task.SafeText(t.ErrorMessage), finished.UnixMicro(), id, owner)
 		if err != nil {
 			return fmt.Errorf("sqlite: finish task: %w", err)
 		}

@@ -44,6 +44,7 @@ func RunTasks(t *testing.T, open func(t *testing.T) TaskStore, second func(t *te
 		{"FailExpired", testFailExpired},
 		{"DeleteFailed", testDeleteFailed},
 		{"AuditAtomic", testTaskAuditAtomic},
+		{"AwkwardInput", testTaskAwkwardInput},
 	}
 	if second != nil {
 		tests = append(tests, struct {
@@ -240,5 +241,43 @@ func testRemoveServerBusy(t *testing.T, s TaskStore) {
 	must(t, err, "GetTask after RemoveServer")
 	if got.Phase != task.Failed || got.ServerID != "srv" {
 		t.Errorf("task after RemoveServer: %+v", got)
+	}
+}
+
+// testTaskAwkwardInput: ids and projects holding NUL or invalid UTF-8
+// (which PostgreSQL's text cannot hold) find nothing, as any unknown one.
+func testTaskAwkwardInput(t *testing.T, s TaskStore) {
+	ctx := t.Context()
+	putServer(t, s, "srv", "p-1")
+	createTask(t, s, "p-1", "srv", owner)
+	for _, bad := range []string{"srv\x00", "\xff\xfe", "p-1\x00"} {
+		_, err := s.GetServer(ctx, bad)
+		wantCode(t, err, keypair.ENOTFOUND, fmt.Sprintf("GetServer(%q)", bad))
+		wantCode(t, s.RemoveServer(ctx, bad), keypair.ENOTFOUND, fmt.Sprintf("RemoveServer(%q)", bad))
+		if l, err := s.ListServers(ctx, bad); err != nil || len(l) != 0 {
+			t.Errorf("ListServers(%q) = %d, %v; want none", bad, len(l), err)
+		}
+		if ts, total, err := s.ListTasks(ctx, bad, []task.Phase{task.Ready}, 0, 0); err != nil || total != 0 || len(ts) != 0 {
+			t.Errorf("ListTasks(%q) = %d, %d, %v; want none", bad, len(ts), total, err)
+		}
+		if n, err := s.DeleteFailedTasks(ctx, bad); err != nil || n != 0 {
+			t.Errorf("DeleteFailedTasks(%q) = %d, %v", bad, n, err)
+		}
+		sv := newServer(bad, "p-1")
+		wantCode(t, s.PutServer(ctx, sv), keypair.EINVALID, fmt.Sprintf("PutServer(%q)", bad))
+		tk := newTask(bad, "srv", owner)
+		if err := s.CreateTask(ctx, tk, nil); err == nil {
+			t.Errorf("CreateTask with project %q accepted", bad)
+		}
+	}
+
+	// What a server printed may be anything; the message is kept, cleaned.
+	tk := claim(t, s, owner)
+	tk.Phase, tk.ErrorCode, tk.ErrorMessage = task.Failed, task.FailRemote, "cannot write authorized_keys: \xff\x00denied"
+	must(t, s.FinishTask(ctx, tk, owner, nil, tk.AuditEntry(time.Now())), "FinishTask with an awkward message")
+	got, err := s.GetTask(ctx, tk.ID)
+	must(t, err, "GetTask")
+	if got.ErrorMessage != "cannot write authorized_keys: \uFFFDdenied" {
+		t.Errorf("stored message %q", got.ErrorMessage)
 	}
 }
