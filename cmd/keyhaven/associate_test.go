@@ -42,8 +42,12 @@ func TestAssociateLifecycle(t *testing.T) {
 		}
 	}
 
+	// want is every task's final status, for the audit log.
+	want := map[string]string{}
+
 	// BIND: by password.
 	id := associate(t, e.c, "k1", "web-1", byPassword(s.Password), false)
+	want[id] = "SUCCESS_BIND"
 	if st := waitAssociated(t, e.c, id); st != "SUCCESS_BIND" {
 		t.Fatalf("associate by password ended %s, want SUCCESS_BIND", st)
 	}
@@ -61,6 +65,7 @@ func TestAssociateLifecycle(t *testing.T) {
 
 	// REPLACE: by the private key that logs in today.
 	id = associate(t, e.c, "k2", "web-1", byKey(k1.Private), false)
+	want[id] = "SUCCESS_REPLACE"
 	if st := waitAssociated(t, e.c, id); st != "SUCCESS_REPLACE" {
 		t.Fatalf("associate by private key ended %s, want SUCCESS_REPLACE", st)
 	}
@@ -73,7 +78,9 @@ func TestAssociateLifecycle(t *testing.T) {
 	keep("REPLACE")
 
 	// UNBIND.
-	waitUnbound(t, e.c, disassociate(t, e.c, "web-1", byKey(k2.Private)))
+	id = disassociate(t, e.c, "web-1", byKey(k2.Private))
+	want[id] = "SUCCESS_UNBIND"
+	waitUnbound(t, e.c, id)
 	if s.CanLoginKey(t, []byte(k2.Private)) {
 		t.Fatal("k2 still logs in after SUCCESS_UNBIND")
 	}
@@ -87,14 +94,18 @@ func TestAssociateLifecycle(t *testing.T) {
 	if !s.CanLoginPassword(t, s.Password) {
 		t.Fatal("the password does not log in before disable_password: the test proves nothing")
 	}
-	waitAssociated(t, e.c, associate(t, e.c, "k3", "web-1", byPassword(s.Password), true))
+	id = associate(t, e.c, "k3", "web-1", byPassword(s.Password), true)
+	want[id] = "SUCCESS_BIND"
+	waitAssociated(t, e.c, id)
 	if !s.CanLoginKey(t, []byte(k3.Private)) {
 		t.Fatal("k3 does not log in after an associate with disable_password")
 	}
 	if s.CanLoginPassword(t, s.Password) {
 		t.Fatal("the password still logs in after an associate with disable_password")
 	}
-	waitUnbound(t, e.c, disassociate(t, e.c, "web-1", byKey(k3.Private)))
+	id = disassociate(t, e.c, "web-1", byKey(k3.Private))
+	want[id] = "SUCCESS_UNBIND"
+	waitUnbound(t, e.c, id)
 	if !s.CanLoginPassword(t, s.Password) {
 		t.Fatal("password login was not restored by the disassociate")
 	}
@@ -108,6 +119,30 @@ func TestAssociateLifecycle(t *testing.T) {
 	}
 	if r := allRunning(t, e.c); len(r) != 0 {
 		t.Fatalf("%d tasks still running after every poll ended", len(r))
+	}
+
+	// The audit log has each task's acceptance and outcome: who, which
+	// key pair, which server; never a credential.
+	audit := taskAudit(t, e.srv)
+	for id, final := range want {
+		entries := audit[id]
+		if len(entries) != 2 || !strings.HasPrefix(entries[0].Result, "READY_") || entries[1].Result != final {
+			t.Errorf("task %s (%s): audit entries %+v, want its acceptance and %s", id, final, entries, final)
+			continue
+		}
+		for _, en := range entries {
+			if en.UserID != e.alice.ID || en.ProjectID != e.alice.Project || en.ServerID != "web-1" || en.KeyPairName == "" {
+				t.Errorf("task %s: audit entry %+v does not say who, which key pair, which server", id, en)
+			}
+			for _, secret := range []string{s.Password, k1.Private, k2.Private, k3.Private} {
+				if strings.Contains(fmt.Sprintf("%+v", *en), secret) {
+					t.Errorf("task %s: audit entry carries a credential", id)
+				}
+			}
+		}
+	}
+	if len(audit) != len(want) {
+		t.Errorf("the audit log records %d association tasks, want %d", len(audit), len(want))
 	}
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/services/kps/v3/model"
 
 	"github.com/keyhaven/keyhaven/internal/sshdtest"
+	"github.com/keyhaven/keyhaven/keypair"
 )
 
 // The end-to-end tests of association (associate*_test.go) drive a real
@@ -364,4 +365,27 @@ func sha256Fingerprint(t *testing.T, pub string) string {
 		t.Fatalf("ssh-keygen -l: %v\n%s", err, out)
 	}
 	return strings.Fields(string(out))[1]
+}
+
+// taskAudit reads the audit log of the test server's database and returns
+// the association entries by task id.
+func taskAudit(t *testing.T, srv *testServer) map[string][]*keypair.AuditEntry {
+	t.Helper()
+	ctx := context.Background()
+	st, err := openStore(ctx, srv.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	out := map[string][]*keypair.AuditEntry{}
+	err = walkAudit(ctx, st, func(e *keypair.AuditEntry) error {
+		if e.Action == keypair.AuditAssociate || e.Action == keypair.AuditDisassociate {
+			out[e.TaskID] = append(out[e.TaskID], e)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
