@@ -106,11 +106,20 @@ func (e *Executor) execute(ctx context.Context, job task.Job) *task.Failure {
 	if f != nil {
 		return f
 	}
+	// REPLACE swaps the key that logs in today for the new one: when the
+	// caller names no key to remove, that is the login key.
+	if job.Operation == task.Replace && len(remove) == 0 && l.publicKey != "" {
+		remove = []string{l.publicKey}
+	}
 	client, err := dial(ctx, t, l, nil)
 	if err != nil {
 		return err.(*task.Failure)
 	}
 	defer client.Close()
+	// Nothing in a session is bounded by the context on its own (opening
+	// one waits for the server): closing the connection ends it all.
+	stop := context.AfterFunc(ctx, func() { client.Close() })
+	defer stop()
 	r := &attempt{e: e, job: job, target: t, client: client}
 
 	current, present, f := r.readKeys(ctx)
@@ -144,6 +153,7 @@ func credentialsLogin(c task.Credentials) (login, *task.Failure) {
 		}
 		l.methods = append(l.methods, ssh.PublicKeys(signer))
 		l.refused = "key"
+		l.publicKey = strings.TrimSpace(string(ssh.MarshalAuthorizedKey(signer.PublicKey())))
 	}
 	if c.Password != "" {
 		l.methods = append(l.methods, passwordLogin(c.Password)...)
