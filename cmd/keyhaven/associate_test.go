@@ -89,8 +89,14 @@ func TestAssociateWithHuaweiSDK(t *testing.T) {
 		t.Fatal("the key pair's private key does not log in after the associate")
 	}
 	for _, list := range []func() (int32, error){
-		func() (int32, error) { r, err := c.ListRunningTask(&model.ListRunningTaskRequest{}); return *r.Total, err },
-		func() (int32, error) { r, err := c.ListFailedTask(&model.ListFailedTaskRequest{}); return *r.Total, err },
+		func() (int32, error) {
+			r, err := c.ListRunningTask(&model.ListRunningTaskRequest{})
+			return *r.Total, err
+		},
+		func() (int32, error) {
+			r, err := c.ListFailedTask(&model.ListFailedTaskRequest{})
+			return *r.Total, err
+		},
 	} {
 		if n, err := list(); err != nil || n != 0 {
 			t.Fatalf("task list: %d %v", n, err)
