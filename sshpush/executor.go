@@ -111,6 +111,10 @@ func (e *Executor) execute(ctx context.Context, job task.Job) *task.Failure {
 		return err.(*task.Failure)
 	}
 	defer client.Close()
+	// Nothing in a session is bounded by the context on its own (opening
+	// one waits for the server): closing the connection ends it all.
+	stop := context.AfterFunc(ctx, func() { client.Close() })
+	defer stop()
 	r := &attempt{e: e, job: job, target: t, client: client}
 
 	current, present, f := r.readKeys(ctx)

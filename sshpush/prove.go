@@ -88,9 +88,9 @@ func (r *attempt) addAndProve(ctx context.Context, current []byte, present bool,
 func (r *attempt) rollback(ctx context.Context, old []byte, present bool, f *task.Failure) *task.Failure {
 	var rf *task.Failure
 	if present {
-		rf = r.writeKeys(context.WithoutCancel(ctx), old)
+		rf = r.writeKeys(ctx, old)
 	} else {
-		res, err := run(context.WithoutCancel(ctx), r.client, shellCommand(`rm -f -- "$HOME/.ssh/authorized_keys"`, false), nil)
+		res, err := run(ctx, r.client, shellCommand(`rm -f -- "$HOME/.ssh/authorized_keys"`, false), nil)
 		if err != nil || res.exit != 0 {
 			rf = task.Failf(task.FailRemote, "cannot remove authorized_keys")
 		}
@@ -198,10 +198,15 @@ func (r *attempt) waitForSSHD(ctx context.Context, passwordOff bool, path string
 	var last *task.Failure
 	for {
 		var methods []string
-		_, err := dial(ctx, r.target, login{}, func(m []string) error {
+		c, err := dial(ctx, r.target, login{}, func(m []string) error {
 			methods = m
 			return errMethods
 		})
+		if err == nil {
+			// the server let us in without credentials: it answers
+			c.Close()
+			methods = []string{"none"}
+		}
 		switch {
 		case methods != nil && !passwordOff:
 			return nil
