@@ -75,6 +75,7 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	stopMaint()
 	<-maintDone
+	s.close()
 	s.expire(context.WithoutCancel(ctx), s.cfg.Instance)
 	s.mu.Lock()
 	for id, p := range s.pending {

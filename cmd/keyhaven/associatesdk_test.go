@@ -14,9 +14,9 @@ import (
 	"github.com/keyhaven/keyhaven/task"
 )
 
-// registerServer puts a real sshd in the inventory of the test server's
+// inventoryAdd puts a real sshd in the inventory of the test server's
 // database as server id of project.
-func registerServer(t *testing.T, srv *testServer, id, project string, sshd *sshdtest.Server) {
+func inventoryAdd(t *testing.T, srv *testServer, id, project string, sshd *sshdtest.Server) {
 	t.Helper()
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, srv.cfg.Database, sqlite.Options{})
@@ -30,9 +30,9 @@ func registerServer(t *testing.T, srv *testServer, id, project string, sshd *ssh
 	}
 }
 
-// pollTask polls ListKeypairTask through the SDK, as Huawei's Terraform
+// sdkPollTask polls ListKeypairTask through the SDK, as Huawei's Terraform
 // provider does (faster), until the status is one of final.
-func pollTask(t *testing.T, c *kps.KpsClient, id string, final ...string) string {
+func sdkPollTask(t *testing.T, c *kps.KpsClient, id string, final ...string) string {
 	t.Helper()
 	for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
 		r, err := c.ListKeypairTask(&model.ListKeypairTaskRequest{TaskId: id})
@@ -62,7 +62,7 @@ func TestAssociateWithHuaweiSDK(t *testing.T) {
 	alice := newCloudUser(t, srv, adminTok, "alice", "team", "member")
 	rita := newCloudUser(t, srv, adminTok, "rita", "team", "reader")
 	c := kpsClient(t, srv, alice)
-	registerServer(t, srv, "web", alice.Project, sshd)
+	inventoryAdd(t, srv, "web", alice.Project, sshd)
 
 	gen, err := c.CreateKeypair(&model.CreateKeypairRequest{Body: &model.CreateKeypairRequestBody{
 		Keypair: &model.CreateKeypairAction{Name: "web-key"}}})
@@ -82,7 +82,7 @@ func TestAssociateWithHuaweiSDK(t *testing.T) {
 	if err != nil || a.HttpStatusCode != 200 || a.TaskId == nil || *a.ServerId != "web" || a.Status.Value() != "SUCCESS" {
 		t.Fatalf("associate: %+v %v", a, err)
 	}
-	if got := pollTask(t, c, *a.TaskId, "SUCCESS_BIND", "FAILED_BIND"); got != "SUCCESS_BIND" {
+	if got := sdkPollTask(t, c, *a.TaskId, "SUCCESS_BIND", "FAILED_BIND"); got != "SUCCESS_BIND" {
 		t.Fatal(got)
 	}
 	if !sshd.CanLoginKey(t, []byte(*gen.Keypair.PrivateKey)) {
@@ -108,7 +108,7 @@ func TestAssociateWithHuaweiSDK(t *testing.T) {
 	if err != nil || d.HttpStatusCode != 202 || d.TaskId == nil {
 		t.Fatalf("disassociate: %+v %v", d, err)
 	}
-	if got := pollTask(t, c, *d.TaskId, "SUCCESS_UNBIND", "FAILED_UNBIND"); got != "SUCCESS_UNBIND" {
+	if got := sdkPollTask(t, c, *d.TaskId, "SUCCESS_UNBIND", "FAILED_UNBIND"); got != "SUCCESS_UNBIND" {
 		t.Fatal(got)
 	}
 	if sshd.CanLoginKey(t, []byte(*gen.Keypair.PrivateKey)) {
