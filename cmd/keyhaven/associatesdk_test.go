@@ -2,6 +2,11 @@ package main
 
 import (
 	"context"
+	"io"
+	"net"
+	"path/filepath"
+	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -113,5 +118,80 @@ func TestAssociateWithHuaweiSDK(t *testing.T) {
 	}
 	if sshd.CanLoginKey(t, []byte(*gen.Keypair.PrivateKey)) {
 		t.Fatal("the key still logs in after the disassociate")
+	}
+}
+
+// startStoppable is startServerLog with the stop in the test's hands:
+// stop shuts the server down as SIGTERM does and returns serve's error.
+func startStoppable(t *testing.T, flags ...string) (*testServer, func() error) {
+	t.Helper()
+	dir := t.TempDir()
+	args := append([]string{"--listen", "127.0.0.1:0", "--data-dir", filepath.Join(dir, "data"), "--bootstrap-password", bootstrapPassword}, flags...)
+	cfg, err := loadConfig("test", args, func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ready, done := make(chan string, 1), make(chan error, 1)
+	go func() { done <- serve(ctx, cfg, io.Discard, ready) }()
+	var once sync.Once
+	var serr error
+	stop := func() error { once.Do(func() { cancel(); serr = <-done }); return serr }
+	t.Cleanup(func() { _ = stop() })
+	select {
+	case addr := <-ready:
+		return &testServer{URL: "http://" + addr, cfg: cfg}, stop
+	case err := <-done:
+		t.Fatalf("serve: %v", err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("server did not start")
+	}
+	return nil, nil
+}
+
+// TestShutdownFailsRunningTask: keyhaven stopped while a task hangs on a
+// server that never answers SSH is failed as interrupted within the
+// shutdown grace, and one waiting behind it on the same server too:
+// nothing is left READY or RUNNING in the database.
+func TestShutdownFailsRunningTask(t *testing.T) {
+	srv, stop := startStoppable(t, "--shutdown-timeout", "1s", "--ssh-connect-timeout", "50s", "--ssh-task-timeout", "60s")
+	adminTok, _, _ := adminToken(t, srv)
+	alice := newCloudUser(t, srv, adminTok, "alice", "team", "member")
+	c := kpsClient(t, srv, alice)
+	host, portStr, _ := net.SplitHostPort(sshdtest.Silent(t))
+	port, _ := strconv.Atoi(portStr)
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, srv.cfg.Database, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := st.PutServer(ctx, &task.Server{ID: "hung", ProjectID: alice.Project, Address: host, Port: port, User: "root",
+		HostKeys: []string{"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB1zvNB6kBtmcA0zK2Tsvdn6E5Jsh8BZjpmzx6Q7B7nm"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CreateKeypair(&model.CreateKeypairRequest{Body: &model.CreateKeypairRequestBody{Keypair: &model.CreateKeypairAction{Name: "k"}}}); err != nil {
+		t.Fatal(err)
+	}
+	password := model.GetAuthTypeEnum().PASSWORD
+	var ids []string
+	for range 2 {
+		nextSigningSecond() // the second associate is the same signed request
+		a, err := c.AssociateKeypair(&model.AssociateKeypairRequest{Body: &model.AssociateKeypairRequestBody{KeypairName: "k",
+			Server: &model.EcsServerInfo{Id: "hung", Auth: &model.Auth{Type: &password, Key: ptr("pw")}}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, *a.TaskId)
+	}
+	sdkPollTask(t, c, ids[0], "RUNNING_BIND")
+	if err := stop(); err != nil {
+		t.Fatalf("serve: %v", err)
+	}
+	for _, id := range ids {
+		got, err := st.GetTask(ctx, id)
+		if err != nil || got.Status() != "FAILED_BIND" || got.ErrorCode != task.FailInterrupted || got.ErrorMessage != task.InterruptedMessage {
+			t.Fatalf("task %s after shutdown: %+v %v", id, got, err)
+		}
 	}
 }
