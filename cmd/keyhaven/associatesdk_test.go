@@ -15,7 +15,6 @@ import (
 
 	kpsapi "github.com/keyhaven/keyhaven/api/kps"
 	"github.com/keyhaven/keyhaven/internal/sshdtest"
-	"github.com/keyhaven/keyhaven/store/sqlite"
 	"github.com/keyhaven/keyhaven/task"
 )
 
@@ -24,7 +23,7 @@ import (
 func inventoryAdd(t *testing.T, srv *testServer, id, project string, sshd *sshdtest.Server) {
 	t.Helper()
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, srv.cfg.Database, sqlite.Options{})
+	st, err := openStore(ctx, srv.cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,9 +59,17 @@ func sdkPollTask(t *testing.T, c *kps.KpsClient, id string, final ...string) str
 // with the key pair's private key through the real ssh client; then
 // DisassociateKeypair (202), poll to SUCCESS_UNBIND, and the key no
 // longer logs in. A reader cannot associate.
-func TestAssociateWithHuaweiSDK(t *testing.T) {
+func TestAssociateWithHuaweiSDK(t *testing.T) { associateWithHuaweiSDK(t) }
+
+// TestAssociateWithHuaweiSDKPostgres is the same round trip with tasks,
+// inventory and identity on PostgreSQL.
+func TestAssociateWithHuaweiSDKPostgres(t *testing.T) {
+	associateWithHuaweiSDK(t, "--database", postgresURL(t))
+}
+
+func associateWithHuaweiSDK(t *testing.T, flags ...string) {
 	sshd := sshdtest.Start(t, sshdtest.Options{})
-	srv := startIdentityServer(t)
+	srv := startIdentityServer(t, flags...)
 	adminTok, _, _ := adminToken(t, srv)
 	alice := newCloudUser(t, srv, adminTok, "alice", "team", "member")
 	rita := newCloudUser(t, srv, adminTok, "rita", "team", "reader")
@@ -161,7 +168,7 @@ func TestShutdownFailsRunningTask(t *testing.T) {
 	host, portStr, _ := net.SplitHostPort(sshdtest.Silent(t))
 	port, _ := strconv.Atoi(portStr)
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, srv.cfg.Database, sqlite.Options{})
+	st, err := openStore(ctx, srv.cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
