@@ -37,6 +37,9 @@ type Counts struct {
 	EscrowedKeys int64 `json:"escrowed_keys"`
 	AuditEntries int64 `json:"audit_entries"`
 	Users        int64 `json:"users"`
+	// Servers is the server inventory (keyhaven servers), which a
+	// SQLite snapshot carries; 0 in archives made before it existed.
+	Servers int64 `json:"servers"`
 }
 
 // LocalKey is one local KMS key version in the archive.

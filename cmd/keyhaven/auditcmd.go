@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"text/tabwriter"
 	"time"
 
@@ -14,7 +15,9 @@ import (
 
 const auditUsage = `Usage: keyhaven audit [serve flags] list|verify
 
-  list     print the audit log: every private-key reveal and escrow change
+  list     print the audit log: every private-key reveal and escrow change,
+           and every associate/disassociate of a key pair with a server
+           (SERVER, TASK, RESULT; DETAIL says why a task failed)
   verify   recompute the hash chain; exit non-zero at the first broken link
 `
 
@@ -37,10 +40,16 @@ func auditCommand(ctx context.Context, args []string, getenv func(string) string
 	switch verb {
 	case "list":
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "SEQ\tTIME\tACTION\tUSER\tPROJECT\tKEY PAIR\tID\tREMOTE\tREQUEST")
+		fmt.Fprintln(tw, "SEQ\tTIME\tACTION\tUSER\tPROJECT\tKEY PAIR\tID\tREMOTE\tREQUEST\tSERVER\tTASK\tRESULT\tDETAIL")
 		err := walkAudit(ctx, st, func(e *keypair.AuditEntry) error {
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", e.Seq, e.Time.UTC().Format(time.RFC3339), e.Action,
-				e.UserID, e.ProjectID, e.KeyPairName, e.KeyPairID, e.RemoteAddr, e.RequestID)
+			detail := ""
+			if e.Detail != "" {
+				// Quoted: it may hold what a server printed, tabs and all.
+				detail = strconv.Quote(e.Detail)
+			}
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Seq, e.Time.UTC().Format(time.RFC3339), e.Action,
+				e.UserID, e.ProjectID, e.KeyPairName, e.KeyPairID, e.RemoteAddr, e.RequestID,
+				e.ServerID, e.TaskID, e.Result, detail)
 			return nil
 		})
 		if ferr := tw.Flush(); err == nil {

@@ -138,7 +138,7 @@ func backupPostgres(ctx context.Context, cfg Config, to string, pass []byte, std
 	if err != nil {
 		return fmt.Errorf("backup: %w", err)
 	}
-	m := manifestOf(inv.SchemaVersion, backup.Counts{KeyPairs: inv.KeyPairs, EscrowedKeys: inv.EscrowedKeys, AuditEntries: inv.AuditEntries, Users: inv.Users}, inv.EscrowRefs)
+	m := manifestOf(inv.SchemaVersion, backup.Counts{KeyPairs: inv.KeyPairs, EscrowedKeys: inv.EscrowedKeys, AuditEntries: inv.AuditEntries, Users: inv.Users, Servers: inv.Servers}, inv.EscrowRefs)
 	m.KeyhavenVersion, m.CreatedAt, m.Engine = version, time.Now().UTC(), "postgres"
 	files, err := keyFiles(cfg, m)
 	if err != nil {
@@ -152,8 +152,8 @@ func finishBackup(to string, pass []byte, m *backup.Manifest, files []member, st
 	if err := writeArchive(to, pass, m, files, stderr); err != nil {
 		return fmt.Errorf("backup: %w", err)
 	}
-	fmt.Fprintf(stderr, "keyhaven: backup written to %s: %d key pairs, %d escrowed keys, %d audit entries, %d users, %d local keys\n",
-		to, m.Counts.KeyPairs, m.Counts.EscrowedKeys, m.Counts.AuditEntries, m.Counts.Users, len(m.LocalKeys))
+	fmt.Fprintf(stderr, "keyhaven: backup written to %s: %d key pairs, %d escrowed keys, %d audit entries, %d users, %d servers, %d local keys\n",
+		to, m.Counts.KeyPairs, m.Counts.EscrowedKeys, m.Counts.AuditEntries, m.Counts.Users, m.Counts.Servers, len(m.LocalKeys))
 	for _, h := range m.HSMKeys {
 		fmt.Fprintf(stderr, "keyhaven: HSM key %s is not in the backup: it must be present where this backup is restored\n", h)
 	}
@@ -175,7 +175,7 @@ func inventory(ctx context.Context, snap string) (*backup.Manifest, error) {
 	if _, err := verifyAudit(ctx, st); err != nil {
 		return nil, fmt.Errorf("%w: a restore would refuse this backup; see keyhaven audit verify", err)
 	}
-	return manifestOf(inv.SchemaVersion, backup.Counts{KeyPairs: inv.KeyPairs, EscrowedKeys: inv.EscrowedKeys, AuditEntries: inv.AuditEntries, Users: inv.Users}, inv.EscrowRefs), nil
+	return manifestOf(inv.SchemaVersion, backup.Counts{KeyPairs: inv.KeyPairs, EscrowedKeys: inv.EscrowedKeys, AuditEntries: inv.AuditEntries, Users: inv.Users, Servers: inv.Servers}, inv.EscrowRefs), nil
 }
 
 // manifestOf starts a manifest from a database's inventory.

@@ -28,6 +28,8 @@ Usage:
                              (keyhaven kms with no command lists them)
   keyhaven identity ...      manage built-in identity users, projects and roles
                              (keyhaven identity help)
+  keyhaven servers ...       manage the servers key pairs are associated with
+                             over SSH (keyhaven servers help)
   keyhaven version           print the version
 `
 
@@ -73,6 +75,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return kmsCommand(ctx, args[1:], getenv, stdout, stderr)
 	case "audit":
 		return auditCommand(ctx, args[1:], getenv, stdout, stderr)
+	case "servers":
+		return serversCommand(ctx, args[1:], getenv, stdout, stderr)
 	case "identity":
 		if len(args) == 1 || args[1] == "help" || args[1] == "-h" {
 			fmt.Fprint(stdout, identityUsage)

@@ -70,8 +70,8 @@ func restoreCommand(ctx context.Context, args []string, getenv func(string) stri
 		return fmt.Errorf("restore: %w", err)
 	}
 	fmt.Fprintf(stdout, "restored %s into %s (keyhaven %s, schema %d, taken %s)\n", from, dir, m.KeyhavenVersion, m.SchemaVersion, m.CreatedAt.Format("2006-01-02T15:04:05Z"))
-	fmt.Fprintf(stdout, "  %d key pairs, %d escrowed private keys, %d audit entries (hash chain verified), %d users\n",
-		m.Counts.KeyPairs, m.Counts.EscrowedKeys, m.Counts.AuditEntries, m.Counts.Users)
+	fmt.Fprintf(stdout, "  %d key pairs, %d escrowed private keys, %d audit entries (hash chain verified), %d users, %d servers\n",
+		m.Counts.KeyPairs, m.Counts.EscrowedKeys, m.Counts.AuditEntries, m.Counts.Users, m.Counts.Servers)
 	for _, k := range m.LocalKeys {
 		fmt.Fprintf(stdout, "  local key %s (check value %s)\n", k.Ref, k.KCV)
 	}
@@ -155,7 +155,8 @@ func checkRestored(ctx context.Context, dir string, m *backup.Manifest) error {
 	if err != nil {
 		return err
 	}
-	if inv.KeyPairs != m.Counts.KeyPairs || inv.EscrowedKeys != m.Counts.EscrowedKeys || inv.AuditEntries != m.Counts.AuditEntries || inv.Users != m.Counts.Users {
+	if inv.KeyPairs != m.Counts.KeyPairs || inv.EscrowedKeys != m.Counts.EscrowedKeys || inv.AuditEntries != m.Counts.AuditEntries || inv.Users != m.Counts.Users ||
+		inv.Servers != m.Counts.Servers {
 		return errors.New("the database snapshot's counts differ from the manifest's")
 	}
 	if err := checkRefs(inv.EscrowRefs, have); err != nil {

@@ -29,6 +29,8 @@ type Inventory struct {
 	SchemaVersion                               int
 	KeyPairs, EscrowedKeys, AuditEntries, Users int64
 	EscrowRefs                                  []string // distinct, sorted
+	// Servers counts the server inventory; Tasks the association tasks.
+	Servers, Tasks int64
 }
 
 // Inventory counts the rows a backup carries and lists the KMS key refs
@@ -45,7 +47,10 @@ func (s *Store) Inventory(ctx context.Context) (Inventory, error) {
 		(SELECT count(*) FROM key_pairs),
 		(SELECT count(*) FROM key_pairs WHERE escrow_ref IS NOT NULL),
 		(SELECT count(*) FROM audit_log),
-		(SELECT count(*) FROM users)`).Scan(&inv.SchemaVersion, &inv.KeyPairs, &inv.EscrowedKeys, &inv.AuditEntries, &inv.Users)
+		(SELECT count(*) FROM users),
+		(SELECT count(*) FROM servers),
+		(SELECT count(*) FROM tasks)`).Scan(&inv.SchemaVersion, &inv.KeyPairs, &inv.EscrowedKeys, &inv.AuditEntries, &inv.Users,
+		&inv.Servers, &inv.Tasks)
 	if err != nil {
 		return inv, fmt.Errorf("sqlite: inventory: %w", err)
 	}
