@@ -95,7 +95,10 @@ var errHostKey = errors.New("host key mismatch")
 // login is one way to authenticate, and what to say when it is refused.
 type login struct {
 	methods []ssh.AuthMethod
-	refused string // the message after "authentication failed: "
+	refused string // which credential was refused: "password", "key", "both"
+	// publicKey is the login private key's public key (authorized_keys
+	// format), when there is one.
+	publicKey string
 }
 
 // dial connects to t and authenticates; the context bounds everything,

@@ -106,6 +106,11 @@ func (e *Executor) execute(ctx context.Context, job task.Job) *task.Failure {
 	if f != nil {
 		return f
 	}
+	// REPLACE swaps the key that logs in today for the new one: when the
+	// caller names no key to remove, that is the login key.
+	if job.Operation == task.Replace && len(remove) == 0 && l.publicKey != "" {
+		remove = []string{l.publicKey}
+	}
 	client, err := dial(ctx, t, l, nil)
 	if err != nil {
 		return err.(*task.Failure)
@@ -148,6 +153,7 @@ func credentialsLogin(c task.Credentials) (login, *task.Failure) {
 		}
 		l.methods = append(l.methods, ssh.PublicKeys(signer))
 		l.refused = "key"
+		l.publicKey = strings.TrimSpace(string(ssh.MarshalAuthorizedKey(signer.PublicKey())))
 	}
 	if c.Password != "" {
 		l.methods = append(l.methods, passwordLogin(c.Password)...)

@@ -98,7 +98,13 @@ func TestFailures(t *testing.T) {
 		}, task.FailRemote, true},
 		{"sudo refused", sshdtest.Options{Sudo: false}, func(t *testing.T, s *sshdtest.Server, job *task.Job) string {
 			job.DisablePassword = true
-			return "cannot turn password login off: " + s.User + " is not root and may not run sudo without a password (sudo -n): sudo: a password is required"
+			return "cannot turn password login off: " + s.User + " is not root and sudo -n (sudo without a password prompt) refused: sudo: a password is required"
+		}, task.FailRemote, true},
+		{"sshd -t refuses the result", sshdtest.Options{Sudo: true}, func(t *testing.T, s *sshdtest.Server, job *task.Job) string {
+			// The running sshd read a good file; someone broke it since.
+			job.DisablePassword = true
+			appendFile(t, s.Config, "NoSuchDirective yes\n")
+			return "cannot turn password login off: sshd -t refuses the changed configuration, " + s.Config + " left as it was:"
 		}, task.FailRemote, true},
 		{"sshd_config missing", sshdtest.Options{Sudo: true}, func(t *testing.T, s *sshdtest.Server, job *task.Job) string {
 			job.DisablePassword = true
@@ -114,6 +120,7 @@ func TestFailures(t *testing.T) {
 			job := jobFor(s, task.Bind, task.Credentials{Password: s.Password})
 			job.AddKey = kp.pub
 			prefix := c.setup(t, s, &job)
+			config := readFile(t, s.Config)
 			err := execute(t, job, s.Password)
 			t.Logf("failure: %v", err)
 			wantFailure(t, err, c.code, prefix)
@@ -122,10 +129,25 @@ func TestFailures(t *testing.T) {
 					t.Errorf("authorized_keys after the failure = %q, want %q", got, seeded)
 				}
 			}
+			if got := readFile(t, s.Config); got != config {
+				t.Errorf("sshd_config changed by a failed task:\n%s", got)
+			}
 			if !s.CanLoginPassword(t, s.Password) {
 				t.Error("password login is off after the failure")
 			}
 		})
+	}
+}
+
+func appendFile(t testing.TB, path, text string) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteString(text); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -79,8 +79,16 @@ func jobFor(s *sshdtest.Server, op task.Operation, creds task.Credentials) task.
 // that neither the error nor the log holds a secret.
 func execute(t testing.TB, job task.Job, secrets ...string) error {
 	t.Helper()
+	return executeWith(t, Config{}, job, secrets...)
+}
+
+// executeWith is execute with an executor configured by cfg (its Logger
+// replaced).
+func executeWith(t testing.TB, cfg Config, job task.Job, secrets ...string) error {
+	t.Helper()
 	var logs syncBuffer
-	e := New(Config{Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	cfg.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	e := New(cfg)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	err := e.Execute(ctx, job)

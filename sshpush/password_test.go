@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/keyhaven/keyhaven/internal/sshdtest"
 	"github.com/keyhaven/keyhaven/task"
@@ -133,5 +134,31 @@ func TestAsRoot(t *testing.T) {
 	}
 	if got := s.AuthorizedKeys(t); got != "# seeded\n" {
 		t.Errorf("authorized_keys = %q", got)
+	}
+}
+
+// TestPasswordStillOffered: an earlier Match block that lets the login
+// user in by password wins over keyhaven's block (sshd keeps the first
+// value among Match blocks). The task fails saying so, and both files are
+// put back as they were.
+func TestPasswordStillOffered(t *testing.T) {
+	t.Parallel()
+	s := sshdtest.Start(t, sshdtest.Options{Sudo: true})
+	appendFile(t, s.Config, "Match user "+s.User+"\n\tPasswordAuthentication yes\n")
+	config := readFile(t, s.Config)
+	s.SetAuthorizedKeys(t, "# seeded\n")
+	kp := keygen(t, "ed25519")
+	bind := jobFor(s, task.Bind, task.Credentials{Password: s.Password})
+	bind.AddKey, bind.DisablePassword = kp.pub, true
+	err := executeWith(t, Config{ReloadWait: 2 * time.Second}, bind)
+	wantFailure(t, err, task.FailRemote, "password login is still offered by "+s.Addr+" after reloading sshd")
+	if got := readFile(t, s.Config); got != config {
+		t.Errorf("sshd_config not put back:\n%s", got)
+	}
+	if got := s.AuthorizedKeys(t); got != "# seeded\n" {
+		t.Errorf("authorized_keys not put back: %q", got)
+	}
+	if !s.CanLoginPassword(t, s.Password) {
+		t.Error("password login is off")
 	}
 }

@@ -162,7 +162,7 @@ func (r *attempt) setPassword(ctx context.Context, off bool) *task.Failure {
 			return res, task.Failf(task.FailRemote, "cannot %s: %s is not root and sudo is not installed: %s", what, r.name, res.message())
 		}
 		if sudo && !res.ours() {
-			return res, task.Failf(task.FailRemote, "cannot %s: %s is not root and may not run sudo without a password (sudo -n): %s", what, r.name, res.message())
+			return res, task.Failf(task.FailRemote, "cannot %s: %s is not root and sudo -n (sudo without a password prompt) refused: %s", what, r.name, res.message())
 		}
 		return res, task.Failf(task.FailRemote, "cannot %s: %s", what, res.message())
 	}
@@ -170,20 +170,34 @@ func (r *attempt) setPassword(ctx context.Context, off bool) *task.Failure {
 	if f != nil {
 		return f
 	}
-	config := res.stdout
+	i := bytes.Index(res.stdout, []byte(fileMarker))
+	if i < 0 {
+		return task.Failf(task.FailRemote, "cannot %s: unexpected output from the server reading %s", what, path)
+	}
+	config := res.stdout[i+len(fileMarker):]
 	next := WithoutPasswordBlock(config)
 	if off {
 		next = WithPasswordBlock(config)
 	}
-	if !bytes.Equal(next, config) {
-		if _, f := privileged(scriptWriteConfig, next, path); f != nil {
-			return f
-		}
-		if _, f := privileged(scriptReload, nil, pidFile(config)); f != nil {
-			return f
+	if bytes.Equal(next, config) {
+		return r.waitForSSHD(ctx, off, path)
+	}
+	if _, f := privileged(scriptWriteConfig, next, path); f != nil {
+		return f
+	}
+	_, f = privileged(scriptReload, nil, pidFile(config))
+	if f == nil {
+		f = r.waitForSSHD(ctx, off, path)
+	}
+	if f != nil {
+		// A failed task changes nothing: the old configuration goes back.
+		if _, bf := privileged(scriptWriteConfig, config, path); bf != nil {
+			f.Message += " (and putting " + path + " back failed: " + bf.Message + ")"
+		} else if _, bf := privileged(scriptReload, nil, pidFile(config)); bf != nil {
+			f.Message += " (" + path + " is back as it was, but reloading sshd failed: " + bf.Message + ")"
 		}
 	}
-	return r.waitForSSHD(ctx, off, path)
+	return f
 }
 
 // errMethods aborts a login once the server has said which methods it

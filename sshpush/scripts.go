@@ -58,9 +58,15 @@ trap - EXIT
 sync -- "$d" 2>/dev/null || true
 `
 
-// scriptReadFile prints the file $1 (the sshd configuration).
+// fileMarker precedes the file scriptReadFile prints, so that whatever a
+// shell startup file printed first is skipped.
+const fileMarker = "keyhaven-file\n"
+
+// scriptReadFile prints fileMarker, then the file $1 (the sshd
+// configuration).
 const scriptReadFile = `
 [ -f "$1" ] || { printf "keyhaven: %s does not exist\n" "$1" >&2; exit 3; }
+printf "keyhaven-file\n"
 cat -- "$1" || { printf "keyhaven: cannot read %s\n" "$1" >&2; exit 3; }
 `
 
@@ -95,7 +101,12 @@ if [ -n "$1" ]; then files=$1; else files="/run/sshd.pid /var/run/sshd.pid"; fi
 for pf in $files; do
   if [ -s "$pf" ]; then
     pid=$(cat -- "$pf")
-    if kill -HUP "$pid" 2>/dev/null; then exit 0; fi
+    # a stale pid file may name another program now: signal only an sshd
+    # (asked of ps, else /proc; trusted when neither can tell)
+    comm=$(ps -p "$pid" -o comm= 2>/dev/null) || comm=$(cat "/proc/$pid/comm" 2>/dev/null) || comm=sshd
+    case $comm in
+      *sshd*) if kill -HUP "$pid" 2>/dev/null; then exit 0; fi ;;
+    esac
   fi
 done
 if command -v systemctl >/dev/null 2>&1; then
