@@ -28,6 +28,10 @@ const (
 	// ReasonTaskInProgress: a delete of a task that is still READY or
 	// RUNNING; only failed tasks can be deleted.
 	ReasonTaskInProgress keypair.Reason = "task_in_progress"
+	// ReasonStopping: this instance is shutting down and accepts no task
+	// (its pool would not run it); another instance, or this one once
+	// restarted, will.
+	ReasonStopping keypair.Reason = "stopping"
 	// ReasonTaskForbidden: policy refuses the caller this association
 	// operation (a reader role).
 	ReasonTaskForbidden keypair.Reason = "task_forbidden"
@@ -67,6 +71,11 @@ func forbidden(what string) error {
 	e := keypair.Forbidden(keypair.Action(what))
 	e.Message = fmt.Sprintf("Policy does not allow you to %s; a reader role may only look at tasks.", what)
 	return e.WithReason(ReasonTaskForbidden)
+}
+
+func stopping() error {
+	return keypair.Errorf(keypair.EUNAVAILABLE, "keyhaven is shutting down and accepts no task; nothing was done. Submit it again.").
+		WithReason(ReasonStopping)
 }
 
 func invalid(format string, args ...any) error {

@@ -40,7 +40,7 @@ type env struct {
 
 // newEnv opens a store in a temporary directory and a service on it with
 // exec; tune adjusts the service's configuration.
-func newEnv(t *testing.T, exec task.Executor, tune func(*task.Config)) *env {
+func newEnv(t testing.TB, exec task.Executor, tune func(*task.Config)) *env {
 	t.Helper()
 	dir := t.TempDir()
 	st, err := sqlite.Open(context.Background(), filepath.Join(dir, "k.db"), sqlite.Options{})
@@ -60,7 +60,7 @@ func newEnv(t *testing.T, exec task.Executor, tune func(*task.Config)) *env {
 
 // run starts the pool; it is stopped (and waited for) when the test ends,
 // or by the returned function.
-func (e *env) run(t *testing.T) (stop func()) {
+func (e *env) run(t testing.TB) (stop func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -96,7 +96,7 @@ func newKey(t testing.TB) keyPair {
 }
 
 // addKeyPair imports k as actor's key pair name.
-func (e *env) addKeyPair(t *testing.T, actor keypair.Actor, name string, k keyPair) *keypair.KeyPair {
+func (e *env) addKeyPair(t testing.TB, actor keypair.Actor, name string, k keyPair) *keypair.KeyPair {
 	t.Helper()
 	c, err := e.kps.Create(context.Background(), actor, keypair.CreateInput{Name: name, PublicKey: &k.pub})
 	if err != nil {
@@ -106,7 +106,7 @@ func (e *env) addKeyPair(t *testing.T, actor keypair.Actor, name string, k keyPa
 }
 
 // addServer registers a server of project at addr:port pinning hostKey.
-func (e *env) addServer(t *testing.T, id, project, addr string, port int, user, hostKey, sshdConfig string) {
+func (e *env) addServer(t testing.TB, id, project, addr string, port int, user, hostKey, sshdConfig string) {
 	t.Helper()
 	if err := e.st.PutServer(context.Background(), &task.Server{ID: id, ProjectID: project, Name: "name-" + id, Address: addr,
 		Port: port, User: user, HostKeys: []string{hostKey}, SSHDConfig: sshdConfig}); err != nil {
@@ -115,7 +115,7 @@ func (e *env) addServer(t *testing.T, id, project, addr string, port int, user, 
 }
 
 // wait polls the task until it is finished and returns it.
-func (e *env) wait(t *testing.T, id string) *task.Task {
+func (e *env) wait(t testing.TB, id string) *task.Task {
 	t.Helper()
 	deadline := time.Now().Add(2 * time.Minute)
 	for time.Now().Before(deadline) {

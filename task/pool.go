@@ -75,6 +75,7 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	stopMaint()
 	<-maintDone
+	s.close()
 	s.expire(context.WithoutCancel(ctx), s.cfg.Instance)
 	s.mu.Lock()
 	for id, p := range s.pending {
@@ -110,6 +111,27 @@ func (s *Service) maintain(ctx context.Context) {
 		}
 		cancel()
 		s.expire(ctx, "")
+		s.prune(ctx)
+	}
+}
+
+// prune forgets the credentials of tasks that ended without this
+// instance running them (failed by another instance after this one's
+// lease ran out, e.g. while the database was unreachable here).
+func (s *Service) prune(ctx context.Context) {
+	s.mu.Lock()
+	ids := make([]string, 0, len(s.pending))
+	for id := range s.pending {
+		ids = append(ids, id)
+	}
+	s.mu.Unlock()
+	for _, id := range ids {
+		gctx, cancel := context.WithTimeout(ctx, storeTimeout)
+		t, err := s.cfg.Store.GetTask(gctx, id)
+		cancel()
+		if err == nil && t.Phase.Finished() {
+			s.drop(id)
+		}
 	}
 }
 

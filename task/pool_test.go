@@ -240,6 +240,14 @@ func TestShutdownLeavesNothingRunning(t *testing.T) {
 			t.Fatalf("%s after shutdown: %+v %v", id, got, err)
 		}
 	}
+	// A stopped pool accepts nothing more: it would never run.
+	_, err := e.svc.Associate(ctx, alice, task.AssociateInput{KeyPairName: "k", ServerID: "a", Credentials: &task.Credentials{Password: "pw"}})
+	if keypair.ErrorReason(err) != task.ReasonStopping {
+		t.Fatalf("associate after the pool stopped: %v", err)
+	}
+	if _, total, _ := e.svc.Running(ctx, alice, 0, 0); total != 0 {
+		t.Fatalf("%d tasks left READY or RUNNING", total)
+	}
 }
 
 // TestDeadInstanceTasksFail: the tasks of an instance that stopped without

@@ -79,6 +79,11 @@ type Service struct {
 
 	mu      sync.Mutex
 	pending map[string]*pending
+	// closed is set when Run has stopped: no task is accepted after it,
+	// since none would run. submits counts the submissions under way, so
+	// Run's last sweep sees every task accepted before it closed.
+	closed  bool
+	submits sync.WaitGroup
 }
 
 // pending is what only memory holds for a task this instance accepted:
@@ -138,11 +143,25 @@ func authorize(actor keypair.Actor, action policy.Action, what string) error {
 	return nil
 }
 
-// hold keeps p in memory for task id.
-func (s *Service) hold(id string, p *pending) {
+// hold keeps p in memory for task id, and counts a submission under way
+// (the caller calls s.submits.Done); it refuses once the pool has stopped.
+func (s *Service) hold(id string, p *pending) error {
 	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return stopping()
+	}
+	s.submits.Add(1)
 	s.pending[id] = p
+	return nil
+}
+
+// close refuses every later submission and waits for those under way.
+func (s *Service) close() {
+	s.mu.Lock()
+	s.closed = true
 	s.mu.Unlock()
+	s.submits.Wait()
 }
 
 // take removes and returns what memory holds for task id (nil: nothing,

@@ -205,7 +205,11 @@ func (s *Service) newTask(actor keypair.Actor, srv *Server, op Operation) *Task 
 // audit entry, and wakes the pool. The memory comes first so that the
 // pool, which may claim the task the moment it is written, finds them.
 func (s *Service) submit(ctx context.Context, t *Task, p *pending) error {
-	s.hold(t.ID, p)
+	if err := s.hold(t.ID, p); err != nil {
+		p.wipe()
+		return err
+	}
+	defer s.submits.Done()
 	if err := s.cfg.Store.CreateTask(ctx, t, s.audit(t, p)); err != nil {
 		s.drop(t.ID)
 		if keypair.ErrorCode(err) == keypair.ENOTFOUND {

@@ -27,17 +27,12 @@ func instanceID() string {
 }
 
 // startTasks makes the association service over st and starts its worker
-// pool; it returns nil (no task operations) when the store keeps no tasks
-// or there is no executor. stop stops the pool (as ctx being done does)
+// pool. stop stops the pool (as ctx being done does)
 // and returns once it has: every task it ran finished or failed, none
 // left RUNNING.
-func startTasks(ctx context.Context, cfg Config, st any, exec task.Executor, kps *keypair.Service, log *slog.Logger) (svc *task.Service, stop func()) {
-	ts, ok := st.(task.Store)
-	if !ok || exec == nil {
-		return nil, func() {}
-	}
+func startTasks(ctx context.Context, cfg Config, st task.Store, exec task.Executor, kps *keypair.Service, log *slog.Logger) (svc *task.Service, stop func()) {
 	svc = task.NewService(task.Config{
-		Store: ts, Executor: exec, KeyPairs: kps,
+		Store: st, Executor: exec, KeyPairs: kps,
 		Workers: cfg.SSHWorkers, ConnectTimeout: cfg.SSHConnectTimeout, TaskTimeout: cfg.SSHTaskTimeout,
 		ShutdownGrace: cfg.ShutdownTimeout, Instance: instanceID(), Log: log.With("component", "tasks"),
 	})
