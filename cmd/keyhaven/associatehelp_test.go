@@ -1,9 +1,6 @@
-//go:build association
-
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"net"
@@ -63,22 +60,6 @@ func newAssocEnv(t *testing.T, flags ...string) *assocEnv {
 	return &assocEnv{srv: srv, adminTok: adminTok, alice: alice, c: kpsClient(t, srv, alice)}
 }
 
-// serversCLI runs `keyhaven servers ARGS...` in-process on db (a SQLite
-// path or a postgres:// URL) and returns its output.
-func serversCLI(t *testing.T, dataDir, db string, args ...string) (string, error) {
-	t.Helper()
-	var out, errb bytes.Buffer
-	env := func(k string) string {
-		if k == "KEYHAVEN_BOOTSTRAP_PASSWORD" {
-			return bootstrapPassword
-		}
-		return ""
-	}
-	all := append([]string{"servers", "--data-dir", dataDir, "--database", db}, args...)
-	err := run(context.Background(), all, env, &out, &errb)
-	return out.String() + errb.String(), err
-}
-
 // sshHost is one entry of the server inventory: where a server is.
 type sshHost struct {
 	ID, Project, Host, User string
@@ -89,8 +70,8 @@ type sshHost struct {
 	SSHDConfig string
 }
 
-// register adds s to the inventory of keyhaven's database with
-// `keyhaven servers add`.
+// register adds s to the inventory of keyhaven's database (a SQLite path
+// or a postgres:// URL) with `keyhaven servers add`.
 func register(t *testing.T, dataDir, db string, s sshHost) {
 	t.Helper()
 	args := []string{"add", s.ID, "--project", s.Project, "--address", s.Host, "--port", strconv.Itoa(s.Port), "--host-key", s.HostKey}
@@ -100,7 +81,7 @@ func register(t *testing.T, dataDir, db string, s sshHost) {
 	if s.SSHDConfig != "" {
 		args = append(args, "--sshd-config", s.SSHDConfig)
 	}
-	if out, err := serversCLI(t, dataDir, db, args...); err != nil {
+	if out, err := (serversCLI{t: t, data: dataDir, global: []string{"--database", db}}).run(args...); err != nil {
 		t.Fatalf("keyhaven servers %v: %v\n%s", args, err, out)
 	}
 }

@@ -1,5 +1,3 @@
-//go:build association
-
 package main
 
 import (
