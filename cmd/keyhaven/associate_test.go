@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -75,8 +76,9 @@ func TestAssociateLifecycle(t *testing.T) {
 	}
 	keep("REPLACE")
 
-	// UNBIND.
-	id = disassociate(t, e.c, "web-1", byKey(k2.Private))
+	// UNBIND, sent as Huawei's Terraform provider sends it: with a port,
+	// which the SDK's model lacks.
+	id = disassociateWithPort(t, e, "web-1", k2.Private, s.Port)
 	want[id] = "SUCCESS_UNBIND"
 	waitUnbound(t, e.c, id)
 	if s.CanLoginKey(t, []byte(k2.Private)) {
@@ -193,4 +195,26 @@ func TestBatchAssociateFiveServers(t *testing.T) {
 	if len(allRunning(t, e.c)) != 0 || len(allFailed(t, e.c)) != 0 {
 		t.Fatalf("tasks left running or failed: %s", failedSummary(t, e.c))
 	}
+}
+
+// disassociateWithPort sends a disassociate with server.port over plain
+// HTTP, as Huawei's Terraform provider does, and returns its task id.
+func disassociateWithPort(t *testing.T, e *assocEnv, server, priv string, port int) string {
+	t.Helper()
+	body, err := json.Marshal(map[string]any{"server": map[string]any{"id": server, "port": port,
+		"auth": map[string]string{"type": "keypair", "key": priv}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, raw := e.srv.do(t, "POST", "/v3/"+e.alice.Project+"/keypairs/disassociate",
+		map[string]string{"X-Auth-Token": e.alice.Token, "Content-Type": "application/json"}, string(body))
+	var r struct {
+		TaskID   string `json:"task_id"`
+		ServerID string `json:"server_id"`
+		Status   string `json:"status"`
+	}
+	if resp.StatusCode != 202 || json.Unmarshal(raw, &r) != nil || r.TaskID == "" || r.ServerID != server || r.Status != "SUCCESS" {
+		t.Fatalf("disassociate with a port: %d %s", resp.StatusCode, raw)
+	}
+	return r.TaskID
 }
