@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"net"
@@ -18,19 +19,17 @@ import (
 	"github.com/keyhaven/keyhaven/task"
 )
 
-// inventoryAdd puts a real sshd in the inventory of the test server's
-// database as server id of project.
+// inventoryAdd registers a real sshd as server id of project with
+// `keyhaven servers add`, on the test server's database (either engine),
+// as an operator does while keyhaven serves.
 func inventoryAdd(t *testing.T, srv *testServer, id, project string, sshd *sshdtest.Server) {
 	t.Helper()
-	ctx := context.Background()
-	st, err := openStore(ctx, srv.cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	if err := st.PutServer(ctx, &task.Server{ID: id, ProjectID: project, Name: id + "-name", Address: sshd.Host, Port: sshd.Port,
-		User: sshd.User, HostKeys: []string{sshd.HostKey}, SSHDConfig: sshd.Config}); err != nil {
-		t.Fatal(err)
+	var out bytes.Buffer
+	args := []string{"servers", "--data-dir", srv.cfg.DataDir, "--database", srv.cfg.Database, "add", id, "--project", project,
+		"--name", id + "-name", "--address", sshd.Host, "--port", strconv.Itoa(sshd.Port), "--user", sshd.User,
+		"--host-key", sshd.HostKey, "--sshd-config", sshd.Config}
+	if err := run(context.Background(), args, func(string) string { return "" }, &out, &out); err != nil {
+		t.Fatalf("keyhaven %v: %v\n%s", args, err, out.String())
 	}
 }
 
