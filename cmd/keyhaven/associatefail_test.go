@@ -18,11 +18,12 @@ import (
 // fix, never carries the password, changes nothing on the server, and can
 // be deleted: one by one, then all at once.
 func TestAssociateFailures(t *testing.T) {
-	// sshpush's connect timeout covers the login too, and sshd's PAM
-	// delays each wrong password (by password, then keyboard-interactive)
-	// by about two seconds: 3.5 to 6 s in all here. The default 10 s keeps
-	// that an auth failure; the silent server waits it out.
-	e := newAssocEnv(t, "--ssh-connect-timeout", "10s")
+	// A short connect timeout, so the silent server fails fast. sshd's PAM
+	// delays each wrong password (tried by password, then by
+	// keyboard-interactive) by about two seconds, 3.5 to 6 s in all, which
+	// must still be an auth failure: the connect timeout bounds the
+	// connect and key exchange, not the login.
+	e := newAssocEnv(t, "--ssh-connect-timeout", "1s")
 	kp := newKeyPair(t, e.c, "fails")
 	db, data := e.srv.cfg.Database, e.srv.cfg.DataDir
 
