@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/keyhaven/keyhaven/identity"
 	"github.com/keyhaven/keyhaven/keypair"
 	"github.com/keyhaven/keyhaven/task"
 )
@@ -129,6 +130,13 @@ func serversCommand(ctx context.Context, args []string, getenv func(string) stri
 				return fmt.Errorf("servers add: server %s is already in the inventory; add --replace to change it", sv.ID)
 			} else if keypair.ErrorCode(err) != keypair.ENOTFOUND {
 				return err
+			}
+		}
+		if cfg.Auth == "builtin" {
+			// A project name given for its id is the likely slip; the
+			// entry is still added (the project may be made later).
+			if _, err := st.GetProject(ctx, sv.ProjectID); errors.Is(err, identity.ErrNotFound) {
+				fmt.Fprintf(stderr, "keyhaven: warning: %s is not the id of a project of the built-in identity (keyhaven identity project list shows them); only callers scoped to a project with that id can associate key pairs with %s\n", sv.ProjectID, sv.ID)
 			}
 		}
 		if err := st.PutServer(ctx, sv); err != nil {

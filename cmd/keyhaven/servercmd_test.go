@@ -301,3 +301,31 @@ func TestServersCommandPostgres(t *testing.T) {
 		t.Error("a SQLite database was made beside PostgreSQL")
 	}
 }
+
+// TestServersWarnsUnknownProject: with the built-in identity, add warns
+// when the project is not one of its project ids (a name given for the id
+// is the likely slip), and is silent for a real id.
+func TestServersWarnsUnknownProject(t *testing.T) {
+	cli := serversCLI{t: t, data: filepath.Join(t.TempDir(), "data")}
+	_, pubs, _ := hostKeys(t)
+	env := func(k string) string {
+		if k == "KEYHAVEN_BOOTSTRAP_PASSWORD" {
+			return bootstrapPassword
+		}
+		return ""
+	}
+	var out, errb bytes.Buffer
+	if err := run(context.Background(), []string{"identity", "--data-dir", cli.data, "project", "create", "dev"}, env, &out, &errb); err != nil {
+		t.Fatalf("project create: %v\n%s", err, errb.String())
+	}
+	id := strings.Fields(out.String())[0]
+
+	warned := cli.ok("add", "web-1", "--project", "dev", "--address", "10.0.0.5", "--host-key", pubs[0])
+	if !strings.Contains(warned, "warning: dev is not the id of a project of the built-in identity") {
+		t.Errorf("add with a project name said:\n%s", warned)
+	}
+	quiet := cli.ok("add", "web-2", "--project", id, "--address", "10.0.0.5", "--host-key", pubs[0])
+	if strings.Contains(quiet, "warning") {
+		t.Errorf("add with project id %s warned:\n%s", id, quiet)
+	}
+}

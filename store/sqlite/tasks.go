@@ -20,6 +20,12 @@ const taskColumns = `seq, id, project_id, user_id, server_id, server_name, keypa
 // unfinished is the SQL condition of a task that is READY or RUNNING.
 const unfinished = `phase IN ('READY', 'RUNNING')`
 
+// eligible selects, with ? the owner, the seq of the task ClaimTask takes:
+// the owner's oldest READY task whose server has no older unfinished one.
+const eligible = `SELECT c.seq FROM tasks c WHERE c.phase = 'READY' AND c.owner = ?
+	AND NOT EXISTS (SELECT 1 FROM tasks o WHERE o.server_id = c.server_id AND o.` + unfinished + ` AND o.seq < c.seq)
+	ORDER BY c.seq LIMIT 1`
+
 // scanTask reads one row selected with taskColumns.
 func scanTask(r rowScanner) (*task.Task, error) {
 	var t task.Task
@@ -179,15 +185,25 @@ func (s *Store) ListTasks(ctx context.Context, projectID string, phases []task.P
 // are one statement inside a write transaction, and write transactions
 // run one at a time across every process on the file, so two claims
 // never return one task and a server never has two RUNNING tasks.
+//
+// A reader first looks for an eligible task, so the workers' idle polls
+// (nothing READY, or every READY task behind another of its server) do
+// not queue for the single writer; the write then picks again, as what
+// the reader saw may have changed.
 func (s *Store) ClaimTask(ctx context.Context, owner string, now, leaseUntil time.Time) (*task.Task, error) {
+	var seq int64
+	err := s.r.QueryRowContext(ctx, eligible, owner).Scan(&seq)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: claim task: %w", err)
+	}
 	var t *task.Task
-	err := s.inWrite(ctx, "claim task", func(tx *sql.Tx) error {
+	err = s.inWrite(ctx, "claim task", func(tx *sql.Tx) error {
 		var err error
 		t, err = scanTask(tx.QueryRowContext(ctx, `UPDATE tasks SET phase = 'RUNNING', started_at = ?, lease_until = ?
-			WHERE seq = (SELECT c.seq FROM tasks c WHERE c.phase = 'READY' AND c.owner = ?
-				AND NOT EXISTS (SELECT 1 FROM tasks o WHERE o.server_id = c.server_id AND o.`+unfinished+` AND o.seq < c.seq)
-				ORDER BY c.seq LIMIT 1)
-			RETURNING `+taskColumns, optMicros(now), optMicros(leaseUntil), owner))
+			WHERE seq = (`+eligible+`) RETURNING `+taskColumns, optMicros(now), optMicros(leaseUntil), owner))
 		if errors.Is(err, sql.ErrNoRows) {
 			t = nil
 			return nil

@@ -1,0 +1,23 @@
+package sqlite
+
+import (
+	"path/filepath"
+	"testing"
+
+	"github.com/keyhaven/keyhaven/store/storetest"
+)
+
+// openBench opens a store in b's temporary directory, closed at the end.
+func openBench(b *testing.B) *Store {
+	b.Helper()
+	s, err := Open(b.Context(), filepath.Join(b.TempDir(), "keyhaven.db"), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	return s
+}
+
+func BenchmarkTaskCycle(b *testing.B) { storetest.BenchTaskCycle(b, openBench(b), 2000) }
+
+func BenchmarkClaimIdle(b *testing.B) { storetest.BenchClaimIdle(b, openBench(b), 2000) }
