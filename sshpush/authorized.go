@@ -4,15 +4,38 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/crypto/ssh"
 )
 
-// probeComment starts the comment of the one-time probe key's line. A line
-// left behind by a task that died between writing and removing its probe
-// is removed by the next rewrite.
+// probeComment starts the comment of the one-time probe key's line,
+// followed by the Unix time it was made and a random tag. A probe line
+// older than probeMaxAge (its task died between writing and removing it)
+// is removed by the next rewrite; a younger one may be another task's,
+// still proving itself, and is kept.
 const probeComment = "keyhaven-probe-"
+
+// probeMaxAge is how long a probe line may be in a file.
+const probeMaxAge = 10 * time.Minute
+
+// staleProbe reports whether comment is that of a probe line made more
+// than probeMaxAge from now (or of no readable time).
+func staleProbe(comment string, now time.Time) bool {
+	rest, ok := strings.CutPrefix(comment, probeComment)
+	if !ok {
+		return false
+	}
+	stamp, _, _ := strings.Cut(rest, "-")
+	sec, err := strconv.ParseInt(stamp, 10, 64)
+	if err != nil {
+		return true
+	}
+	age := now.Sub(time.Unix(sec, 0))
+	return age > probeMaxAge || age < -probeMaxAge
+}
 
 // parsedLine is one line of an authorized_keys file as sshd reads it.
 type parsedLine struct {
@@ -65,10 +88,11 @@ func publicKeyLine(s string) (string, []byte, error) {
 // RewriteAuthorizedKeys computes the new content of an authorized_keys
 // file: every line of current is kept byte for byte, in order, except the
 // lines holding one of the keys in remove (whatever their options or
-// comment) and stale probe lines; add (when not empty) is appended unless
-// a line already holds that key. A key both added and removed is kept.
-// remove entries that do not parse are an error, as is a bad add.
-func RewriteAuthorizedKeys(current []byte, add string, remove []string) ([]byte, error) {
+// comment) and probe lines older than probeMaxAge before now; add (when
+// not empty) is appended unless a line already holds that key. A key both
+// added and removed is kept. remove entries that do not parse are an
+// error, as is a bad add.
+func RewriteAuthorizedKeys(current []byte, add string, remove []string, now time.Time) ([]byte, error) {
 	var addLine string
 	var addBlob []byte
 	if add != "" {
@@ -101,7 +125,7 @@ func RewriteAuthorizedKeys(current []byte, add string, remove []string) ([]byte,
 			rest = nil
 		}
 		p := parseLine(bytes.TrimSuffix(line, []byte("\n")))
-		if p.blob != nil && (drop[string(p.blob)] || strings.HasPrefix(p.comment, probeComment)) {
+		if p.blob != nil && (drop[string(p.blob)] || staleProbe(p.comment, now)) {
 			continue
 		}
 		if addBlob != nil && p.blob != nil && !p.certAuthority() && bytes.Equal(p.blob, addBlob) {

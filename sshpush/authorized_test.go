@@ -3,8 +3,11 @@ package sshpush
 import (
 	"bytes"
 	"crypto/ed25519"
+	"fmt"
+	"os/exec"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/ssh"
 )
@@ -17,6 +20,9 @@ const (
 	keyC = "ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBL6w+ceyl6GblRuSuMRa52a8uG/tnfgS0o/fW0I7Zphpe//1K9DHor55yRT1T2PRwXnOuNzPsbFUyEnrV421Ma8= c"
 )
 
+// testNow is the time the pure tests rewrite at.
+var testNow = time.Unix(1_800_000_000, 0)
+
 // blobOf is the base64 part of a key line.
 func blobOf(line string) string { return strings.Fields(line)[1] }
 
@@ -27,6 +33,8 @@ func TestRewriteAuthorizedKeys(t *testing.T) {
 		}
 	}
 	probeLine := "ssh-ed25519 " + blobOf(keyB) + " " + probeComment + "deadbeef"
+	oldProbe := fmt.Sprintf("ssh-ed25519 %s %s%d-00ff", blobOf(keyA), probeComment, testNow.Add(-11*time.Minute).Unix())
+	freshProbe := fmt.Sprintf("ssh-ed25519 %s %s%d-00ff", blobOf(keyA), probeComment, testNow.Add(-time.Minute).Unix())
 	cases := []struct {
 		name, current, add string
 		remove             []string
@@ -42,13 +50,15 @@ func TestRewriteAuthorizedKeys(t *testing.T) {
 		{"remove the last line without newline", keyB + "\n" + keyA, "", []string{keyA}, keyB + "\n"},
 		{"replace", keyB + "\n# mid\n" + keyC + "\n", keyA, []string{keyB}, "# mid\n" + keyC + "\n" + keyA + "\n"},
 		{"add wins over remove", keyA + "\n", keyA, []string{keyA}, keyA + "\n"},
-		{"stale probe removed", keyB + "\n" + probeLine + "\n", keyA, nil, keyB + "\n" + keyA + "\n"},
+		{"probe without a time removed", keyB + "\n" + probeLine + "\n", keyA, nil, keyB + "\n" + keyA + "\n"},
+		{"old probe removed", oldProbe + "\n" + keyB + "\n", "", nil, keyB + "\n"},
+		{"fresh probe kept", freshProbe + "\n" + keyB + "\n", "", nil, freshProbe + "\n" + keyB + "\n"},
 		{"nothing to do", "# only\n\nnot a key\n", "", []string{keyA}, "# only\n\nnot a key\n"},
 		{"add trims surrounding space", "", "  " + keyA + "  ", nil, keyA + "\n"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			got, err := RewriteAuthorizedKeys([]byte(c.current), c.add, c.remove)
+			got, err := RewriteAuthorizedKeys([]byte(c.current), c.add, c.remove, testNow)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -69,7 +79,7 @@ func TestRewriteAuthorizedKeysRefuses(t *testing.T) {
 		{"add comment", "# " + keyA, nil},
 		{"remove not a key", "", []string{"ssh-ed25519 AAAA"}},
 	} {
-		if _, err := RewriteAuthorizedKeys(nil, c.add, c.remove); err == nil {
+		if _, err := RewriteAuthorizedKeys(nil, c.add, c.remove, testNow); err == nil {
 			t.Errorf("%s: no error", c.name)
 		}
 	}
@@ -89,7 +99,7 @@ func FuzzRewriteAuthorizedKeys(f *testing.F) {
 		if remove != "" {
 			removes = []string{remove}
 		}
-		out, err := RewriteAuthorizedKeys(current, add, removes)
+		out, err := RewriteAuthorizedKeys(current, add, removes, testNow)
 		if err != nil {
 			return
 		}
@@ -119,7 +129,7 @@ func FuzzRewriteAuthorizedKeys(f *testing.F) {
 		}
 		for _, l := range in {
 			p := parseLine(bytes.TrimSuffix(l, []byte("\n")))
-			dropped := p.blob != nil && (strings.HasPrefix(p.comment, probeComment) ||
+			dropped := p.blob != nil && (staleProbe(p.comment, testNow) ||
 				(removeBlob != nil && bytes.Equal(p.blob, removeBlob) && !bytes.Equal(p.blob, addBlob)))
 			if !dropped && len(l) > 0 && !bytes.Contains(out, bytes.TrimSuffix(l, []byte("\n"))) {
 				t.Fatalf("input line %q lost", l)
@@ -131,7 +141,7 @@ func FuzzRewriteAuthorizedKeys(f *testing.F) {
 		if remove != "" && !bytes.Equal(removeBlob, addBlob) && holdsKey(out, remove) {
 			t.Fatalf("the removed key is still in %q", out)
 		}
-		again, err := RewriteAuthorizedKeys(out, add, removes)
+		again, err := RewriteAuthorizedKeys(out, add, removes, testNow)
 		if err != nil || !bytes.Equal(again, out) {
 			t.Fatalf("a second rewrite changed %q into %q (%v)", out, again, err)
 		}
@@ -141,12 +151,13 @@ func FuzzRewriteAuthorizedKeys(f *testing.F) {
 // TestProbeLineParses: the probe line is a key line sshd reads, with the
 // comment the rewrite recognises.
 func TestProbeLineParses(t *testing.T) {
-	p, err := newProbe()
+	p, err := newProbe(testNow)
 	if err != nil {
 		t.Fatal(err)
 	}
 	pl := parseLine([]byte(p.line))
-	if pl.blob == nil || !strings.HasPrefix(pl.comment, probeComment) {
+	if pl.blob == nil || !strings.HasPrefix(pl.comment, probeComment) || staleProbe(pl.comment, testNow) ||
+		!staleProbe(pl.comment, testNow.Add(probeMaxAge+time.Second)) {
 		t.Fatalf("probe line %q parsed as %+v", p.line, pl)
 	}
 	if !bytes.Equal(pl.blob, p.signer.PublicKey().Marshal()) {
@@ -157,4 +168,20 @@ func TestProbeLineParses(t *testing.T) {
 		t.Error("zero left key bytes")
 	}
 	var _ ssh.Signer = p.signer
+}
+
+// TestPosixCksum: posixCksum prints what the real cksum prints.
+func TestPosixCksum(t *testing.T) {
+	for _, in := range []string{"", "a", keyA + "\n", strings.Repeat("x\n", 40000)} {
+		cmd := exec.Command("cksum")
+		cmd.Stdin = strings.NewReader(in)
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("cksum: %v", err)
+		}
+		f := strings.Fields(string(out))
+		if want := f[0] + " " + f[1]; posixCksum([]byte(in)) != want {
+			t.Errorf("posixCksum(%d bytes) = %q, cksum says %q", len(in), posixCksum([]byte(in)), want)
+		}
+	}
 }

@@ -1,6 +1,7 @@
 package sshpush
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/keyhaven/keyhaven/internal/sshdtest"
@@ -177,5 +178,69 @@ func TestParallelServers(t *testing.T) {
 		if i > 0 && s.CanLoginKey(t, keys[i-1].priv) {
 			t.Errorf("server %d: another server's key logs in", i)
 		}
+	}
+}
+
+// TestConcurrentOnOneServer: keyhaven runs one task per server at a time,
+// but a file may still change between its read and its write (a second
+// writer, a person). Eight BINDs at once on one server lose nothing: the
+// write compares the file with what was read and starts again when it
+// changed, and a probe line of another task still proving itself is kept.
+func TestConcurrentOnOneServer(t *testing.T) {
+	t.Parallel()
+	s := sshdtest.Start(t, sshdtest.Options{})
+	s.SetAuthorizedKeys(t, "# seeded\n")
+	keys := make([]keyPair, 8)
+	for i := range keys {
+		keys[i] = keygen(t, "ed25519")
+	}
+	errs := make(chan error, len(keys))
+	for _, kp := range keys {
+		go func() {
+			job := jobFor(s, task.Bind, task.Credentials{Password: s.Password})
+			job.AddKey = kp.pub
+			errs <- execute(t, job)
+		}()
+	}
+	for range keys {
+		if err := <-errs; err != nil {
+			t.Errorf("BIND: %v", err)
+		}
+	}
+	got := s.AuthorizedKeys(t)
+	lines := strings.Split(strings.TrimSuffix(got, "\n"), "\n")
+	if len(lines) != len(keys)+1 || lines[0] != "# seeded" {
+		t.Errorf("authorized_keys has %d lines, want the seeded one and %d keys:\n%s", len(lines), len(keys), got)
+	}
+	for i, kp := range keys {
+		if strings.Count(got, kp.pub) != 1 {
+			t.Errorf("key %d appears %d times", i, strings.Count(got, kp.pub))
+		}
+	}
+	if strings.Contains(got, probeComment) {
+		t.Errorf("a probe line is left:\n%s", got)
+	}
+	if !s.CanLoginKey(t, keys[len(keys)-1].priv) {
+		t.Error("the last key does not log in")
+	}
+}
+
+// TestBindByKeyboardInteractive: a server that takes passwords only
+// through keyboard-interactive (PAM asking "Password:") is logged in to by
+// password all the same.
+func TestBindByKeyboardInteractive(t *testing.T) {
+	t.Parallel()
+	s := sshdtest.Start(t, sshdtest.Options{ExtraConfig: "PasswordAuthentication no"})
+	kp := keygen(t, "ed25519")
+	job := jobFor(s, task.Bind, task.Credentials{Password: s.Password})
+	job.AddKey = kp.pub
+	if err := execute(t, job); err != nil {
+		t.Fatalf("BIND: %v", err)
+	}
+	if !s.CanLoginKey(t, kp.priv) {
+		t.Error("the key does not log in")
+	}
+	if !strings.Contains(s.Log(), "Accepted keyboard-interactive/pam for "+s.User) {
+		t.Errorf("sshd did not log a keyboard-interactive login:\n%s", s.Log())
 	}
 }

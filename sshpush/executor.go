@@ -1,7 +1,6 @@
 package sshpush
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -95,7 +94,7 @@ func (e *Executor) execute(ctx context.Context, job task.Job) *task.Failure {
 	if job.DisablePassword && job.EnablePassword {
 		return task.Failf(task.FailInternal, "a task cannot both turn password login off and on")
 	}
-	if _, err := RewriteAuthorizedKeys(nil, add, remove); err != nil {
+	if _, err := RewriteAuthorizedKeys(nil, add, remove, time.Now()); err != nil {
 		return task.Failf(task.FailInternal, "%v", err)
 	}
 	t, f := newTarget(job)
@@ -122,10 +121,6 @@ func (e *Executor) execute(ctx context.Context, job task.Job) *task.Failure {
 	defer stop()
 	r := &attempt{e: e, job: job, target: t, client: client}
 
-	current, present, f := r.readKeys(ctx)
-	if f != nil {
-		return f
-	}
 	// Password login comes back before the key goes, so that a failure in
 	// between never leaves the server with neither.
 	if job.EnablePassword {
@@ -134,9 +129,9 @@ func (e *Executor) execute(ctx context.Context, job task.Job) *task.Failure {
 		}
 	}
 	if add == "" {
-		return r.removeOnly(ctx, current, remove)
+		return r.removeOnly(ctx, remove)
 	}
-	return r.addAndProve(ctx, current, present, add, remove)
+	return r.addAndProve(ctx, add, remove)
 }
 
 // credentialsLogin turns credentials into SSH auth methods.
@@ -179,74 +174,10 @@ func redactParseError(err error) string {
 	return strings.ToValidUTF8(s, "")
 }
 
-// readKeys returns the login user's authorized_keys and whether it exists.
-func (r *attempt) readKeys(ctx context.Context) ([]byte, bool, *task.Failure) {
-	res, err := run(ctx, r.client, shellCommand(scriptReadKeys, false), nil)
-	if err != nil {
-		return nil, false, r.sessionFailure(ctx, err, "reading authorized_keys")
-	}
-	if res.exit != 0 {
-		return nil, false, task.Failf(task.FailRemote, "cannot read authorized_keys: %s", res.message())
-	}
-	for _, m := range []string{"present", "absent"} {
-		marker := []byte("keyhaven-authorized-keys " + m + "\n")
-		if i := bytes.Index(res.stdout, marker); i >= 0 {
-			return res.stdout[i+len(marker):], m == "present", nil
-		}
-	}
-	return nil, false, task.Failf(task.FailRemote, "cannot read authorized_keys: unexpected output from the server")
-}
-
-// writeKeys replaces the login user's authorized_keys with content.
-func (r *attempt) writeKeys(ctx context.Context, content []byte) *task.Failure {
-	res, err := run(ctx, r.client, shellCommand(scriptWriteKeys, false), content)
-	if err != nil {
-		return r.sessionFailure(ctx, err, "writing authorized_keys")
-	}
-	if res.exit != 0 {
-		if res.ours() {
-			return task.Failf(task.FailRemote, "authorized_keys is not writable: %s", res.message())
-		}
-		return task.Failf(task.FailRemote, "cannot write authorized_keys: %s", res.message())
-	}
-	return nil
-}
-
 // sessionFailure classifies a broken session.
 func (r *attempt) sessionFailure(ctx context.Context, err error, doing string) *task.Failure {
 	if ctx.Err() != nil {
 		return contextFailure(ctx, doing)
 	}
 	return task.Failf(task.FailRemote, "the connection to %s broke while %s: %v", r.target.addr, doing, err)
-}
-
-// removeOnly removes keys (UNBIND) and checks they are gone.
-func (r *attempt) removeOnly(ctx context.Context, current []byte, remove []string) *task.Failure {
-	next, err := RewriteAuthorizedKeys(current, "", remove)
-	if err != nil {
-		return task.Failf(task.FailInternal, "%v", err)
-	}
-	if !bytes.Equal(next, current) {
-		if f := r.writeKeys(ctx, next); f != nil {
-			return f
-		}
-	}
-	return r.verify(ctx, "", remove)
-}
-
-// verify reads authorized_keys back: add present, remove absent.
-func (r *attempt) verify(ctx context.Context, add string, remove []string) *task.Failure {
-	got, _, f := r.readKeys(ctx)
-	if f != nil {
-		return f
-	}
-	if add != "" && !holdsKey(got, add) {
-		return task.Failf(task.FailRemote, "authorized_keys changed under keyhaven: the new key is not in it after the rewrite")
-	}
-	for _, k := range remove {
-		if k != add && holdsKey(got, k) {
-			return task.Failf(task.FailRemote, "authorized_keys changed under keyhaven: a removed key is back after the rewrite")
-		}
-	}
-	return nil
 }

@@ -90,6 +90,16 @@ func TestFailures(t *testing.T) {
 			}
 			return "authorized_keys is not writable: " + s.Home + "/.ssh is not writable by " + s.User
 		}, task.FailRemote, false},
+		{"authorized_keys is a symbolic link", sshdtest.Options{}, func(t *testing.T, s *sshdtest.Server, job *task.Job) string {
+			target := s.AuthorizedKeysPath() + ".real"
+			if err := os.Rename(s.AuthorizedKeysPath(), target); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink(target, s.AuthorizedKeysPath()); err != nil {
+				t.Fatal(err)
+			}
+			return "authorized_keys is not writable: " + s.AuthorizedKeysPath() + " is a symbolic link (to " + target + ")"
+		}, task.FailRemote, true},
 		{"StrictModes refuses the file", sshdtest.Options{}, func(t *testing.T, s *sshdtest.Server, job *task.Job) string {
 			if err := os.Chmod(s.Home, 0o777); err != nil {
 				t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -26,7 +27,7 @@ type probe struct {
 	line   string
 }
 
-func newProbe() (*probe, error) {
+func newProbe(now time.Time) (*probe, error) {
 	pub, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		return nil, err
@@ -41,7 +42,8 @@ func newProbe() (*probe, error) {
 	}
 	tag := make([]byte, 8)
 	_, _ = rand.Read(tag)
-	line := strings.TrimSpace(string(ssh.MarshalAuthorizedKey(sshPub))) + " " + probeComment + hex.EncodeToString(tag)
+	line := fmt.Sprintf("%s %s%d-%s", strings.TrimSpace(string(ssh.MarshalAuthorizedKey(sshPub))),
+		probeComment, now.Unix(), hex.EncodeToString(tag))
 	return &probe{priv: priv, signer: signer, line: line}, nil
 }
 
@@ -51,32 +53,31 @@ func (p *probe) zero() { clear(p.priv) }
 // addAndProve writes the new key with a probe key, proves the probe logs
 // in, turns password login off when asked, then removes the probe. A
 // failure before the end puts the old file back.
-func (r *attempt) addAndProve(ctx context.Context, current []byte, present bool, add string, remove []string) *task.Failure {
-	next, err := RewriteAuthorizedKeys(current, add, remove)
-	if err != nil {
-		return task.Failf(task.FailInternal, "%v", err)
-	}
-	p, err := newProbe()
+func (r *attempt) addAndProve(ctx context.Context, add string, remove []string) *task.Failure {
+	p, err := newProbe(time.Now())
 	if err != nil {
 		return task.Failf(task.FailInternal, "generating the probe key: %v", err)
 	}
 	defer p.zero()
-	withProbe, err := RewriteAuthorizedKeys(next, p.line, nil)
-	if err != nil {
-		return task.Failf(task.FailInternal, "%v", err)
-	}
-	if f := r.writeKeys(ctx, withProbe); f != nil {
+	before, withProbe, f := r.update(ctx, func(cur []byte) ([]byte, error) {
+		next, err := RewriteAuthorizedKeys(cur, add, remove, time.Now())
+		if err != nil {
+			return nil, err
+		}
+		return RewriteAuthorizedKeys(next, p.line, nil, time.Now())
+	})
+	if f != nil {
 		return f
 	}
 	if f := r.prove(ctx, p); f != nil {
-		return r.rollback(ctx, current, present, f)
+		return r.rollback(ctx, before, withProbe, p, f)
 	}
 	if r.job.DisablePassword {
 		if f := r.setPassword(ctx, true); f != nil {
-			return r.rollback(ctx, current, present, f)
+			return r.rollback(ctx, before, withProbe, p, f)
 		}
 	}
-	if f := r.writeKeys(ctx, next); f != nil {
+	if _, _, f := r.update(ctx, rewrite(add, append(slices.Clone(remove), p.line)...)); f != nil {
 		f.Message = "the key is in place but the probe key could not be removed: " + f.Message
 		return f
 	}
@@ -84,15 +85,15 @@ func (r *attempt) addAndProve(ctx context.Context, current []byte, present bool,
 }
 
 // rollback puts the old authorized_keys back (or removes the file if there
-// was none) after f, and returns f, saying so if that failed too.
-func (r *attempt) rollback(ctx context.Context, old []byte, present bool, f *task.Failure) *task.Failure {
-	var rf *task.Failure
-	if present {
-		rf = r.writeKeys(ctx, old)
-	} else {
-		res, err := run(ctx, r.client, shellCommand(`rm -f -- "$HOME/.ssh/authorized_keys"`, false), nil)
-		if err != nil || res.exit != 0 {
-			rf = task.Failf(task.FailRemote, "cannot remove authorized_keys")
+// was none) after f, unless someone changed it since keyhaven wrote it;
+// then it only takes the probe out. It returns f, saying so if that
+// failed too.
+func (r *attempt) rollback(ctx context.Context, before, written keysState, p *probe, f *task.Failure) *task.Failure {
+	raced, rf := r.writeKeys(ctx, before, written)
+	if raced {
+		_, _, rf = r.update(ctx, rewrite("", p.line))
+		if rf == nil {
+			f.Message += " (authorized_keys changed meanwhile, so only the probe key was taken out)"
 		}
 	}
 	if rf != nil {

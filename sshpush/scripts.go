@@ -21,20 +21,44 @@ else
 fi
 `
 
-// scriptWriteKeys replaces ~/.ssh/authorized_keys with stdin: a temporary
-// file in ~/.ssh (created 0700 if missing), synced, mode 0600, the old
-// file's owner when run as root, renamed over the old file, the directory
-// synced. It refuses a file the user may not write rather than replace it
-// through a writable directory, which would change its owner.
+// scriptWriteKeys replaces ~/.ssh/authorized_keys with stdin ($2 =
+// "write") or removes it ($2 = "remove"), only if the file is still what
+// keyhaven read ($1: its cksum "CRC LENGTH", or "absent"); exit status 4
+// when it is not, so that keyhaven reads it again rather than lose
+// another writer's change. The new file is a temporary file in ~/.ssh
+// (created 0700 if missing), synced, mode 0600, the old file's owner when
+// run as root, renamed over the old file, the directory synced. A file
+// the user may not write is refused rather than replaced through a
+// writable directory, which would change its owner.
 const scriptWriteKeys = `
 fail() { printf "keyhaven: %s\n" "$*" >&2; exit 3; }
+want=$1 mode=$2
 umask 077
 me=$(id -un)
 [ -n "$HOME" ] && [ -d "$HOME" ] || fail "the home directory of $me ($HOME) does not exist"
 d="$HOME/.ssh"
 f="$d/authorized_keys"
+unchanged() {
+  cur=absent
+  if [ -e "$f" ]; then
+    cur=$(cksum < "$f") || fail "cannot read $f"
+    set -- $cur
+    cur="$1 $2"
+  fi
+  [ "$cur" = "$want" ]
+}
+if [ "$mode" = remove ]; then
+  # (no lock: only a rollback removes, right after its own write)
+  unchanged || exit 4
+  err=$(rm -f -- "$f" 2>&1) || fail "cannot remove $f: $err"
+  exit 0
+fi
 if [ ! -d "$d" ]; then
   err=$(mkdir -m 700 -- "$d" 2>&1) || fail "cannot create $d: $err"
+fi
+if [ -L "$f" ]; then
+  set -- $(ls -ld -- "$f")
+  fail "$f is a symbolic link (to ${11:-?}); keyhaven does not replace a link it did not make"
 fi
 if [ -e "$f" ] && [ ! -w "$f" ]; then
   set -- $(ls -ld -- "$f")
@@ -53,8 +77,19 @@ if [ -e "$f" ] && [ "$(id -u)" = 0 ]; then
 fi
 err=$(chmod 600 -- "$tmp" 2>&1) || fail "chmod $tmp: $err"
 sync -- "$tmp" 2>/dev/null || sync
+# Compare and rename under a lock, so that two keyhaven writers cannot both
+# see the file unchanged. The lock is held for a moment only: one held for
+# five seconds was left by a killed session and is taken over.
+lock="$d/.authorized_keys.keyhaven-lock"
+i=0
+until mkdir -- "$lock" 2>/dev/null; do
+  i=$((i+1))
+  if [ "$i" -ge 50 ]; then rmdir -- "$lock" 2>/dev/null; i=0; fi
+  sleep 0.1 2>/dev/null || sleep 1
+done
+trap "rm -f -- \"\$tmp\"; rmdir -- \"\$lock\"" EXIT
+unchanged || exit 4
 err=$(mv -f -- "$tmp" "$f" 2>&1) || fail "cannot replace $f: $err"
-trap - EXIT
 sync -- "$d" 2>/dev/null || true
 `
 
