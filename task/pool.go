@@ -62,6 +62,8 @@ func (s *Service) Run(ctx context.Context) error {
 		}
 	}
 
+	// From now on no task is accepted here: none would be claimed.
+	s.close()
 	allDone := make(chan struct{})
 	go func() { wg.Wait(); close(allDone) }()
 	grace := time.NewTimer(s.cfg.ShutdownGrace)
@@ -75,7 +77,6 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	stopMaint()
 	<-maintDone
-	s.close()
 	s.expire(context.WithoutCancel(ctx), s.cfg.Instance)
 	s.mu.Lock()
 	for id, p := range s.pending {

@@ -13,6 +13,14 @@ import (
 // when the shutdown grace is over: a task cut off then is failed as
 // interrupted rather than as a timeout.
 func (s *Service) runTask(ctx context.Context, stop <-chan struct{}, t *Task) {
+	defer func() {
+		// A bug here must not take the process down with every other
+		// task; the value is not logged, it could hold the credentials.
+		if v := recover(); v != nil {
+			s.log.Error("task panicked", "task", t.ID, "panic_type", fmt.Sprintf("%T", v), "stack", string(debug.Stack()))
+			s.finish(ctx, t, nil, nil, &Failure{Code: FailInternal, Message: "an unexpected error stopped the task; the operator's log has the details"})
+		}
+	}()
 	p := s.take(t.ID)
 	if p == nil {
 		// Accepted by an earlier run of this instance's name: its

@@ -36,9 +36,13 @@ type AssociateInput struct {
 
 // DisassociateInput is one request to take a server's key pair off it.
 type DisassociateInput struct {
-	ServerID    string
+	// ServerID names a server of the caller's project with a key pair
+	// associated.
+	ServerID string
+	// Credentials log in (a password or a private key); nil is refused.
 	Credentials *Credentials
-	Port        int
+	// Port overrides the inventory's SSH port when not 0.
+	Port int
 }
 
 // Associate accepts a task putting a key pair on a server and returns it
@@ -114,9 +118,12 @@ func (s *Service) Disassociate(ctx context.Context, actor keypair.Actor, in Disa
 // BatchResult is the outcome of one item of a batch: the task accepted,
 // or why the item was refused.
 type BatchResult struct {
+	// ServerID is the item's server.
 	ServerID string
-	Task     *Task
-	Err      error
+	// Task is the accepted task, nil when Err is not.
+	Task *Task
+	// Err is why the item was refused (a domain error of its own).
+	Err error
 }
 
 // BatchAssociate accepts up to MaxBatch associations, each on its own: an

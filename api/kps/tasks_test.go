@@ -3,6 +3,7 @@ package kps
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -26,9 +27,10 @@ const testPublicKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB1zvNB6kBtmcA0zK2Tsv
 // store; alice (tok) and rita, a reader (rtok), are in p1, mallet (mtok)
 // in p2. The pool runs when run is true.
 type taskHandler struct {
-	h   *Handler
-	st  *sqlite.Store
-	svc *task.Service
+	h    *Handler
+	st   *sqlite.Store
+	svc  *task.Service
+	down error // what the health probe answers
 }
 
 func newTaskHandler(t *testing.T, run bool) *taskHandler {
@@ -51,7 +53,9 @@ func newTaskHandler(t *testing.T, run bool) *taskHandler {
 		go func() { defer close(done); _ = svc.Run(rctx) }()
 		t.Cleanup(func() { cancel(); <-done })
 	}
-	return &taskHandler{h: New(Config{Service: kps, Auth: auth, Tasks: svc}), st: st, svc: svc}
+	th := &taskHandler{st: st, svc: svc}
+	th.h = New(Config{Service: kps, Auth: auth, Tasks: svc, Health: func(context.Context) error { return th.down }})
+	return th
 }
 
 func (th *taskHandler) send(method, path, token, body string, limit int64) *httptest.ResponseRecorder {
@@ -168,6 +172,28 @@ func TestTaskBadInput(t *testing.T) {
 	for _, path := range []string{"/v3/p1/keypairs/associate", "/v3/p1/keypairs/disassociate", "/v3/p1/keypairs/batch-associate"} {
 		wantCode(t, "oversized body to "+path, th.send("POST", path, "tok", assoc("s1", `, "auth": {"type": "password", "key": "`+strings.Repeat("x", 200)+`"}`), 100), ErrTooLarge)
 	}
+
+	defer func() {
+		// The database goes away: each operation answers Huawei's code for
+		// the kind of record it writes or reads, never a 500.
+		th.st.Close()
+		th.down = errors.New("database closed")
+		for _, c := range []struct {
+			name, method, path, body string
+			want                     ErrorCode
+		}{
+			{"associate", "POST", "/v3/p1/keypairs/associate", assoc("s1", pw), ErrDatabaseInsert},
+			{"disassociate", "POST", "/v3/p1/keypairs/disassociate", `{"server": {"id": "s1"` + pw + `}}`, ErrDatabaseInsert},
+			{"batch", "POST", "/v3/p1/keypairs/batch-associate", `{"batch_keypairs": [` + item + `]}`, ErrDatabaseInsert},
+			{"task", "GET", "/v3/p1/tasks/" + missing, ``, ErrDatabaseQuery},
+			{"running", "GET", "/v3/p1/running-tasks", ``, ErrDatabaseQuery},
+			{"failed", "GET", "/v3/p1/failed-tasks", ``, ErrDatabaseQuery},
+			{"delete failed", "DELETE", "/v3/p1/failed-tasks/" + missing, ``, ErrDatabaseDelete},
+			{"delete all failed", "DELETE", "/v3/p1/failed-tasks", ``, ErrDatabaseDelete},
+		} {
+			wantCode(t, "database down: "+c.name, th.send(c.method, c.path, "tok", c.body, 0), c.want)
+		}
+	}()
 
 	// A batch answers per item: unknown server, unknown key pair and a
 	// missing auth each FAILED with its code and no task_id; the valid

@@ -53,7 +53,8 @@ func sdkPollTask(t *testing.T, c *kps.KpsClient, id string, final ...string) str
 }
 
 // TestAssociateWithHuaweiSDK is the round trip through every real part:
-// a keyhaven server, a real sshd in its inventory, the Huawei SDK signing
+// a keyhaven server, a real sshd added to its inventory with `keyhaven
+// servers add` while it serves, the Huawei SDK signing
 // with AK/SK. AssociateKeypair by password, poll to SUCCESS_BIND, log in
 // with the key pair's private key through the real ssh client; then
 // DisassociateKeypair (202), poll to SUCCESS_UNBIND, and the key no
