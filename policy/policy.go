@@ -33,6 +33,15 @@ const (
 	TokenValidate    Action = "token:validate"
 	TokenRevoke      Action = "token:revoke"
 	IdentityAdmin    Action = "identity:admin"
+	// TaskAssociate and TaskDisassociate put a key pair on a server of the
+	// caller's project and take it off again (they log in to the server).
+	TaskAssociate    Action = "task:associate"
+	TaskDisassociate Action = "task:disassociate"
+	// TaskList and TaskShow read the project's association tasks;
+	// TaskDelete removes failed ones.
+	TaskList   Action = "task:list"
+	TaskShow   Action = "task:show"
+	TaskDelete Action = "task:delete"
 )
 
 // The role names policy knows.
@@ -57,6 +66,11 @@ var kinds = map[Action]kind{
 	TokenValidate:    own,
 	TokenRevoke:      own,
 	IdentityAdmin:    adminOnly,
+	TaskAssociate:    write,
+	TaskDisassociate: write,
+	TaskList:         read,
+	TaskShow:         read,
+	TaskDelete:       write,
 }
 
 type kind int

@@ -66,3 +66,22 @@ func TestUnknownActionDenied(t *testing.T) {
 		t.Fatal("unknown action allowed")
 	}
 }
+
+// TestTaskActions spells out the association rules the matrix implies:
+// a reader may look at tasks but not associate, disassociate or delete
+// them; a member may do all of it.
+func TestTaskActions(t *testing.T) {
+	reader := Subject{UserID: "rita", ProjectID: "p", Roles: []string{RoleReader}}
+	member := Subject{UserID: "mia", ProjectID: "p", Roles: []string{RoleMember}}
+	for _, c := range []struct {
+		action       Action
+		readerAllows bool
+	}{{TaskAssociate, false}, {TaskDisassociate, false}, {TaskDelete, false}, {TaskList, true}, {TaskShow, true}} {
+		if got := Authorize(c.action, reader, Target{}) == nil; got != c.readerAllows {
+			t.Errorf("reader %s: allowed=%v", c.action, got)
+		}
+		if Authorize(c.action, member, Target{}) != nil {
+			t.Errorf("member %s refused", c.action)
+		}
+	}
+}

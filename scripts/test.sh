@@ -34,6 +34,7 @@ for target in \
   ./identity/aksk:FuzzAuthenticate \
   ./identity/token:FuzzOpen \
   ./api/kps:FuzzCreateBody \
+  ./api/kps:FuzzTaskBodies \
   ./api/identity:FuzzBodies \
   ./backup:FuzzRead \
   ./sshpush:FuzzRewriteAuthorizedKeys

@@ -102,7 +102,8 @@ type login struct {
 }
 
 // dial connects to t and authenticates; the context bounds everything,
-// t.timeout the TCP connect and handshake. A failure is a *task.Failure.
+// t.timeout the TCP connect and the key exchange (not the login). A
+// failure is a *task.Failure.
 // offered, when not nil, is called with the methods the server allows
 // after "none"; returning an error aborts the login with it.
 func dial(ctx context.Context, t *target, l login, offered func([]string) error) (*ssh.Client, error) {
@@ -138,6 +139,12 @@ func dial(ctx context.Context, t *target, l login, offered func([]string) error)
 		HostKeyAlgorithms: t.hostKeyAlgorithms(),
 		AuthCallback: func(ac *ssh.ClientAuthContext) (ssh.AuthMethod, error) {
 			if serverMethods == nil {
+				// The key exchange is done: the server answers SSH. The
+				// login itself may take longer than the connect timeout
+				// (PAM delays each wrong password by seconds), so from
+				// here only the context bounds it, and a refused password
+				// is an auth failure rather than a timeout.
+				_ = conn.SetDeadline(time.Time{})
 				serverMethods = append([]string{}, ac.AllowedMethods...)
 				if offered != nil {
 					if err := offered(serverMethods); err != nil {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/keyhaven/keyhaven/identity"
 	"github.com/keyhaven/keyhaven/keypair"
+	"github.com/keyhaven/keyhaven/task"
 )
 
 // ErrorCode is one of KPS's error codes, with its status and meaning.
@@ -52,7 +53,26 @@ var (
 	ErrOverloaded        = ErrorCode{"KPS.7010", 503, "The server is at its connection limit and did not read the request; nothing was changed. Retry after the Retry-After header's seconds."}
 	ErrReplayed          = ErrorCode{"KPS.7011", 401, "This AK/SK-signed request was already received (a replay); nothing was done. Sign the request again to repeat it."}
 	ErrInternal          = ErrorCode{"KPS.7012", 500, "An unexpected error; the operator's log has the details."}
-	ErrTaskInProgress    = ErrorCode{"KPS.7013", 409, "The server already runs a key pair task; wait for it to finish (reserved for associate and disassociate, which keyhaven does not serve yet)."}
+	ErrTaskInProgress    = ErrorCode{"KPS.7013", 409, "The task has not finished yet (READY or RUNNING); only failed tasks can be deleted."}
+
+	ErrInvalidTaskID       = ErrorCode{"KPS.0001", 400, "The task id is invalid: no task of that id exists in the caller's project."}
+	ErrFailedTaskNotFound  = ErrorCode{"KPS.0005", 400, "The failed task is not found in the caller's project."}
+	ErrNoKeypairAssociated = ErrorCode{"KPS.6004", 400, "No key pair found: the server has no key pair associated by keyhaven, so there is nothing to disassociate."}
+	ErrServerNotFound      = ErrorCode{"KPS.7014", 404, "The server is not in the caller's project's inventory (an operator adds it with keyhaven servers add); a server of another project is answered alike."}
+	ErrStopping            = ErrorCode{"KPS.7016", 503, "This keyhaven instance is shutting down and accepts no association task; nothing was done. Submit it again."}
+	ErrAuthRequired        = ErrorCode{"KPS.7015", 400, "server.auth is required: keyhaven logs in to the server over SSH (password or private key); it cannot reset a stopped server's key offline as Huawei's RESET does."}
+)
+
+// The task_error_code of a failed task, one per task.FailureCode. They
+// are never an HTTP answer (status 0): failed-tasks lists them.
+var (
+	ErrTaskAuthFailed  = ErrorCode{"KPS.7101", 0, "Task failure: the server refused the login (wrong password, or a private key it does not accept)."}
+	ErrTaskHostKey     = ErrorCode{"KPS.7102", 0, "Task failure: the server's host key is not one its inventory entry pins; keyhaven did not log in."}
+	ErrTaskUnreachable = ErrorCode{"KPS.7103", 0, "Task failure: nothing answered at the server's address and port (connection refused, no route)."}
+	ErrTaskTimeout     = ErrorCode{"KPS.7104", 0, "Task failure: connecting, the SSH handshake or the whole task took longer than keyhaven allows."}
+	ErrTaskRemote      = ErrorCode{"KPS.7105", 0, "Task failure: logged in, but changing the server failed (authorized_keys not writable, the new key does not log in, sshd configuration)."}
+	ErrTaskInterrupted = ErrorCode{"KPS.7106", 0, "Task failure: keyhaven stopped before the task finished; the credentials are never stored, so submit the task again."}
+	ErrTaskInternal    = ErrorCode{"KPS.7107", 0, "Task failure: an unexpected error; the operator's log has the details."}
 )
 
 // Aliases kept so that callers of the codes before Huawei's numbering
@@ -73,7 +93,28 @@ var Codes = []ErrorCode{ErrInvalidParameter, ErrKMSUnavailable, ErrKeypairNotFou
 	ErrNoPrivateKey, ErrKMSKeyNotFound, ErrKeyMismatch, ErrUnauthenticated, ErrNotAuthorized,
 	ErrKeypairExists, ErrQuotaExceeded, ErrEscrowUnsupported, ErrTooLarge,
 	ErrResourceNotFound, ErrMethodNotAllowed, ErrConflict, ErrBusy, ErrOverloaded, ErrReplayed,
-	ErrInternal, ErrTaskInProgress}
+	ErrInternal, ErrTaskInProgress,
+	ErrInvalidTaskID, ErrFailedTaskNotFound, ErrNoKeypairAssociated, ErrServerNotFound, ErrAuthRequired, ErrStopping,
+	ErrTaskAuthFailed, ErrTaskHostKey, ErrTaskUnreachable, ErrTaskTimeout, ErrTaskRemote, ErrTaskInterrupted, ErrTaskInternal}
+
+// taskErrorCodes maps why a task failed to its task_error_code.
+var taskErrorCodes = map[task.FailureCode]ErrorCode{
+	task.FailAuth:        ErrTaskAuthFailed,
+	task.FailHostKey:     ErrTaskHostKey,
+	task.FailUnreachable: ErrTaskUnreachable,
+	task.FailTimeout:     ErrTaskTimeout,
+	task.FailRemote:      ErrTaskRemote,
+	task.FailInterrupted: ErrTaskInterrupted,
+	task.FailInternal:    ErrTaskInternal,
+}
+
+// TaskErrorCode is the task_error_code of a failed task's failure code.
+func TaskErrorCode(c task.FailureCode) ErrorCode {
+	if e, ok := taskErrorCodes[c]; ok {
+		return e
+	}
+	return ErrTaskInternal
+}
 
 // apiError is an error this dialect raises, with its code and message.
 type apiError struct {
@@ -96,6 +137,14 @@ var reasonCodes = map[keypair.Reason]ErrorCode{
 	keypair.ReasonKMSKeyNotFound:    ErrKMSKeyNotFound,
 	keypair.ReasonKMSUnavailable:    ErrKMSUnavailable,
 	keypair.ReasonEscrowUnsupported: ErrEscrowUnsupported,
+	task.ReasonServerNotFound:       ErrServerNotFound,
+	task.ReasonAuthRequired:         ErrAuthRequired,
+	task.ReasonNotAssociated:        ErrNoKeypairAssociated,
+	task.ReasonTaskNotFound:         ErrInvalidTaskID,
+	task.ReasonFailedTaskNotFound:   ErrFailedTaskNotFound,
+	task.ReasonTaskInProgress:       ErrTaskInProgress,
+	task.ReasonTaskForbidden:        ErrNotAuthorized,
+	task.ReasonStopping:             ErrStopping,
 }
 
 // codeOf maps an error to KPS's code and message; it is the one place this
@@ -189,13 +238,18 @@ func ErrorsDoc() string {
 	b.WriteString("`KPS.7001` on, a block Huawei does not use, so that no Huawei code ever means something else here. ")
 	b.WriteString("Where keyhaven's status differs from Huawei's (404 for a missing key pair or private key, 503 for an outage), ")
 	b.WriteString("`docs/compatibility.md` says why; `docs/release-notes.md` maps the codes of earlier releases to these.\n\n")
+	b.WriteString("Codes with no status are never an HTTP answer: they are the `task_error_code` of a failed task, as `failed-tasks` lists it.\n\n")
 	b.WriteString("| code | status | origin | meaning |\n|---|---|---|---|\n")
 	for _, c := range Codes {
 		origin := "Huawei"
 		if strings.HasPrefix(c.Code, "KPS.7") {
 			origin = "keyhaven"
 		}
-		fmt.Fprintf(&b, "| %s | %d | %s | %s |\n", c.Code, c.Status, origin, c.Meaning)
+		status := "—"
+		if c.Status != 0 {
+			status = strconv.Itoa(c.Status)
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", c.Code, status, origin, c.Meaning)
 	}
 	return b.String()
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/keyhaven/keyhaven/identity"
 	"github.com/keyhaven/keyhaven/keypair"
 	"github.com/keyhaven/keyhaven/requestid"
+	"github.com/keyhaven/keyhaven/task"
 )
 
 // Config is what the KPS dialect needs.
@@ -29,6 +30,9 @@ type Config struct {
 	// while it is not is answered 503 with Huawei's database code
 	// (KPS.5001–5004) rather than 500.
 	Health func(context.Context) error
+	// Tasks associates key pairs with servers; nil leaves the seven task
+	// operations unserved (404).
+	Tasks *task.Service
 }
 
 // Handler serves /v3/{project_id}/….
@@ -37,6 +41,7 @@ type Handler struct {
 	auth   identity.Authenticator
 	log    *slog.Logger
 	health func(context.Context) error
+	tasks  *task.Service
 }
 
 // New returns the KPS dialect's handler.
@@ -44,7 +49,7 @@ func New(cfg Config) *Handler {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Handler{svc: cfg.Service, auth: cfg.Auth, log: cfg.Log, health: cfg.Health}
+	return &Handler{svc: cfg.Service, auth: cfg.Auth, log: cfg.Log, health: cfg.Health, tasks: cfg.Tasks}
 }
 
 // request is one authenticated KPS request.
@@ -65,11 +70,19 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 	segs, err := segments(r)
-	if err != nil || len(segs) < 3 || segs[0] != "v3" || segs[1] == "" || segs[2] != "keypairs" {
+	if err != nil || len(segs) < 3 || segs[0] != "v3" || segs[1] == "" {
 		h.writeError(w, r, fail(ErrResourceNotFound, "The resource %s does not exist.", r.URL.Path))
 		return
 	}
-	op, name, allow, db := route(r.Method, segs[3:])
+	var op operation
+	var name, allow string
+	var db ErrorCode
+	switch {
+	case segs[2] == "keypairs":
+		op, name, allow, db = route(r.Method, segs[3:], h.tasks != nil)
+	case h.tasks != nil:
+		op, name, allow, db = taskRoute(r.Method, segs[2:])
+	}
 	if op == nil {
 		if allow != "" {
 			w.Header().Set("Allow", allow)
@@ -115,16 +128,21 @@ type operation func(h *Handler, q request, name string) error
 // with the database outage code of what it writes or reads (Huawei's
 // KPS.5001–5004). With no match it returns the methods the path allows,
 // if it exists.
-func route(method string, rest []string) (operation, string, string, ErrorCode) {
-	type entry struct {
-		op operation
-		db ErrorCode
-	}
+func route(method string, rest []string, tasks bool) (operation, string, string, ErrorCode) {
 	pick := func(allow string, ops map[string]entry, name string) (operation, string, string, ErrorCode) {
-		if e, ok := ops[method]; ok {
-			return e.op, name, "", e.db
+		return pickOp(method, allow, ops, name)
+	}
+	if tasks && len(rest) == 1 && method == http.MethodPost {
+		// POST on these names is a task operation; other methods still
+		// reach a key pair of that name.
+		switch rest[0] {
+		case "associate":
+			return (*Handler).associate, "", "", ErrDatabaseInsert
+		case "disassociate":
+			return (*Handler).disassociate, "", "", ErrDatabaseInsert
+		case "batch-associate":
+			return (*Handler).batchAssociate, "", "", ErrDatabaseInsert
 		}
-		return nil, "", allow, ErrorCode{}
 	}
 	switch {
 	case len(rest) == 0:
@@ -137,6 +155,9 @@ func route(method string, rest []string) (operation, string, string, ErrorCode) 
 		return pick("POST", map[string]entry{"POST": {(*Handler).exportPrivate, ErrDatabaseQuery}}, "")
 	case len(rest) == 2 && rest[0] == "private-key" && rest[1] == "batch-export":
 		return pick("POST", map[string]entry{"POST": {(*Handler).batchExport, ErrDatabaseQuery}}, "")
+	case len(rest) == 1 && tasks && (rest[0] == "associate" || rest[0] == "disassociate" || rest[0] == "batch-associate"):
+		return pick("GET, PUT, DELETE, POST", map[string]entry{"GET": {(*Handler).show, ErrDatabaseQuery},
+			"PUT": {(*Handler).updateDescription, ErrDatabaseUpdate}, "DELETE": {(*Handler).delete, ErrDatabaseDelete}}, rest[0])
 	case len(rest) == 1 && rest[0] != "":
 		return pick("GET, PUT, DELETE", map[string]entry{"GET": {(*Handler).show, ErrDatabaseQuery},
 			"PUT": {(*Handler).updateDescription, ErrDatabaseUpdate}, "DELETE": {(*Handler).delete, ErrDatabaseDelete}}, rest[0])
@@ -145,6 +166,22 @@ func route(method string, rest []string) (operation, string, string, ErrorCode) 
 		return pick("DELETE", map[string]entry{"DELETE": {(*Handler).clearPrivate, ErrDatabaseUpdate}}, rest[0])
 	}
 	return nil, "", "", ErrorCode{}
+}
+
+// entry is one operation of a route, with the database outage code of
+// what it writes or reads.
+type entry struct {
+	op operation
+	db ErrorCode
+}
+
+// pickOp returns the operation of ops for method, or the methods the path
+// allows.
+func pickOp(method, allow string, ops map[string]entry, name string) (operation, string, string, ErrorCode) {
+	if e, ok := ops[method]; ok {
+		return e.op, name, "", e.db
+	}
+	return nil, "", allow, ErrorCode{}
 }
 
 // decode reads a JSON body strictly into v: unknown fields, wrong types,

@@ -22,6 +22,7 @@ import (
 	"github.com/keyhaven/keyhaven/keypair"
 	"github.com/keyhaven/keyhaven/server"
 	"github.com/keyhaven/keyhaven/sshkey"
+	"github.com/keyhaven/keyhaven/task"
 )
 
 // Config is every setting of `keyhaven serve`. Each field is loaded from,
@@ -69,8 +70,11 @@ type Config struct {
 	ReadTimeout    time.Duration `yaml:"read_timeout" help:"how long a client may take to send one request, headers and body"`
 	HealthListen   string        `yaml:"health_listen" help:"optional second address answering /healthz only, with no connection cap, for an orchestrator (e.g. on an internal interface)"`
 
-	LogFlushInterval time.Duration `yaml:"log_flush_interval" help:"how often the buffered log is written out (warnings and errors are written at once); 0 writes every line at once"`
-	Pprof            bool          `yaml:"pprof" help:"serve Go's profiler at /debug/pprof/, to administrators only (admin token or AK/SK)"`
+	LogFlushInterval  time.Duration `yaml:"log_flush_interval" help:"how often the buffered log is written out (warnings and errors are written at once); 0 writes every line at once"`
+	Pprof             bool          `yaml:"pprof" help:"serve Go's profiler at /debug/pprof/, to administrators only (admin token or AK/SK)"`
+	SSHWorkers        int           `yaml:"ssh_workers" help:"key pair association tasks (SSH logins to servers) this instance runs at once; more wait READY"`
+	SSHConnectTimeout time.Duration `yaml:"ssh_connect_timeout" help:"how long an association task may take to connect to a server and finish the SSH handshake"`
+	SSHTaskTimeout    time.Duration `yaml:"ssh_task_timeout" help:"how long one association task may take in all, login included"`
 }
 
 func defaultConfig() Config {
@@ -102,6 +106,9 @@ func defaultConfig() Config {
 		MaxConnections:             server.DefaultMaxConnections,
 		ReadTimeout:                server.DefaultReadTimeout,
 		LogFlushInterval:           100 * time.Millisecond,
+		SSHWorkers:                 task.DefaultWorkers,
+		SSHConnectTimeout:          task.DefaultConnectTimeout,
+		SSHTaskTimeout:             task.DefaultTaskTimeout,
 	}
 }
 
@@ -337,6 +344,15 @@ func (c *Config) validate() error {
 	}
 	if c.LogFlushInterval < 0 || c.LogFlushInterval > 10*time.Second {
 		errs = append(errs, fmt.Errorf("log_flush_interval: %s; want from 0 (no buffering) up to 10s", c.LogFlushInterval))
+	}
+	if c.SSHWorkers < 1 || c.SSHWorkers > 1024 {
+		errs = append(errs, fmt.Errorf("ssh_workers: %d; want a number from 1 to 1024", c.SSHWorkers))
+	}
+	if c.SSHConnectTimeout < time.Second {
+		errs = append(errs, fmt.Errorf("ssh_connect_timeout: %s; want at least 1s", c.SSHConnectTimeout))
+	}
+	if c.SSHTaskTimeout < c.SSHConnectTimeout {
+		errs = append(errs, fmt.Errorf("ssh_task_timeout: %s; want at least ssh_connect_timeout (%s)", c.SSHTaskTimeout, c.SSHConnectTimeout))
 	}
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, errors.New("shutdown_timeout: must be positive"))

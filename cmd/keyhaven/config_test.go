@@ -86,6 +86,11 @@ func TestConfigErrors(t *testing.T) {
 		{[]string{"--max-connections", "0"}, nil, "max_connections: 0"},
 		{[]string{"--read-timeout", "10ms"}, nil, "read_timeout: 10ms; want at least 1s"},
 		{[]string{"--health-listen", "9000"}, nil, `health_listen: "9000" is not host:port`},
+		{[]string{"--ssh-workers", "0"}, nil, "ssh_workers: 0; want a number from 1 to 1024"},
+		{nil, map[string]string{"KEYHAVEN_SSH_WORKERS": "many"}, `KEYHAVEN_SSH_WORKERS: "many" is not a whole number`},
+		{[]string{"--ssh-connect-timeout", "100ms"}, nil, "ssh_connect_timeout: 100ms; want at least 1s"},
+		{[]string{"--ssh-connect-timeout", "30s", "--ssh-task-timeout", "20s"}, nil, "ssh_task_timeout: 20s; want at least ssh_connect_timeout (30s)"},
+		{[]string{"--ssh-workers", "2", "--ssh-connect-timeout", "3s", "--ssh-task-timeout", "5s"}, nil, ""},
 	}
 	for _, tt := range tests {
 		_, err := loadConfig("t", tt.args, func(k string) string { return tt.env[k] })

@@ -34,6 +34,7 @@ import (
 	"github.com/keyhaven/keyhaven/keypair"
 	"github.com/keyhaven/keyhaven/metrics"
 	"github.com/keyhaven/keyhaven/server"
+	"github.com/keyhaven/keyhaven/sshpush"
 	"github.com/keyhaven/keyhaven/store/postgres"
 	"github.com/keyhaven/keyhaven/store/sqlite"
 	"github.com/keyhaven/keyhaven/task"
@@ -341,6 +342,9 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer, ready chan<- strin
 		debug = server.AdminOnly(auth, server.Pprof())
 		log.Warn("profiling is served at /debug/pprof/ to administrators (--pprof)")
 	}
+	exec := sshpush.New(sshpush.Config{Logger: log.With("component", "sshpush")})
+	tasks, stopTasks := startTasks(ctx, cfg, st, exec, svc, log)
+	defer stopTasks() // before the store closes: the pool writes its tasks' outcomes
 	srv := server.New(server.Config{
 		Nova: nova.New(nova.Config{
 			Service: svc, Auth: auth, Log: log,
@@ -348,7 +352,7 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer, ready chan<- strin
 			Mode: nova.Mode(cfg.ComputeAPI),
 		}),
 		Identity:        identityHandler,
-		KPS:             kps.New(kps.Config{Service: svc, Auth: auth, Log: log, Health: health}),
+		KPS:             kps.New(kps.Config{Service: svc, Auth: auth, Log: log, Health: health, Tasks: tasks}),
 		Health:          health,
 		Log:             log,
 		ShutdownTimeout: cfg.ShutdownTimeout,
