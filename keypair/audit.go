@@ -24,7 +24,17 @@ const (
 	// AuditDeleteEscrowed records the deletion of a key pair that held a
 	// private key in escrow, which destroys the sealed copy.
 	AuditDeleteEscrowed AuditAction = "delete-escrowed"
+	// AuditRotate records new key material under a key pair's name and id
+	// (keyhaven's own API), in the rotation's transaction.
+	AuditRotate AuditAction = "rotate"
+	// AuditExpire records the service deleting a key pair whose expiry
+	// passed, in the deletion's transaction.
+	AuditExpire AuditAction = "expire"
 )
+
+// AuditActions lists every audited action.
+var AuditActions = []AuditAction{AuditCreateEscrowed, AuditImportPrivate, AuditExport, AuditClear,
+	AuditRewrap, AuditReseal, AuditDeleteEscrowed, AuditRotate, AuditExpire}
 
 // AuditEntry is one line of the append-only, hash-chained audit log.
 type AuditEntry struct {
