@@ -127,6 +127,8 @@ type CreateInput struct {
 	// private key format generated (keyhaven's own API); nil generates
 	// what Nova does.
 	Spec *KeySpec
+	// Description is KPS's free text; empty for none.
+	Description string
 	// Tags and ExpiresAt are stored as the key pair's Details.
 	Tags      []Tag
 	ExpiresAt *time.Time
@@ -229,7 +231,7 @@ func (s *Service) Create(ctx context.Context, actor Actor, in CreateInput) (*Cre
 		return nil, QuotaExceeded()
 	}
 
-	kp := &KeyPair{UID: newUID(), UserID: user, ProjectID: actor.ProjectID, DomainID: domain, Name: in.Name, Type: typ, Scope: scope, Details: details}
+	kp := &KeyPair{UID: newUID(), UserID: user, ProjectID: actor.ProjectID, DomainID: domain, Name: in.Name, Type: typ, Scope: scope, Details: details, Description: in.Description}
 	out := &Created{KeyPair: kp}
 	var private string
 	if in.PublicKey != nil {

@@ -17,6 +17,7 @@ type router struct {
 	nova     http.Handler
 	identity http.Handler
 	kps      http.Handler
+	native   http.Handler
 }
 
 func (rt *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -28,6 +29,8 @@ func (rt *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rt.identity.ServeHTTP(w, r)
 	case rt.kps != nil && (p == "/v3" || strings.HasPrefix(p, "/v3/")):
 		rt.kps.ServeHTTP(w, r)
+	case rt.native != nil && (p == "/keyhaven" || strings.HasPrefix(p, "/keyhaven/")):
+		rt.native.ServeHTTP(w, r)
 	default:
 		rt.nova.ServeHTTP(w, r)
 	}

@@ -66,6 +66,9 @@ type Config struct {
 	MaxConnections int           `yaml:"max_connections" help:"client connections served at once; a few more are accepted to answer /healthz and refuse the rest with 503"`
 	ReadTimeout    time.Duration `yaml:"read_timeout" help:"how long a client may take to send one request, headers and body"`
 	HealthListen   string        `yaml:"health_listen" help:"optional second address answering /healthz only, with no connection cap, for an orchestrator (e.g. on an internal interface)"`
+
+	ExpiryInterval time.Duration `yaml:"expiry_interval" help:"how often each instance deletes the key pairs whose expiry passed (keyhaven's own API); at most 1m, so that none outlives its expiry by more than a minute"`
+	RotationGrace  time.Duration `yaml:"rotation_grace" help:"how long a rotated key pair keeps showing its previous public key and fingerprints"`
 }
 
 func defaultConfig() Config {
@@ -95,6 +98,8 @@ func defaultConfig() Config {
 		LoginQueue:                 loginguard.DefaultQueue,
 		MaxConnections:             server.DefaultMaxConnections,
 		ReadTimeout:                server.DefaultReadTimeout,
+		ExpiryInterval:             15 * time.Second,
+		RotationGrace:              keypair.DefaultRotationGrace,
 	}
 }
 
@@ -297,6 +302,12 @@ func (c *Config) validate() error {
 	}
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, errors.New("shutdown_timeout: must be positive"))
+	}
+	if c.ExpiryInterval < 100*time.Millisecond || c.ExpiryInterval > time.Minute {
+		errs = append(errs, fmt.Errorf("expiry_interval: %s; want 100ms to 1m", c.ExpiryInterval))
+	}
+	if c.RotationGrace <= 0 {
+		errs = append(errs, errors.New("rotation_grace: must be positive"))
 	}
 	for _, u := range []struct{ name, v string }{{"public_url", c.PublicURL}, {"auth_uri", c.AuthURI}, {"keystone_url", c.KeystoneURL}} {
 		if u.v != "" && !strings.HasPrefix(u.v, "http://") && !strings.HasPrefix(u.v, "https://") {

@@ -19,6 +19,7 @@ import (
 
 	identityapi "github.com/keyhaven/keyhaven/api/identity"
 	"github.com/keyhaven/keyhaven/api/kps"
+	"github.com/keyhaven/keyhaven/api/native"
 	"github.com/keyhaven/keyhaven/api/nova"
 	"github.com/keyhaven/keyhaven/escrow"
 	"github.com/keyhaven/keyhaven/identity"
@@ -52,6 +53,13 @@ type dataStore interface {
 	keypair.Store
 	identity.Store
 	identity.SignatureLedger
+}
+
+// instanceName names this process in the audit entries of its expiry
+// reaper: host and process id.
+func instanceName() string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("expiry@%s:%d", host, os.Getpid())
 }
 
 // isPostgres reports whether a database setting names PostgreSQL.
@@ -326,7 +334,12 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer, ready chan<- strin
 	}
 	defer reg.Close()
 	svc := keypair.NewService(keypair.Config{Store: st, Quota: cfg.QuotaKeyPairs, Escrow: escrow.New(reg),
-		GenerateConcurrency: cfg.KeygenConcurrency, GenerateWait: cfg.KeygenWait})
+		GenerateConcurrency: cfg.KeygenConcurrency, GenerateWait: cfg.KeygenWait, RotationGrace: cfg.RotationGrace})
+	rctx, stopReaper := context.WithCancel(ctx)
+	defer stopReaper()
+	go svc.RunReaper(rctx, cfg.ExpiryInterval, instanceName(), func(err error) {
+		log.Error("deleting expired key pairs", "error", err)
+	})
 	srv := server.New(server.Config{
 		Nova: nova.New(nova.Config{
 			Service: svc, Auth: auth, Log: log,
@@ -335,6 +348,7 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer, ready chan<- strin
 		}),
 		Identity:        identityHandler,
 		KPS:             kps.New(kps.Config{Service: svc, Auth: auth, Log: log, Health: health}),
+		Native:          native.New(native.Config{Service: svc, Auth: auth, Log: log, Health: health}),
 		Health:          health,
 		Log:             log,
 		ShutdownTimeout: cfg.ShutdownTimeout,
