@@ -115,7 +115,9 @@ func TestNativeOperations(t *testing.T) {
 	if esc.Escrow == nil || esc.Escrow.KMSKey == "" || esc.PrivateKey != "" {
 		t.Fatalf("escrowed import: %+v", esc)
 	}
-	var exp struct{ PrivateKey string `json:"private_key"` }
+	var exp struct {
+		PrivateKey string `json:"private_key"`
+	}
 	c.want(200, "GET", "/keyhaven/v1/keypairs/esc/private-key", "", &exp)
 	wantDerives(t, exp.PrivateKey, pub2)
 	_ = priv
@@ -156,12 +158,12 @@ func TestNativeOperations(t *testing.T) {
 		t.Fatalf("paged names: %v", all)
 	}
 	for q, want := range map[string]string{
-		"tag=env%3Dprod":         "[gen]",
-		"tag-key=team":           "[gen]",
-		"tag=env%3Ddev":          "[]",
-		"type=ecdsa-p256":        "[esc t-ecdsa-p256-openssh]",
-		"type=rsa-2048":          "[t-rsa-2048-openssh t-rsa-2048-pkcs1]",
-		"name-prefix=t-ecdsa":    "[t-ecdsa-p256-openssh t-ecdsa-p384-pkcs8 t-ecdsa-p521-openssh]",
+		"tag=env%3Dprod":      "[gen]",
+		"tag-key=team":        "[gen]",
+		"tag=env%3Ddev":       "[]",
+		"type=ecdsa-p256":     "[esc t-ecdsa-p256-openssh]",
+		"type=rsa-2048":       "[t-rsa-2048-openssh t-rsa-2048-pkcs1]",
+		"name-prefix=t-ecdsa": "[t-ecdsa-p256-openssh t-ecdsa-p384-pkcs8 t-ecdsa-p521-openssh]",
 		"fingerprint=" + url.QueryEscape(gen.FingerprintSHA256): "[gen]",
 		"fingerprint=" + imp.FingerprintMD5:                     "[imp]",
 		"fingerprint=MD5:" + imp.FingerprintMD5:                 "[imp]",
