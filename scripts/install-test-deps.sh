@@ -7,6 +7,7 @@ set -euo pipefail
 declare -A need=(
   [openssh-client]=ssh-keygen   # ssh-keygen: reference fingerprints, key generation, private key checks
   [openssl]=openssl             # cross-checks of X.509 fingerprints and PKCS#12 bundles
+  [putty-tools]=puttygen        # puttygen: reads every PPK private key keyhaven writes
   [python3-openstackclient]=openstack  # the real openstack CLI, driven by the end-to-end tests
 )
 

@@ -26,6 +26,8 @@ FUZZTIME=${FUZZTIME:-15s}
 for target in \
   ./sshkey:FuzzParseAuthorizedKey \
   ./sshkey:FuzzX509Fingerprint \
+  ./sshkey:FuzzParsePrivateKey \
+  ./sshkey:FuzzParsePPK \
   ./api/nova:FuzzDecodeCreate \
   ./api/nova:FuzzDecodeListQuery \
   ./identity/aksk:FuzzParseAuthorization \

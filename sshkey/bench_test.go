@@ -39,3 +39,41 @@ func BenchmarkGenerateRSA2048(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkGenerate is the cost of generating one key pair of each type
+// the native API offers, with its public line and fingerprints.
+func BenchmarkGenerate(b *testing.B) {
+	for _, typ := range KeyTypes() {
+		b.Run(string(typ), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				kp, err := Generate(typ, "bench")
+				if err != nil {
+					b.Fatal(err)
+				}
+				kp.Private.Zero()
+			}
+		})
+	}
+}
+
+// BenchmarkEncode is the cost of writing a generated Ed25519 and RSA-2048
+// private key in each format.
+func BenchmarkEncode(b *testing.B) {
+	for _, typ := range []KeyType{Ed25519, RSA2048} {
+		kp, err := Generate(typ, "bench")
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, f := range []Format{FormatOpenSSH, FormatPKCS8, FormatPPK} {
+			b.Run(string(typ)+"/"+string(f), func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					if _, err := kp.Private.Encode(f); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}
