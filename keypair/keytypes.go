@@ -1,39 +1,21 @@
 package keypair
 
-// The key types and private key formats keyhaven's own API generates. The
-// table is the one place to add a type or a format.
+// The key types and private key formats keyhaven's own API generates; the
+// sshkey package makes and encodes them, this table names them.
 
 import (
-	"crypto"
-	"crypto/ecdsa"
-	"crypto/ed25519"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/x509"
-	"encoding/pem"
 	"fmt"
-	"slices"
 	"sort"
 	"strings"
 
-	"golang.org/x/crypto/ssh"
-
 	"github.com/keyhaven/keyhaven/sshkey"
-)
-
-// The private key formats.
-const (
-	FormatOpenSSH = "openssh"
-	FormatPKCS8   = "pkcs8"
-	FormatPKCS1   = "pkcs1"
 )
 
 // DefaultKeyType and DefaultFormat are what keyhaven's own API generates
 // when the caller names neither.
 const (
-	DefaultKeyType = "ed25519"
-	DefaultFormat  = FormatOpenSSH
+	DefaultKeyType = string(sshkey.Ed25519)
+	DefaultFormat  = string(sshkey.FormatOpenSSH)
 )
 
 // GeneratedComment is the comment on public keys keyhaven's own API
@@ -45,7 +27,7 @@ const GeneratedComment = "Generated-by-keyhaven"
 type KeySpec struct {
 	// Type is a KeyTypes name (rsa-2048, ed25519, ecdsa-p256…).
 	Type string
-	// Format is a private key format of that type (openssh, pkcs8…).
+	// Format is a private key format of that type (openssh, pkcs8, ppk…).
 	Format string
 }
 
@@ -55,35 +37,28 @@ type KeyType struct {
 	Algorithm string
 	// Formats are the private key formats it can be written in.
 	Formats []string
-	// newKey makes the private key.
-	newKey func() (crypto.Signer, error)
 }
 
-func rsaKey(bits int) func() (crypto.Signer, error) {
-	return func() (crypto.Signer, error) { return rsa.GenerateKey(rand.Reader, bits) }
+// kpsAlgorithm is KPS's name of a generatable type: ecdsa-p256 is
+// ecdsa-256, the others are named alike.
+func kpsAlgorithm(t sshkey.KeyType) string {
+	return strings.Replace(string(t), "ecdsa-p", "ecdsa-", 1)
 }
-
-func ecKey(c elliptic.Curve) func() (crypto.Signer, error) {
-	return func() (crypto.Signer, error) { return ecdsa.GenerateKey(c, rand.Reader) }
-}
-
-var (
-	rsaFormats   = []string{FormatOpenSSH, FormatPKCS8, FormatPKCS1}
-	otherFormats = []string{FormatOpenSSH, FormatPKCS8}
-)
 
 // KeyTypes is every type keyhaven's own API generates, by its name there.
-// The sshkey package will take over the encodings (and add PuTTY's PPK);
-// this table then only names its functions.
-var KeyTypes = map[string]KeyType{
-	"rsa-2048":   {"rsa-2048", rsaFormats, rsaKey(2048)},
-	"rsa-3072":   {"rsa-3072", rsaFormats, rsaKey(3072)},
-	"rsa-4096":   {"rsa-4096", rsaFormats, rsaKey(4096)},
-	"ed25519":    {"ed25519", otherFormats, func() (crypto.Signer, error) { _, k, err := ed25519.GenerateKey(rand.Reader); return k, err }},
-	"ecdsa-p256": {"ecdsa-256", otherFormats, ecKey(elliptic.P256())},
-	"ecdsa-p384": {"ecdsa-384", otherFormats, ecKey(elliptic.P384())},
-	"ecdsa-p521": {"ecdsa-521", otherFormats, ecKey(elliptic.P521())},
-}
+var KeyTypes = func() map[string]KeyType {
+	m := map[string]KeyType{}
+	for _, t := range sshkey.KeyTypes() {
+		var fs []string
+		for _, f := range sshkey.Formats() {
+			if f.Supports(t) {
+				fs = append(fs, string(f))
+			}
+		}
+		m[string(t)] = KeyType{Algorithm: kpsAlgorithm(t), Formats: fs}
+	}
+	return m
+}()
 
 // KeyTypeNames lists the names of KeyTypes, sorted.
 func KeyTypeNames() []string {
@@ -95,12 +70,22 @@ func KeyTypeNames() []string {
 	return names
 }
 
-// NativeType names a stored algorithm as keyhaven's own API does
-// (ecdsa-256 is ecdsa-p256); others are shown as the store keeps them.
-func NativeType(algorithm string) string {
-	for n, t := range KeyTypes {
-		if t.Algorithm == algorithm {
-			return n
+// FormatNames lists every private key format, in sshkey's order.
+func FormatNames() []string {
+	var out []string
+	for _, f := range sshkey.Formats() {
+		out = append(out, string(f))
+	}
+	return out
+}
+
+// NativeType names a key pair's type as keyhaven's own API does: from the
+// public key when it parses (ed25519, ecdsa-p256, sk-ed25519, rsa-1024…),
+// else the stored KPS algorithm.
+func NativeType(public, algorithm string) string {
+	if pk, err := sshkey.ParseAuthorizedKey(public); err == nil {
+		if t := sshkey.KeyTypeOf(pk); t != "" {
+			return string(t)
 		}
 	}
 	return algorithm
@@ -118,8 +103,11 @@ func checkSpec(spec KeySpec) (KeySpec, KeyType, error) {
 	if !ok {
 		return spec, kt, Errorf(EINVALID, "The key type %q is not one of %s.", spec.Type, strings.Join(KeyTypeNames(), ", "))
 	}
-	if !slices.Contains(kt.Formats, spec.Format) {
-		return spec, kt, Errorf(EINVALID, "A %s private key can be written as %s, not %q.", spec.Type, strings.Join(kt.Formats, ", "), spec.Format)
+	if _, err := sshkey.ParseFormat(spec.Format); err != nil {
+		return spec, kt, Errorf(EINVALID, "The private key format %q is not one of %s.", spec.Format, strings.Join(FormatNames(), ", "))
+	}
+	if !sshkey.Format(spec.Format).Supports(sshkey.KeyType(spec.Type)) {
+		return spec, kt, Errorf(EINVALID, "A %s private key can be written as %s, not %s.", spec.Type, strings.Join(kt.Formats, ", "), spec.Format)
 	}
 	return spec, kt, nil
 }
@@ -130,32 +118,15 @@ func generate(spec KeySpec) (*sshkey.Generated, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	key, err := kt.newKey()
+	kp, err := sshkey.Generate(sshkey.KeyType(spec.Type), GeneratedComment)
 	if err != nil {
 		return nil, "", fmt.Errorf("keypair: generating %s: %w", spec.Type, err)
 	}
-	pub, err := ssh.NewPublicKey(key.Public())
-	if err != nil {
-		return nil, "", fmt.Errorf("keypair: encoding %s public key: %w", spec.Type, err)
-	}
-	line := strings.TrimSpace(string(ssh.MarshalAuthorizedKey(pub))) + " " + GeneratedComment
-	var block *pem.Block
-	switch spec.Format {
-	case FormatOpenSSH:
-		block, err = ssh.MarshalPrivateKey(key, "")
-	case FormatPKCS8:
-		var der []byte
-		der, err = x509.MarshalPKCS8PrivateKey(key)
-		block = &pem.Block{Type: "PRIVATE KEY", Bytes: der}
-	case FormatPKCS1:
-		block = &pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key.(*rsa.PrivateKey))}
-	}
+	defer kp.Private.Zero()
+	private, err := kp.Private.Encode(sshkey.Format(spec.Format))
 	if err != nil {
 		return nil, "", fmt.Errorf("keypair: encoding %s private key: %w", spec.Type, err)
 	}
-	pk, err := sshkey.ParseAuthorizedKey(line)
-	if err != nil {
-		return nil, "", fmt.Errorf("keypair: reading back %s public key: %w", spec.Type, err)
-	}
-	return &sshkey.Generated{PublicKey: line, PrivateKey: string(pem.EncodeToMemory(block)), Fingerprint: pk.FingerprintMD5()}, kt.Algorithm, nil
+	defer clear(private)
+	return &sshkey.Generated{PublicKey: kp.PublicKey, PrivateKey: string(private), Fingerprint: kp.FingerprintMD5}, kt.Algorithm, nil
 }

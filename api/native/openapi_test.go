@@ -33,6 +33,9 @@ func TestOpenAPIDocument(t *testing.T) {
 	if got := enum("CreateKeyPair", "type"); !slices.Equal(got, keypair.KeyTypeNames()) {
 		t.Errorf("CreateKeyPair.type enum %v, want %v", got, keypair.KeyTypeNames())
 	}
+	if got := enum("CreateKeyPair", "private_key_format"); !slices.Equal(got, keypair.FormatNames()) {
+		t.Errorf("CreateKeyPair.private_key_format enum %v, want %v", got, keypair.FormatNames())
+	}
 	var actions []string
 	for _, a := range keypair.AuditActions {
 		actions = append(actions, string(a))

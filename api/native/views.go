@@ -88,7 +88,7 @@ func typeName(kp *keypair.KeyPair) string {
 	if kp.Type == keypair.TypeX509 {
 		return "x509"
 	}
-	return keypair.NativeType(kp.Algorithm)
+	return keypair.NativeType(kp.PublicKey, kp.Algorithm)
 }
 
 // view renders kp at now.
@@ -107,7 +107,7 @@ func view(kp *keypair.KeyPair, now time.Time) keyPairView {
 	if p := kp.Details.Previous; p != nil {
 		pk := &keypair.KeyPair{Type: keypair.TypeSSH, PublicKey: p.PublicKey, Fingerprint: p.Fingerprint}
 		sha, md := fingerprints(pk)
-		v.Previous = &previousView{Type: keypair.NativeType(p.Algorithm), PublicKey: p.PublicKey,
+		v.Previous = &previousView{Type: keypair.NativeType(p.PublicKey, p.Algorithm), PublicKey: p.PublicKey,
 			FingerprintSHA256: sha, FingerprintMD5: md, RotatedAt: p.RotatedAt}
 	}
 	return v

@@ -91,13 +91,21 @@ func TestNativeOperations(t *testing.T) {
 		t.Fatalf("fingerprint_md5 %s, ssh-keygen says %s", gen.FingerprintMD5, want)
 	}
 	for _, tf := range [][2]string{{"rsa-2048", "openssh"}, {"rsa-2048", "pkcs1"}, {"rsa-3072", "pkcs8"}, {"ecdsa-p256", "openssh"},
-		{"ecdsa-p384", "pkcs8"}, {"ecdsa-p521", "openssh"}, {"ed25519", "pkcs8"}} {
+		{"ecdsa-p384", "pkcs8"}, {"ecdsa-p521", "sec1"}, {"ed25519", "pkcs8"}, {"ed25519", "ppk"}} {
 		var kp nativeKeyPair
 		c.want(201, "POST", "/keyhaven/v1/keypairs", `{"name": "t-`+tf[0]+`-`+tf[1]+`", "type": "`+tf[0]+`", "private_key_format": "`+tf[1]+`"}`, &kp)
 		if kp.Type != tf[0] {
 			t.Fatalf("%v generated type %s", tf, kp.Type)
 		}
-		if tf != [2]string{"ed25519", "pkcs8"} { // OpenSSH reads no PKCS#8 Ed25519 key
+		switch tf[1] {
+		case "ppk":
+			wantPuttygenReads(t, kp.PrivateKey, kp.PublicKey)
+		case "pkcs8":
+			if tf[0] == "ed25519" {
+				break // OpenSSH 9.2 reads no PKCS#8 Ed25519 key
+			}
+			fallthrough
+		default:
 			wantDerives(t, kp.PrivateKey, kp.PublicKey)
 		}
 	}
@@ -154,7 +162,7 @@ func TestNativeOperations(t *testing.T) {
 			t.Fatal("paging does not end")
 		}
 	}
-	if len(all) != 12 || !slices.IsSorted(all) {
+	if len(all) != 13 || !slices.IsSorted(all) {
 		t.Fatalf("paged names: %v", all)
 	}
 	for q, want := range map[string]string{
@@ -163,7 +171,7 @@ func TestNativeOperations(t *testing.T) {
 		"tag=env%3Ddev":       "[]",
 		"type=ecdsa-p256":     "[esc t-ecdsa-p256-openssh]",
 		"type=rsa-2048":       "[t-rsa-2048-openssh t-rsa-2048-pkcs1]",
-		"name-prefix=t-ecdsa": "[t-ecdsa-p256-openssh t-ecdsa-p384-pkcs8 t-ecdsa-p521-openssh]",
+		"name-prefix=t-ecdsa": "[t-ecdsa-p256-openssh t-ecdsa-p384-pkcs8 t-ecdsa-p521-sec1]",
 		"fingerprint=" + url.QueryEscape(gen.FingerprintSHA256): "[gen]",
 		"fingerprint=" + imp.FingerprintMD5:                     "[imp]",
 		"fingerprint=MD5:" + imp.FingerprintMD5:                 "[imp]",
@@ -247,4 +255,24 @@ func writePub(t *testing.T, pub string) string {
 		t.Fatal(err)
 	}
 	return path
+}
+
+// wantPuttygenReads checks with the real puttygen (Debian putty-tools)
+// that a PPK file holds the private half of pub.
+func wantPuttygenReads(t *testing.T, ppk, pub string) {
+	t.Helper()
+	if _, err := exec.LookPath("puttygen"); err != nil {
+		t.Fatal("puttygen is required (Debian package putty-tools)")
+	}
+	path := filepath.Join(t.TempDir(), "k.ppk")
+	if err := os.WriteFile(path, []byte(ppk), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("puttygen", path, "-O", "public-openssh", "-o", "/dev/stdout").CombinedOutput()
+	if err != nil {
+		t.Fatalf("puttygen: %v\n%s", err, out)
+	}
+	if got, want := strings.Fields(string(out)), strings.Fields(pub); len(got) < 2 || got[0] != want[0] || got[1] != want[1] {
+		t.Fatalf("puttygen derives %q, want %q", out, pub)
+	}
 }
