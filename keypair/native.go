@@ -250,16 +250,24 @@ func plural(n int, unit string) string {
 	return s
 }
 
-// SearchAudit returns the audit entries f selects, for administrators.
-func (s *Service) SearchAudit(ctx context.Context, actor Actor, f AuditFilter) ([]*AuditEntry, error) {
+// SearchAudit returns, for administrators, up to f.Limit audit entries f
+// selects and the AfterSeq of the next page (0 at the end).
+func (s *Service) SearchAudit(ctx context.Context, actor Actor, f AuditFilter) ([]*AuditEntry, int64, error) {
 	if err := policy.Authorize(policy.IdentityAdmin, subject(actor), policy.Target{}); err != nil {
-		return nil, Forbidden(ActionList)
+		return nil, 0, Forbidden(ActionList)
 	}
 	if f.Limit <= 0 || f.Limit > MaxListLimit {
-		return nil, Errorf(EINVALID, "limit must be 1 to %d.", MaxListLimit)
+		return nil, 0, Errorf(EINVALID, "limit must be 1 to %d.", MaxListLimit)
 	}
 	if f.Action != "" && !slices.Contains(AuditActions, f.Action) {
-		return nil, Errorf(EINVALID, "The audit action %q is unknown.", f.Action)
+		return nil, 0, Errorf(EINVALID, "The audit action %q is unknown.", f.Action)
 	}
-	return s.store.SearchAudit(ctx, f)
+	limit := f.Limit
+	f.Limit++ // one more tells whether there is a next page
+	es, err := s.store.SearchAudit(ctx, f)
+	if err != nil || len(es) <= limit {
+		return es, 0, err
+	}
+	es = es[:limit]
+	return es, es[limit-1].Seq, nil
 }

@@ -46,15 +46,12 @@ func (h *Handler) audit(q request, _ string) error {
 			return err
 		}
 	}
-	f.Limit++ // one more tells whether there is a next page
-	es, err := h.svc.SearchAudit(q.r.Context(), q.actor, f)
+	es, next, err := h.svc.SearchAudit(q.r.Context(), q.actor, f)
 	if err != nil {
 		return err
 	}
 	out := auditListView{Entries: []auditView{}}
-	if len(es) == f.Limit {
-		es = es[:f.Limit-1]
-		next := es[len(es)-1].Seq
+	if next > 0 {
 		out.NextAfter = &next
 	}
 	for _, e := range es {
