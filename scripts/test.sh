@@ -34,6 +34,7 @@ for target in \
   ./identity/aksk:FuzzAuthenticate \
   ./identity/token:FuzzOpen \
   ./api/kps:FuzzCreateBody \
+  ./api/native:FuzzBodies \
   ./api/identity:FuzzBodies \
   ./backup:FuzzRead
 do
