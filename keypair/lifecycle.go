@@ -62,6 +62,13 @@ type Filter struct {
 	Tags []Tag
 }
 
+// Position is a place in a list ordered by name then ID: the last key
+// pair of the previous page. The zero Position is before the first.
+type Position struct {
+	Name string
+	ID   int64
+}
+
 // DetailsUpdate changes a key pair's description, tags or expiry; nil
 // fields stay as they are.
 type DetailsUpdate struct {
@@ -108,10 +115,11 @@ type AuditFilter struct {
 // the deletion of expired key pairs. CreateKeyPair writes kp.Details in
 // its own transaction, and DeleteKeyPair removes them with the row.
 type LifecycleStore interface {
-	// ListDetailed returns, ordered by name, up to limit (> 0) key pairs v
-	// sees whose name is above after, that match f and have not expired
-	// at now, with their Details loaded.
-	ListDetailed(ctx context.Context, v Viewer, f Filter, after string, limit int, now time.Time) ([]*KeyPair, error)
+	// ListDetailed returns, ordered by name then ID, up to limit (> 0) key
+	// pairs that v sees (every owner's when v is nil), that come after
+	// after in that order, match f and have not expired at now, with
+	// their Details loaded.
+	ListDetailed(ctx context.Context, v *Viewer, f Filter, after Position, limit int, now time.Time) ([]*KeyPair, error)
 	// LoadDetails fills the Details of each of kps from the store.
 	LoadDetails(ctx context.Context, kps []*KeyPair) error
 	// UpdateDetails applies u to the key pair with id and sets its

@@ -119,51 +119,70 @@ func SHA256(public string) string {
 	return pk.FingerprintSHA256()
 }
 
-// ListDetailed returns up to limit key pairs the caller sees (or userID
-// owns, for an administrator), with names above after, matching f and
-// not expired, and the cursor name of the next page ("" at the end).
-func (s *Service) ListDetailed(ctx context.Context, actor Actor, userID string, f NativeFilter, after string, limit int) ([]*KeyPair, string, error) {
-	user, err := owner(actor, userID, ActionList)
-	if err != nil {
-		return nil, "", err
+// ListScope says whose key pairs a native list covers.
+type ListScope struct {
+	// UserID, when an administrator names one, lists that user's own.
+	UserID string
+	// Everyone, for administrators, lists every owner's key pairs.
+	Everyone bool
+}
+
+// ListDetailed returns up to limit key pairs the caller sees (or that
+// scope names, for an administrator), after the position after, matching
+// f and not expired, and the position of the next page (zero at the end).
+func (s *Service) ListDetailed(ctx context.Context, actor Actor, scope ListScope, f NativeFilter, after Position, limit int) ([]*KeyPair, Position, error) {
+	var v *Viewer
+	if scope.Everyone {
+		if err := policy.Authorize(policy.IdentityAdmin, subject(actor), policy.Target{}); err != nil {
+			return nil, Position{}, Forbidden(ActionList)
+		}
+	} else {
+		user, err := owner(actor, scope.UserID, ActionList)
+		if err != nil {
+			return nil, Position{}, err
+		}
+		vw := viewer(actor, user)
+		v = &vw
 	}
 	if limit <= 0 || limit > MaxListLimit {
-		return nil, "", Errorf(EINVALID, "limit must be 1 to %d.", MaxListLimit)
+		return nil, Position{}, Errorf(EINVALID, "limit must be 1 to %d.", MaxListLimit)
 	}
-	v, now := viewer(actor, user), s.now().UTC()
+	now := s.now().UTC()
 	if f.FingerprintSHA256 == "" {
 		kps, err := s.store.ListDetailed(ctx, v, f.Filter, after, limit+1, now)
 		if err != nil {
-			return nil, "", err
+			return nil, Position{}, err
 		}
 		return s.page(kps, limit, now)
 	}
 	// The store keeps no SHA-256 fingerprint: walk the matching pages and
 	// keep the key pairs whose key hashes to it.
+	const batch = 200
 	var out []*KeyPair
 	for {
-		batch, err := s.store.ListDetailed(ctx, v, f.Filter, after, 200, now)
+		kps, err := s.store.ListDetailed(ctx, v, f.Filter, after, batch, now)
 		if err != nil {
-			return nil, "", err
+			return nil, Position{}, err
 		}
-		for _, kp := range batch {
+		for _, kp := range kps {
 			if SHA256(kp.PublicKey) == f.FingerprintSHA256 {
 				out = append(out, kp)
 			}
 		}
-		if len(out) > limit || len(batch) < 200 {
+		if len(out) > limit || len(kps) < batch {
 			return s.page(out, limit, now)
 		}
-		after = batch[len(batch)-1].Name
+		last := kps[len(kps)-1]
+		after = Position{Name: last.Name, ID: last.ID}
 	}
 }
 
-// page cuts kps to limit and names the cursor of the next page.
-func (s *Service) page(kps []*KeyPair, limit int, now time.Time) ([]*KeyPair, string, error) {
-	next := ""
+// page cuts kps to limit and gives the position of the next page.
+func (s *Service) page(kps []*KeyPair, limit int, now time.Time) ([]*KeyPair, Position, error) {
+	var next Position
 	if len(kps) > limit {
 		kps = kps[:limit]
-		next = kps[limit-1].Name
+		next = Position{Name: kps[limit-1].Name, ID: kps[limit-1].ID}
 	}
 	for _, kp := range kps {
 		s.trimPrevious(kp, now)

@@ -130,7 +130,7 @@ type listView struct {
 const DefaultLimit = 100
 
 func (h *Handler) list(q request, _ string) error {
-	qs, err := query(q.r, "limit", "cursor", "tag", "tag-key", "type", "fingerprint", "name-prefix", "user_id")
+	qs, err := query(q.r, "limit", "cursor", "tag", "tag-key", "type", "fingerprint", "name-prefix", "user_id", "all_users")
 	if err != nil {
 		return err
 	}
@@ -138,17 +138,28 @@ func (h *Handler) list(q request, _ string) error {
 	if err != nil {
 		return err
 	}
-	after := ""
-	if c := qs.Get("cursor"); c != "" || qs.Has("cursor") {
-		if after, err = decodeCursor(c); err != nil {
+	var after keypair.Position
+	if qs.Has("cursor") {
+		if after, err = decodeCursor(qs.Get("cursor")); err != nil {
 			return err
 		}
+	}
+	scope := keypair.ListScope{UserID: qs.Get("user_id")}
+	switch qs.Get("all_users") {
+	case "", "false":
+	case "true":
+		if scope.UserID != "" {
+			return invalid("Give user_id or all_users, not both.")
+		}
+		scope.Everyone = true
+	default:
+		return invalid("all_users is true or false.")
 	}
 	f, err := listFilter(qs)
 	if err != nil {
 		return err
 	}
-	kps, next, err := h.svc.ListDetailed(q.r.Context(), q.actor, qs.Get("user_id"), f, after, limit)
+	kps, next, err := h.svc.ListDetailed(q.r.Context(), q.actor, scope, f, after, limit)
 	if err != nil {
 		return err
 	}
@@ -157,7 +168,7 @@ func (h *Handler) list(q request, _ string) error {
 	for _, kp := range kps {
 		out.KeyPairs = append(out.KeyPairs, view(kp, now))
 	}
-	if next != "" {
+	if next != (keypair.Position{}) {
 		c := encodeCursor(next)
 		out.NextCursor = &c
 	}

@@ -80,14 +80,17 @@ func TestRoute(t *testing.T) {
 // TestCursor round-trips cursors and refuses altered ones.
 func TestCursor(t *testing.T) {
 	for _, name := range []string{"a", "web-1", "ключ", "x y"} {
-		got, err := decodeCursor(encodeCursor(name))
-		if err != nil || got != name {
-			t.Errorf("cursor of %q: %q, %v", name, got, err)
+		p := keypair.Position{Name: name, ID: 42}
+		got, err := decodeCursor(encodeCursor(p))
+		if err != nil || got != p {
+			t.Errorf("cursor of %+v: %+v, %v", p, got, err)
 		}
 	}
-	good := encodeCursor("web-1")
-	for _, c := range []string{"", "web-1", "c1.", "c1.d2ViLTE", "c1.d2ViLTE.AAAAAAAAAAA", good + "x", "c2" + good[2:], "c1.d2ViLTE=." + cursorSum("web-1"),
-		encodeCursor(".."), encodeCursor(" a")} {
+	good := encodeCursor(keypair.Position{Name: "web-1", ID: 7})
+	for _, c := range []string{"", "web-1", "c1.", "c1.d2ViLTE", "c1.d2ViLTE.7", "c1.d2ViLTE.7.AAAAAAAAAAA", good + "x", "c2" + good[2:],
+		"c1.d2ViLTE=.7." + cursorSum("web-1", 7), "c1.d2ViLTE.07." + cursorSum("web-1", 7), "c1.d2ViLTE.8." + cursorSum("web-1", 7),
+		encodeCursor(keypair.Position{Name: "..", ID: 1}), encodeCursor(keypair.Position{Name: " a", ID: 1}),
+		encodeCursor(keypair.Position{Name: "a", ID: 0})} {
 		if _, err := decodeCursor(c); ProblemOf(err).Code != string(keypair.EINVALID) || ProblemOf(err).Status != 400 {
 			t.Errorf("cursor %q accepted or not a 400: %v", c, err)
 		}

@@ -103,31 +103,32 @@ func validText(s string) bool {
 const cursorVersion = "c1."
 
 // cursorSum checks a cursor's integrity: a cursor is opaque, and one
-// that was cut or altered is refused rather than read as another name.
-func cursorSum(name string) string {
-	s := sha256.Sum256([]byte("keyhaven cursor\x00" + name))
+// that was cut or altered is refused rather than read as another place.
+func cursorSum(name string, id int64) string {
+	s := sha256.Sum256([]byte("keyhaven cursor\x00" + name + "\x00" + strconv.FormatInt(id, 10)))
 	return base64.RawURLEncoding.EncodeToString(s[:8])
 }
 
-// encodeCursor makes the cursor of the page after the key pair name.
-func encodeCursor(name string) string {
-	return cursorVersion + base64.RawURLEncoding.EncodeToString([]byte(name)) + "." + cursorSum(name)
+// encodeCursor makes the cursor of the page after p: version, the name in
+// base64url, the id, the checksum.
+func encodeCursor(p keypair.Position) string {
+	return cursorVersion + base64.RawURLEncoding.EncodeToString([]byte(p.Name)) + "." + strconv.FormatInt(p.ID, 10) + "." + cursorSum(p.Name, p.ID)
 }
 
 // decodeCursor reads a cursor made by encodeCursor, or fails with 400.
-func decodeCursor(c string) (string, error) {
+func decodeCursor(c string) (keypair.Position, error) {
 	bad := invalid("The cursor is malformed; pass next_cursor from the previous page exactly as it came.")
-	rest, ok := strings.CutPrefix(c, cursorVersion)
-	if !ok {
-		return "", bad
+	parts := strings.Split(strings.TrimPrefix(c, cursorVersion), ".")
+	if !strings.HasPrefix(c, cursorVersion) || len(parts) != 3 {
+		return keypair.Position{}, bad
 	}
-	enc, sum, ok := strings.Cut(rest, ".")
-	if !ok {
-		return "", bad
+	b, err := base64.RawURLEncoding.Strict().DecodeString(parts[0])
+	if err != nil || len(b) == 0 || keypair.ValidateName(string(b)) != nil || !validText(string(b)) {
+		return keypair.Position{}, bad
 	}
-	b, err := base64.RawURLEncoding.Strict().DecodeString(enc)
-	if err != nil || len(b) == 0 || cursorSum(string(b)) != sum || keypair.ValidateName(string(b)) != nil || !validText(string(b)) {
-		return "", bad
+	id, err := strconv.ParseInt(parts[1], 10, 64)
+	if err != nil || id < 1 || strconv.FormatInt(id, 10) != parts[1] || cursorSum(string(b), id) != parts[2] {
+		return keypair.Position{}, bad
 	}
-	return string(b), nil
+	return keypair.Position{Name: string(b), ID: id}, nil
 }

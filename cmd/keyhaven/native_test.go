@@ -183,6 +183,16 @@ func TestNativeOperations(t *testing.T) {
 		}
 	}
 
+	// Administrators list every owner's key pairs; members may not.
+	var everyone nativeList
+	admin.want(200, "GET", "/keyhaven/v1/keypairs?all_users=true&name-prefix=gen", "", &everyone)
+	if len(everyone.KeyPairs) != 1 || everyone.KeyPairs[0].UserID != alice.ID {
+		t.Fatalf("admin's list of every owner: %+v", everyone)
+	}
+	if p := c.do("GET", "/keyhaven/v1/keypairs?all_users=true", "", false).Problem(t); p.Status != 403 {
+		t.Fatalf("member lists every owner: %+v", p)
+	}
+
 	// Update description, tags and expiry.
 	var up nativeKeyPair
 	c.want(200, "PATCH", "/keyhaven/v1/keypairs/soon", `{"description": "new", "tags": {"k": "v"}, "expires_at": null}`, &up)

@@ -74,6 +74,8 @@ func TestNativeBadInput(t *testing.T) {
 		{"unknown type filter", "GET", "/keyhaven/v1/keypairs?type=rsa-5000", "", 400, "invalid"},
 		{"bad fingerprint filter", "GET", "/keyhaven/v1/keypairs?fingerprint=SHA256:short", "", 400, "invalid"},
 		{"NUL in name-prefix", "GET", "/keyhaven/v1/keypairs?name-prefix=a%00", "", 400, "invalid"},
+		{"all_users not a boolean", "GET", "/keyhaven/v1/keypairs?all_users=maybe", "", 400, "invalid"},
+		{"all_users with user_id", "GET", "/keyhaven/v1/keypairs?all_users=true&user_id=x", "", 400, "invalid"},
 		{"limit given twice", "GET", "/keyhaven/v1/keypairs?limit=1&limit=2", "", 400, "invalid"},
 
 		{"missing key pair", "GET", "/keyhaven/v1/keypairs/nope", "", 404, "not_found"},

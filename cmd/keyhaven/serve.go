@@ -335,11 +335,16 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer, ready chan<- strin
 	defer reg.Close()
 	svc := keypair.NewService(keypair.Config{Store: st, Quota: cfg.QuotaKeyPairs, Escrow: escrow.New(reg),
 		GenerateConcurrency: cfg.KeygenConcurrency, GenerateWait: cfg.KeygenWait, RotationGrace: cfg.RotationGrace})
+	// The reaper stops, and is waited for, before the store closes.
 	rctx, stopReaper := context.WithCancel(ctx)
-	defer stopReaper()
-	go svc.RunReaper(rctx, cfg.ExpiryInterval, instanceName(), func(err error) {
-		log.Error("deleting expired key pairs", "error", err)
-	})
+	reaped := make(chan struct{})
+	go func() {
+		defer close(reaped)
+		svc.RunReaper(rctx, cfg.ExpiryInterval, instanceName(), func(err error) {
+			log.Error("deleting expired key pairs", "error", err)
+		})
+	}()
+	defer func() { stopReaper(); <-reaped }()
 	srv := server.New(server.Config{
 		Nova: nova.New(nova.Config{
 			Service: svc, Auth: auth, Log: log,

@@ -45,11 +45,15 @@ func writeTags(ctx context.Context, tx pgx.Tx, id int64, tags []keypair.Tag) err
 // ListDetailed implements keypair.LifecycleStore: one statement over the
 // viewer's key pairs with every condition of f, then the details of the
 // page.
-func (s *Store) ListDetailed(ctx context.Context, v keypair.Viewer, f keypair.Filter, after string, limit int, now time.Time) ([]*keypair.KeyPair, error) {
-	args := []any{v.UserID, v.DomainID, after, int64(limit), f.NamePrefix, f.Algorithm, f.Fingerprint, now.UnixMicro()}
+func (s *Store) ListDetailed(ctx context.Context, v *keypair.Viewer, f keypair.Filter, after keypair.Position, limit int, now time.Time) ([]*keypair.KeyPair, error) {
+	var who keypair.Viewer
+	if v != nil {
+		who = *v
+	}
+	args := []any{who.UserID, who.DomainID, after.Name, int64(limit), f.NamePrefix, f.Algorithm, f.Fingerprint, now.UnixMicro(), after.ID}
 	// id and name, unqualified, are the key pair row's in both halves of
 	// visible(); the subqueries' tables have no such columns.
-	cond := `name > $3 AND starts_with(name, $5::text) AND ($6::text = '' OR algorithm = $6) AND ($7::text = '' OR fingerprint = $7)
+	cond := `(name > $3 OR (name = $3 AND id > $9::bigint)) AND starts_with(name, $5::text) AND ($6::text = '' OR algorithm = $6) AND ($7::text = '' OR fingerprint = $7)
 		AND NOT EXISTS (SELECT 1 FROM key_pair_lifecycle WHERE key_pair_id = id AND expires_at <= $8)`
 	for _, k := range f.TagKeys {
 		args = append(args, k)
@@ -63,7 +67,13 @@ func (s *Store) ListDetailed(ctx context.Context, v keypair.Viewer, f keypair.Fi
 	if unstorable(args...) {
 		return []*keypair.KeyPair{}, nil // no stored text holds NUL
 	}
-	rows, err := s.pool.Query(ctx, visible(cond)+` ORDER BY name LIMIT $4`, args...)
+	query := visible(cond)
+	if v == nil {
+		// Every owner's: the viewer parameters are unused but typed, as
+		// PostgreSQL wants every parameter to be.
+		query = `SELECT ` + columns + ` FROM key_pairs WHERE $1::text IS NOT NULL AND $2::text IS NOT NULL AND ` + cond
+	}
+	rows, err := s.pool.Query(ctx, query+` ORDER BY name, id LIMIT $4`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: list detailed: %w", err)
 	}

@@ -42,11 +42,15 @@ func writeTags(ctx context.Context, tx *sql.Tx, id int64, tags []keypair.Tag) er
 // ListDetailed implements keypair.LifecycleStore: one statement over the
 // viewer's key pairs with every condition of f, then the details of the
 // page.
-func (s *Store) ListDetailed(ctx context.Context, v keypair.Viewer, f keypair.Filter, after string, limit int, now time.Time) ([]*keypair.KeyPair, error) {
-	args := []any{v.UserID, v.DomainID, after, limit, f.NamePrefix, f.Algorithm, f.Fingerprint, now.UnixMicro()}
+func (s *Store) ListDetailed(ctx context.Context, v *keypair.Viewer, f keypair.Filter, after keypair.Position, limit int, now time.Time) ([]*keypair.KeyPair, error) {
+	var who keypair.Viewer
+	if v != nil {
+		who = *v
+	}
+	args := []any{who.UserID, who.DomainID, after.Name, limit, f.NamePrefix, f.Algorithm, f.Fingerprint, now.UnixMicro(), after.ID}
 	// id and name, unqualified, are the key pair row's in both halves of
 	// visible(); the subqueries' tables have no such columns.
-	cond := `name > ?3 AND substr(name, 1, length(?5)) = ?5 AND (?6 = '' OR algorithm = ?6) AND (?7 = '' OR fingerprint = ?7)
+	cond := `(name > ?3 OR (name = ?3 AND id > ?9)) AND substr(name, 1, length(?5)) = ?5 AND (?6 = '' OR algorithm = ?6) AND (?7 = '' OR fingerprint = ?7)
 		AND NOT EXISTS (SELECT 1 FROM key_pair_lifecycle WHERE key_pair_id = id AND expires_at <= ?8)`
 	for _, k := range f.TagKeys {
 		args = append(args, k)
@@ -57,7 +61,11 @@ func (s *Store) ListDetailed(ctx context.Context, v keypair.Viewer, f keypair.Fi
 		cond += ` AND EXISTS (SELECT 1 FROM key_pair_tags WHERE key_pair_id = id AND tag_key = ?` + strconv.Itoa(len(args)-1) +
 			` AND tag_value = ?` + strconv.Itoa(len(args)) + `)`
 	}
-	rows, err := s.r.QueryContext(ctx, visible(cond)+` ORDER BY name LIMIT ?4`, args...)
+	query := visible(cond)
+	if v == nil {
+		query = `SELECT ` + columns + ` FROM key_pairs WHERE ` + cond
+	}
+	rows, err := s.r.QueryContext(ctx, query+` ORDER BY name, id LIMIT ?4`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: list detailed: %w", err)
 	}

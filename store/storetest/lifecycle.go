@@ -5,6 +5,7 @@ package storetest
 
 import (
 	"fmt"
+	"math"
 	"sync"
 	"testing"
 	"time"
@@ -102,7 +103,9 @@ func testListDetailedFilters(t *testing.T, s keypair.Store) {
 		{keypair.Filter{Tags: []keypair.Tag{tag("env", "nope")}}, "", 10, "[]"},
 		{keypair.Filter{NamePrefix: "web\x00"}, "", 10, "[]"},
 	} {
-		got, err := s.ListDetailed(t.Context(), me("alice"), c.f, c.after, c.limit, now)
+		alice := me("alice")
+		// After every key pair of that name, whatever its id.
+		got, err := s.ListDetailed(t.Context(), &alice, c.f, keypair.Position{Name: c.after, ID: math.MaxInt64}, c.limit, now)
 		if err != nil {
 			t.Fatalf("ListDetailed(%+v): %v", c.f, err)
 		}
@@ -110,9 +113,24 @@ func testListDetailedFilters(t *testing.T, s keypair.Store) {
 			t.Errorf("ListDetailed(%+v, after %q, limit %d) = %s, want %s", c.f, c.after, c.limit, kpNames(got), c.want)
 		}
 	}
-	got, err := s.ListDetailed(t.Context(), me("alice"), keypair.Filter{NamePrefix: "web-1"}, "", 10, now)
+	alice := me("alice")
+	got, err := s.ListDetailed(t.Context(), &alice, keypair.Filter{NamePrefix: "web-1"}, keypair.Position{}, 10, now)
 	if err != nil || len(got) != 1 || len(got[0].Details.Tags) != 2 || got[0].Details.ExpiresAt == nil {
 		t.Fatalf("ListDetailed loads no details: %v %+v", err, got)
+	}
+
+	// Every owner's, by name then id: two owners' "dup" come one after
+	// the other, and a page can end between them.
+	mk("bob", "dup", "ed25519", "ee", nil)
+	mk("alice", "dup", "ed25519", "ee", nil)
+	everyone, err := s.ListDetailed(t.Context(), nil, keypair.Filter{}, keypair.Position{}, 100, now)
+	if err != nil || kpNames(everyone) != "[db-1 dup dup shared-1 web-1 web-2 web-3]" {
+		t.Fatalf("every owner's: %s %v", kpNames(everyone), err)
+	}
+	first := everyone[1]
+	rest, err := s.ListDetailed(t.Context(), nil, keypair.Filter{Fingerprint: "ee"}, keypair.Position{Name: first.Name, ID: first.ID}, 100, now)
+	if err != nil || len(rest) != 1 || rest[0].Name != "dup" || rest[0].ID <= first.ID {
+		t.Fatalf("every owner's after the first dup: %s %v", kpNames(rest), err)
 	}
 }
 
