@@ -202,6 +202,9 @@ func (s *Server) reserveHandler() http.Handler {
 		}
 		b, _ := json.Marshal(body)
 		w.Header().Set("Content-Type", "application/json")
+		if strings.HasPrefix(r.URL.Path, "/keyhaven/") {
+			w.Header().Set("Content-Type", "application/problem+json")
+		}
 		w.Header().Set("Retry-After", "1")
 		w.WriteHeader(http.StatusServiceUnavailable)
 		_, _ = w.Write(b)

@@ -50,6 +50,11 @@ func intParam(qs url.Values, name string, def, maxV int) (int, error) {
 // listFilter reads the filters of a key pair list.
 func listFilter(qs url.Values) (keypair.NativeFilter, error) {
 	var f keypair.NativeFilter
+	// Each tag condition is a subquery; a key pair has at most MaxTags
+	// tags, so more conditions could match nothing anyway.
+	if n := len(qs["tag"]) + len(qs["tag-key"]); n > keypair.MaxTags {
+		return f, invalid("At most %d tag and tag-key filters, not %d.", keypair.MaxTags, n)
+	}
 	for _, s := range qs["tag"] {
 		t, err := keypair.ParseTag(s)
 		if err != nil {

@@ -76,6 +76,7 @@ func TestNativeBadInput(t *testing.T) {
 		{"NUL in name-prefix", "GET", "/keyhaven/v1/keypairs?name-prefix=a%00", "", 400, "invalid"},
 		{"all_users not a boolean", "GET", "/keyhaven/v1/keypairs?all_users=maybe", "", 400, "invalid"},
 		{"all_users with user_id", "GET", "/keyhaven/v1/keypairs?all_users=true&user_id=x", "", 400, "invalid"},
+		{"51 tag filters", "GET", "/keyhaven/v1/keypairs?" + strings.Repeat("tag-key=a&", 51), "", 400, "invalid"},
 		{"limit given twice", "GET", "/keyhaven/v1/keypairs?limit=1&limit=2", "", 400, "invalid"},
 
 		{"missing key pair", "GET", "/keyhaven/v1/keypairs/nope", "", 404, "not_found"},
