@@ -137,6 +137,8 @@ func (s *Service) commitRotation(ctx context.Context, actor Actor, kp *KeyPair, 
 		return nil, err
 	}
 	if s.follow != nil {
+		// The rotation has committed and is the caller's answer; a
+		// follower that fails retries on its own (tasks are durable).
 		_ = s.follow.FollowRotation(ctx, kp, *prev)
 	}
 	kp.PublicKey, kp.Fingerprint, kp.Algorithm, kp.Escrow, kp.UpdatedAt = r.PublicKey, r.Fingerprint, r.Algorithm, r.Escrow, r.At

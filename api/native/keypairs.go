@@ -4,11 +4,31 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/keyhaven/keyhaven/keypair"
 )
+
+// nameChars are the characters of a name this API creates: Nova's from
+// microversion 2.92, so that Nova's clients can show and delete every key
+// pair made here (and ":rotate" can never be part of a name).
+const nameChars = "@._- 0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+// validateName checks the name of a new key pair; the domain adds its
+// own rules (length, no outer space, not "." or "..").
+func validateName(name string) error {
+	if name == "" {
+		return invalid("The field name is required.")
+	}
+	for _, r := range name {
+		if !strings.ContainsRune(nameChars, r) {
+			return invalid("A key pair name is letters, digits, spaces and @ . _ -; not %q.", r)
+		}
+	}
+	return keypair.ValidateName(name)
+}
 
 // MaxDescription is the longest description accepted, KPS's.
 const MaxDescription = 255
@@ -68,8 +88,8 @@ func (h *Handler) create(q request, _ string) error {
 	if err := decode(q.r, &b); err != nil {
 		return err
 	}
-	if b.Name == "" {
-		return invalid("The field name is required.")
+	if err := validateName(b.Name); err != nil {
+		return err
 	}
 	if utf8.RuneCountInString(b.Description) > MaxDescription {
 		return invalid("The description must be at most %d characters.", MaxDescription)
