@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -109,5 +110,15 @@ func TestNativeCrossDialect(t *testing.T) {
 	}
 	if p := c.do("GET", "/keyhaven/v1/keypairs/brief", "", false).Problem(t); p.Code != "not_found" {
 		t.Fatalf("show of an expired key pair: %+v", p)
+	}
+
+	// Nova's x509 certificates show here too, with both fingerprints.
+	if _, err := keypairs.Create(ctx, nova, keypairs.CreateOpts{Name: "winrm", Type: "x509"}).Extract(); err != nil {
+		t.Fatal(err)
+	}
+	var x nativeKeyPair
+	c.want(200, "GET", "/keyhaven/v1/keypairs/winrm", "", &x)
+	if x.Type != "x509" || !strings.HasPrefix(x.FingerprintSHA256, "SHA256:") || len(x.FingerprintMD5) != 47 {
+		t.Fatalf("an x509 key pair through the native API: %+v", x)
 	}
 }
