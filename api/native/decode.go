@@ -62,7 +62,57 @@ func decodeBody(body []byte, v any) error {
 	if dec.More() {
 		return invalid("The request body holds data after its JSON value.")
 	}
-	return nil
+	return duplicateKeys(body)
+}
+
+// duplicateKeys refuses an object that names a member twice, which
+// encoding/json would silently read as its last value (a tag given twice,
+// a name given twice). body is valid JSON by now.
+func duplicateKeys(body []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	type frame struct {
+		keys   map[string]bool
+		object bool
+		expect bool // the next string token of an object is a key
+	}
+	var stack []*frame
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return invalid("The request body is not valid JSON.")
+		}
+		var top *frame
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		if top != nil && top.object && top.expect {
+			if k, ok := tok.(string); ok {
+				if top.keys[k] {
+					return invalid("The member %q is given twice in one object.", k)
+				}
+				top.keys[k] = true
+				top.expect = false
+				continue
+			}
+		}
+		switch tok {
+		case json.Delim('{'):
+			stack = append(stack, &frame{keys: map[string]bool{}, object: true, expect: true})
+			continue
+		case json.Delim('['):
+			stack = append(stack, &frame{})
+			continue
+		case json.Delim('}'), json.Delim(']'):
+			stack = stack[:len(stack)-1]
+		}
+		// A value ended: the parent object expects its next key.
+		if len(stack) > 0 && stack[len(stack)-1].object {
+			stack[len(stack)-1].expect = true
+		}
+	}
 }
 
 // fieldError is a value a field's own UnmarshalJSON refused.

@@ -47,6 +47,8 @@ func TestNativeBadInput(t *testing.T) {
 		{"name with a colon", "POST", "/keyhaven/v1/keypairs", `{"name": "a:rotate"}`, 400, "invalid"},
 		{"name with a slash", "POST", "/keyhaven/v1/keypairs", `{"name": "a/b"}`, 400, "invalid"},
 		{"name too long", "POST", "/keyhaven/v1/keypairs", `{"name": "` + strings.Repeat("n", 256) + `"}`, 400, "invalid"},
+		{"name given twice", "POST", "/keyhaven/v1/keypairs", `{"name": "a", "name": "b"}`, 400, "invalid"},
+		{"tag given twice", "POST", "/keyhaven/v1/keypairs", `{"name": "a", "tags": {"k": "1", "k": "2"}}`, 400, "invalid"},
 		{"name of dots", "POST", "/keyhaven/v1/keypairs", `{"name": ".."}`, 400, "invalid"},
 		{"not an object", "POST", "/keyhaven/v1/keypairs", `["a"]`, 400, "invalid"},
 		{"trailing data", "POST", "/keyhaven/v1/keypairs", `{"name": "a"} {}`, 400, "invalid"},
