@@ -262,10 +262,11 @@ func (h *Handler) update(q request, name string) error {
 }
 
 func (h *Handler) delete(q request, name string) error {
-	if _, err := query(q.r); err != nil {
+	qs, err := query(q.r, "user_id")
+	if err != nil {
 		return err
 	}
-	if err := h.svc.Delete(q.r.Context(), q.actor, "", name); err != nil {
+	if err := h.svc.Delete(q.r.Context(), q.actor, qs.Get("user_id"), name); err != nil {
 		return err
 	}
 	q.w.WriteHeader(http.StatusNoContent)

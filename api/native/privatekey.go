@@ -13,11 +13,12 @@ type privateKeyView struct {
 }
 
 func (h *Handler) exportPrivate(q request, name string) error {
-	if _, err := query(q.r); err != nil {
+	qs, err := query(q.r, "user_id")
+	if err != nil {
 		return err
 	}
 	// The service writes the audit entry of the reveal before it returns.
-	private, err := h.svc.ExportPrivateKey(q.r.Context(), q.actor, "", name)
+	private, err := h.svc.ExportPrivateKey(q.r.Context(), q.actor, qs.Get("user_id"), name)
 	if err != nil {
 		return err
 	}

@@ -250,8 +250,12 @@ func TestNativeOperations(t *testing.T) {
 		t.Fatalf("audit page: %+v", log)
 	}
 
-	// Delete.
+	// Delete; an administrator deletes another user's.
 	c.want(204, "DELETE", "/keyhaven/v1/keypairs/imp", "", nil)
+	admin.want(204, "DELETE", "/keyhaven/v1/keypairs/far?user_id="+alice.ID, "", nil)
+	if p := c.do("DELETE", "/keyhaven/v1/keypairs/soon?user_id=someone-else", "", false).Problem(t); p.Status != 403 {
+		t.Fatalf("member deletes for another user: %+v", p)
+	}
 	if p := c.do("GET", "/keyhaven/v1/keypairs/imp", "", false).Problem(t); p.Code != "not_found" {
 		t.Fatalf("show after delete: %+v", p)
 	}
