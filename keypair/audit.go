@@ -31,7 +31,17 @@ const (
 	// AuditDisassociate records a task that takes a key pair off a server
 	// (UNBIND), as AuditAssociate does.
 	AuditDisassociate AuditAction = "disassociate"
+	// AuditRotate records new key material under a key pair's name and id
+	// (keyhaven's own API), in the rotation's transaction.
+	AuditRotate AuditAction = "rotate"
+	// AuditExpire records the service deleting a key pair whose expiry
+	// passed, in the deletion's transaction.
+	AuditExpire AuditAction = "expire"
 )
+
+// AuditActions lists every audited action.
+var AuditActions = []AuditAction{AuditCreateEscrowed, AuditImportPrivate, AuditExport, AuditClear,
+	AuditRewrap, AuditReseal, AuditDeleteEscrowed, AuditAssociate, AuditDisassociate, AuditRotate, AuditExpire}
 
 // AuditEntry is one line of the append-only, hash-chained audit log.
 type AuditEntry struct {

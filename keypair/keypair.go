@@ -60,6 +60,10 @@ type KeyPair struct {
 	CreatedAt, UpdatedAt time.Time
 	// Escrow is the private key sealed in escrow, nil when there is none.
 	Escrow *Escrowed
+	// Details are what only keyhaven's own API shows (tags, expiry, the
+	// previous key material); Get and List of the other dialects leave
+	// them empty, LifecycleStore fills them.
+	Details Details
 }
 
 // Escrowed is a private key in escrow, as the store keeps it: opaque to

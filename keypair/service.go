@@ -64,6 +64,11 @@ type Config struct {
 	Escrow Escrow
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+	// RotationGrace is how long a rotation's previous key material is
+	// kept; DefaultRotationGrace when 0.
+	RotationGrace time.Duration
+	// AfterRotate, when not nil, hears of every committed rotation.
+	AfterRotate RotationFollower
 }
 
 // Service applies keyhaven's rules to key pairs; every API dialect calls it.
@@ -73,6 +78,8 @@ type Service struct {
 	gen    Generator
 	escrow Escrow
 	now    func() time.Time
+	grace  time.Duration
+	follow RotationFollower
 }
 
 // NewService returns a Service.
@@ -95,7 +102,11 @@ func NewService(cfg Config) *Service {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Service{store: cfg.Store, quota: cfg.Quota, gen: cfg.Generator, escrow: cfg.Escrow, now: cfg.Now}
+	if cfg.RotationGrace <= 0 {
+		cfg.RotationGrace = DefaultRotationGrace
+	}
+	return &Service{store: cfg.Store, quota: cfg.Quota, gen: cfg.Generator, escrow: cfg.Escrow, now: cfg.Now,
+		grace: cfg.RotationGrace, follow: cfg.AfterRotate}
 }
 
 // Quota returns the per-user key pair quota in force.
@@ -125,6 +136,15 @@ type CreateInput struct {
 	UserID string
 	// Protection, when not nil, keeps the private key in escrow.
 	Protection *Protection
+	// Spec, when not nil and PublicKey is nil, chooses the type and
+	// private key format generated (keyhaven's own API); nil generates
+	// what Nova does.
+	Spec *KeySpec
+	// Description is KPS's free text; empty for none.
+	Description string
+	// Tags and ExpiresAt are stored as the key pair's Details.
+	Tags      []Tag
+	ExpiresAt *time.Time
 }
 
 // Created is a new key pair and, when it was generated, its private key,
@@ -212,6 +232,10 @@ func (s *Service) Create(ctx context.Context, actor Actor, in CreateInput) (*Cre
 			return nil, err
 		}
 	}
+	details, err := s.checkDetails(typ, in)
+	if err != nil {
+		return nil, err
+	}
 	n, err := s.store.CountKeyPairs(ctx, user)
 	if err != nil {
 		return nil, err
@@ -220,7 +244,7 @@ func (s *Service) Create(ctx context.Context, actor Actor, in CreateInput) (*Cre
 		return nil, QuotaExceeded()
 	}
 
-	kp := &KeyPair{UID: newUID(), UserID: user, ProjectID: actor.ProjectID, DomainID: domain, Name: in.Name, Type: typ, Scope: scope}
+	kp := &KeyPair{UID: newUID(), UserID: user, ProjectID: actor.ProjectID, DomainID: domain, Name: in.Name, Type: typ, Scope: scope, Details: details, Description: in.Description}
 	out := &Created{KeyPair: kp}
 	var private string
 	if in.PublicKey != nil {
@@ -236,7 +260,9 @@ func (s *Service) Create(ctx context.Context, actor Actor, in CreateInput) (*Cre
 		}
 	} else {
 		var g *sshkey.Generated
-		if typ == TypeX509 {
+		if in.Spec != nil && typ == TypeSSH {
+			g, err = s.generateSpec(ctx, *in.Spec)
+		} else if typ == TypeX509 {
 			g, err = s.gen.GenerateX509(ctx, user)
 		} else {
 			g, err = s.gen.GenerateSSH(ctx)

@@ -68,4 +68,7 @@ type Store interface {
 
 	// Close releases the store's resources.
 	Close() error
+
+	// LifecycleStore serves keyhaven's own API (tags, expiry, rotation).
+	LifecycleStore
 }

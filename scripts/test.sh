@@ -35,6 +35,7 @@ for target in \
   ./identity/token:FuzzOpen \
   ./api/kps:FuzzCreateBody \
   ./api/kps:FuzzTaskBodies \
+  ./api/native:FuzzBodies \
   ./api/identity:FuzzBodies \
   ./backup:FuzzRead \
   ./sshpush:FuzzRewriteAuthorizedKeys

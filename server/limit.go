@@ -194,11 +194,17 @@ func (s *Server) reserveHandler() http.Handler {
 			body = map[string]any{"error": map[string]any{"code": 503, "title": "Service Unavailable", "message": msg}}
 		case strings.HasPrefix(r.URL.Path, "/v3/"):
 			body = map[string]any{"error_code": kps.ErrOverloaded.Code, "error_msg": msg}
+		case strings.HasPrefix(r.URL.Path, "/keyhaven/"):
+			// RFC 9457 problem details, as keyhaven's own API answers.
+			body = map[string]any{"type": "about:blank", "title": "Service Unavailable", "status": 503, "detail": msg, "code": "overloaded"}
 		default:
 			body = map[string]any{"serviceUnavailable": map[string]any{"code": 503, "message": msg}}
 		}
 		b, _ := json.Marshal(body)
 		w.Header().Set("Content-Type", "application/json")
+		if strings.HasPrefix(r.URL.Path, "/keyhaven/") {
+			w.Header().Set("Content-Type", "application/problem+json")
+		}
 		w.Header().Set("Retry-After", "1")
 		w.WriteHeader(http.StatusServiceUnavailable)
 		_, _ = w.Write(b)

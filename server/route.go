@@ -19,6 +19,7 @@ type router struct {
 	kps      http.Handler
 	metrics  http.Handler
 	debug    http.Handler
+	native   http.Handler
 }
 
 func (rt *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -34,6 +35,8 @@ func (rt *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rt.identity.ServeHTTP(w, r)
 	case rt.kps != nil && (p == "/v3" || strings.HasPrefix(p, "/v3/")):
 		rt.kps.ServeHTTP(w, r)
+	case rt.native != nil && (p == "/keyhaven" || strings.HasPrefix(p, "/keyhaven/")):
+		rt.native.ServeHTTP(w, r)
 	default:
 		rt.nova.ServeHTTP(w, r)
 	}

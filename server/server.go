@@ -28,6 +28,8 @@ type Config struct {
 	Identity http.Handler
 	// KPS, when not nil, serves "/v3/": Huawei Cloud KPS v3.
 	KPS http.Handler
+	// Native, when not nil, serves "/keyhaven/": keyhaven's own API.
+	Native http.Handler
 	// Health reports whether the service can serve; nil means always.
 	Health func(context.Context) error
 	// Log receives the access log and server errors.
@@ -92,7 +94,7 @@ func New(cfg Config) *Server {
 		cfg.ReadTimeout = DefaultReadTimeout
 	}
 	s := &Server{cfg: cfg, healthz: healthHandler(cfg)}
-	mux := &router{health: s.healthz, nova: cfg.Nova, identity: cfg.Identity, kps: cfg.KPS, metrics: cfg.Metrics, debug: cfg.Debug}
+	mux := &router{health: s.healthz, nova: cfg.Nova, identity: cfg.Identity, kps: cfg.KPS, native: cfg.Native, metrics: cfg.Metrics, debug: cfg.Debug}
 	s.handler = s.requestID(s.accessLog(s.recover(s.limitBody(mux))))
 	return s
 }

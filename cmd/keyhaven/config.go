@@ -75,6 +75,8 @@ type Config struct {
 	SSHWorkers        int           `yaml:"ssh_workers" help:"key pair association tasks (SSH logins to servers) this instance runs at once; more wait READY"`
 	SSHConnectTimeout time.Duration `yaml:"ssh_connect_timeout" help:"how long an association task may take to connect to a server and finish the SSH handshake"`
 	SSHTaskTimeout    time.Duration `yaml:"ssh_task_timeout" help:"how long one association task may take in all, login included"`
+	ExpiryInterval    time.Duration `yaml:"expiry_interval" help:"how often each instance deletes the key pairs whose expiry passed (keyhaven's own API); at most 1m, so that none outlives its expiry by more than a minute"`
+	RotationGrace     time.Duration `yaml:"rotation_grace" help:"how long a rotated key pair keeps showing its previous public key and fingerprints"`
 }
 
 func defaultConfig() Config {
@@ -109,6 +111,8 @@ func defaultConfig() Config {
 		SSHWorkers:                 task.DefaultWorkers,
 		SSHConnectTimeout:          task.DefaultConnectTimeout,
 		SSHTaskTimeout:             task.DefaultTaskTimeout,
+		ExpiryInterval:             15 * time.Second,
+		RotationGrace:              keypair.DefaultRotationGrace,
 	}
 }
 
@@ -356,6 +360,12 @@ func (c *Config) validate() error {
 	}
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, errors.New("shutdown_timeout: must be positive"))
+	}
+	if c.ExpiryInterval < 100*time.Millisecond || c.ExpiryInterval > time.Minute {
+		errs = append(errs, fmt.Errorf("expiry_interval: %s; want 100ms to 1m", c.ExpiryInterval))
+	}
+	if c.RotationGrace <= 0 {
+		errs = append(errs, errors.New("rotation_grace: must be positive"))
 	}
 	for _, u := range []struct{ name, v string }{{"public_url", c.PublicURL}, {"auth_uri", c.AuthURI}, {"keystone_url", c.KeystoneURL}} {
 		if u.v != "" && !strings.HasPrefix(u.v, "http://") && !strings.HasPrefix(u.v, "https://") {

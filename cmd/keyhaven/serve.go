@@ -21,6 +21,7 @@ import (
 
 	identityapi "github.com/keyhaven/keyhaven/api/identity"
 	"github.com/keyhaven/keyhaven/api/kps"
+	"github.com/keyhaven/keyhaven/api/native"
 	"github.com/keyhaven/keyhaven/api/nova"
 	"github.com/keyhaven/keyhaven/escrow"
 	"github.com/keyhaven/keyhaven/identity"
@@ -48,6 +49,13 @@ type dataStore interface {
 	identity.Store
 	identity.SignatureLedger
 	task.Store
+}
+
+// instanceName names this process in the audit entries of its expiry
+// reaper: host and process id.
+func instanceName() string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("expiry@%s:%d", host, os.Getpid())
 }
 
 // isPostgres reports whether a database setting names PostgreSQL.
@@ -336,7 +344,7 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer, ready chan<- strin
 	m.KeyPool(pool.Len, pool.Cap)
 	m.GenerateQueue(genLimit.Running, genLimit.Waiting, genLimit.Capacity)
 	svc := keypair.NewService(keypair.Config{Store: m.Store(st), Quota: cfg.QuotaKeyPairs, Escrow: m.Escrow(escrow.New(reg)),
-		GenerateLimit: genLimit, Pool: pool})
+		GenerateLimit: genLimit, Pool: pool, RotationGrace: cfg.RotationGrace})
 	var debug http.Handler
 	if cfg.Pprof {
 		debug = server.AdminOnly(auth, server.Pprof())
@@ -345,6 +353,16 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer, ready chan<- strin
 	exec := sshpush.New(sshpush.Config{Logger: log.With("component", "sshpush")})
 	tasks, stopTasks := startTasks(ctx, cfg, st, exec, svc, log)
 	defer stopTasks() // before the store closes: the pool writes its tasks' outcomes
+	// The reaper stops, and is waited for, before the store closes.
+	rctx, stopReaper := context.WithCancel(ctx)
+	reaped := make(chan struct{})
+	go func() {
+		defer close(reaped)
+		svc.RunReaper(rctx, cfg.ExpiryInterval, instanceName(), func(err error) {
+			log.Error("deleting expired key pairs", "error", err)
+		})
+	}()
+	defer func() { stopReaper(); <-reaped }()
 	srv := server.New(server.Config{
 		Nova: nova.New(nova.Config{
 			Service: svc, Auth: auth, Log: log,
@@ -353,6 +371,7 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer, ready chan<- strin
 		}),
 		Identity:        identityHandler,
 		KPS:             kps.New(kps.Config{Service: svc, Auth: auth, Log: log, Health: health, Tasks: tasks}),
+		Native:          native.New(native.Config{Service: svc, Auth: auth, Log: log, Health: health}),
 		Health:          health,
 		Log:             log,
 		ShutdownTimeout: cfg.ShutdownTimeout,

@@ -150,6 +150,9 @@ func (s *Store) CreateKeyPair(ctx context.Context, kp *keypair.KeyPair, quota in
 		if err != nil {
 			return fmt.Errorf("insert: %w", err)
 		}
+		if err := insertDetails(ctx, tx, id, kp.Details); err != nil {
+			return err
+		}
 		if audit != nil {
 			e := *audit
 			e.KeyPairID = id

@@ -132,6 +132,9 @@ func (s *Store) CreateKeyPair(ctx context.Context, kp *keypair.KeyPair, quota in
 	if err != nil {
 		return fmt.Errorf("sqlite: create key pair: insert: %w", err)
 	}
+	if err := insertDetails(ctx, tx, id, kp.Details); err != nil {
+		return err
+	}
 	var entry keypair.AuditEntry
 	if audit != nil {
 		e := *audit

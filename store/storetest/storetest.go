@@ -59,6 +59,7 @@ func Run(t *testing.T, open func(t *testing.T) keypair.Store) {
 		{"AuditWithDelete", testAuditWithDelete},
 		{"AuditChangesConcurrent", testAuditChangesConcurrent},
 	}
+	tests = append(tests, lifecycleTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			s := open(t)
