@@ -92,40 +92,28 @@ func (s *Store) CreateKeyPair(ctx context.Context, kp *keypair.KeyPair, quota in
 	defer tx.Rollback()
 
 	var n int
-	err = tx.QueryRowContext(ctx, `SELECT count(*) FROM key_pairs WHERE user_id = ?`, kp.UserID).Scan(&n)
-	if err != nil {
+	if err := tx.StmtContext(ctx, s.st.wCount).QueryRowContext(ctx, kp.UserID).Scan(&n); err != nil {
 		return fmt.Errorf("sqlite: create key pair: count: %w", err)
 	}
 	if n >= quota {
 		return keypair.QuotaExceeded()
 	}
-
-	// The owner's names; then, in the domain, the shared names (user
-	// scope) or all names (domain scope).
-	inDomain := `scope = 'domain'`
+	taken := s.st.wTakenUser
 	if kp.Scope == keypair.ScopeDomain {
-		inDomain = `scope IN ('user', 'domain')`
+		taken = s.st.wTakenDomain
 	}
-	var taken bool
-	err = tx.QueryRowContext(ctx, `SELECT
-		EXISTS (SELECT 1 FROM key_pairs WHERE user_id = ?1 AND name = ?2) OR
-		EXISTS (SELECT 1 FROM key_pairs WHERE ?3 <> '' AND domain_id = ?3 AND `+inDomain+` AND name = ?2)`,
-		kp.UserID, kp.Name, kp.DomainID).Scan(&taken)
-	if err != nil {
+	var isTaken bool
+	if err := tx.StmtContext(ctx, taken).QueryRowContext(ctx, kp.UserID, kp.Name, kp.DomainID).Scan(&isTaken); err != nil {
 		return fmt.Errorf("sqlite: create key pair: check name: %w", err)
 	}
-	if taken {
+	if isTaken {
 		return keypair.Conflict(kp.Name)
 	}
 
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	ref, blob := escrowArgs(kp.Escrow)
 	var id int64
-	err = tx.QueryRowContext(ctx, `INSERT INTO key_pairs
-		(uid, user_id, project_id, domain_id, name, type, scope, public_key, fingerprint,
-		 algorithm, description, created_at, updated_at, escrow_ref, escrow_blob)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		RETURNING id`,
+	err = tx.StmtContext(ctx, s.st.wInsert).QueryRowContext(ctx,
 		kp.UID, kp.UserID, kp.ProjectID, kp.DomainID, kp.Name, string(kp.Type), string(kp.Scope),
 		kp.PublicKey, kp.Fingerprint, kp.Algorithm, kp.Description, now.UnixMicro(), now.UnixMicro(),
 		ref, blob).Scan(&id)
@@ -167,7 +155,7 @@ func visible(cond string) string {
 // GetKeyPair returns the key pair called name that v sees: v's own, or one
 // shared with v's domain; ENOTFOUND when there is none.
 func (s *Store) GetKeyPair(ctx context.Context, v keypair.Viewer, name string) (*keypair.KeyPair, error) {
-	row := s.r.QueryRowContext(ctx, visible(`name = ?3`)+` LIMIT 1`, v.UserID, v.DomainID, name)
+	row := s.st.rGet.QueryRowContext(ctx, v.UserID, v.DomainID, name)
 	kp, err := scanKeyPair(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, keypair.NotFound(name, v.UserID)
@@ -193,8 +181,7 @@ func (s *Store) ListKeyPairs(ctx context.Context, v keypair.Viewer, page keypair
 			limit++ // room for the marker row
 		}
 	}
-	rows, err := s.r.QueryContext(ctx, visible(`name >= ?3`)+` ORDER BY name LIMIT ?4`,
-		v.UserID, v.DomainID, page.Marker, limit)
+	rows, err := s.st.rList.QueryContext(ctx, v.UserID, v.DomainID, page.Marker, limit)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: list key pairs: %w", err)
 	}
@@ -228,7 +215,7 @@ func (s *Store) ListKeyPairs(ctx context.Context, v keypair.Viewer, page keypair
 // CountKeyPairs returns how many key pairs the user owns, of either scope.
 func (s *Store) CountKeyPairs(ctx context.Context, userID string) (int, error) {
 	var n int
-	err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM key_pairs WHERE user_id = ?`, userID).Scan(&n)
+	err := s.st.rCount.QueryRowContext(ctx, userID).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("sqlite: count key pairs: %w", err)
 	}
@@ -246,7 +233,7 @@ func (s *Store) DeleteKeyPair(ctx context.Context, id int64, audit *keypair.Audi
 	}
 	defer tx.Rollback()
 	var escrowed bool
-	err = tx.QueryRowContext(ctx, `DELETE FROM key_pairs WHERE id = ? RETURNING escrow_blob IS NOT NULL`, id).Scan(&escrowed)
+	err = tx.StmtContext(ctx, s.st.wDelete).QueryRowContext(ctx, id).Scan(&escrowed)
 	if errors.Is(err, sql.ErrNoRows) {
 		return keypair.Errorf(keypair.ENOTFOUND, "Keypair %d not found", id)
 	}

@@ -42,6 +42,7 @@ type Store struct {
 	path string
 	w    *sql.DB // exactly one connection; every write goes through it
 	r    *sql.DB // query-only connections for reads
+	st   stmts   // the hot path's prepared statements
 
 	// scrubOwed counts destroying writes whose scrub did not complete;
 	// scrubPaid is scrubOwed as it was when scrubLoop's last complete
@@ -134,6 +135,11 @@ func openDriver(ctx context.Context, driver, path string, opts Options) (*Store,
 		s.w.Close()
 		return nil, fmt.Errorf("sqlite: open %s readers: %w", abs, err)
 	}
+	if err := s.prepare(ctx); err != nil {
+		s.r.Close()
+		s.w.Close()
+		return nil, err
+	}
 	s.scrubKick, s.scrubStop, s.scrubDone = make(chan struct{}, 1), make(chan struct{}), make(chan struct{})
 	go s.scrubLoop()
 	// A crash between a destroying write's commit and its scrub leaves
@@ -213,6 +219,9 @@ func (s *Store) Close() error {
 		close(s.scrubStop)
 		<-s.scrubDone
 		var errs []error
+		if err := s.closeStmts(); err != nil {
+			errs = append(errs, fmt.Errorf("sqlite: close statements: %w", err))
+		}
 		if err := s.r.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("sqlite: close readers: %w", err))
 		}
