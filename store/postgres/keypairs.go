@@ -76,7 +76,8 @@ func checkNew(kp *keypair.KeyPair) error {
 // previous holder committed and, at READ COMMITTED, see its row. The
 // fixed order rules out deadlocks.
 //
-// Under the locks it counts the owner's key pairs and fails with EQUOTA
+// Under the locks it reads the owner's count (key_pair_counts, which
+// triggers keep in step with the rows) and fails with EQUOTA
 // when there are quota or more, then fails with ECONFLICT when the name
 // would resolve to two key pairs for some user:
 //
@@ -109,7 +110,7 @@ func (s *Store) CreateKeyPair(ctx context.Context, kp *keypair.KeyPair, quota in
 			}
 		}
 		var n int
-		if err := tx.QueryRow(ctx, `SELECT count(*) FROM key_pairs WHERE user_id = $1`, kp.UserID).Scan(&n); err != nil {
+		if err := tx.QueryRow(ctx, sqlCount, kp.UserID).Scan(&n); err != nil {
 			return fmt.Errorf("count: %w", err)
 		}
 		if n >= quota {
@@ -262,10 +263,14 @@ func (s *Store) ListKeyPairs(ctx context.Context, v keypair.Viewer, page keypair
 	return kps, nil
 }
 
+// sqlCount reads the owner's count, kept by migration 0007's triggers in
+// the transaction of every insert and delete.
+const sqlCount = `SELECT coalesce((SELECT n FROM key_pair_counts WHERE user_id = $1), 0)`
+
 // CountKeyPairs returns how many key pairs the user owns, of either scope.
 func (s *Store) CountKeyPairs(ctx context.Context, userID string) (int, error) {
 	var n int
-	err := s.pool.QueryRow(ctx, `SELECT count(*) FROM key_pairs WHERE user_id = $1`, userID).Scan(&n)
+	err := s.pool.QueryRow(ctx, sqlCount, userID).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("postgres: count key pairs: %w", err)
 	}

@@ -67,8 +67,9 @@ func checkNew(kp *keypair.KeyPair) error {
 
 // CreateKeyPair inserts kp in one write transaction (BEGIN IMMEDIATE, so
 // it holds the database's write lock throughout and concurrent creates, in
-// this process or another, run one after the other). It counts the owner's
-// key pairs and fails with EQUOTA when there are quota or more, then fails
+// this process or another, run one after the other). It reads the owner's
+// count (key_pair_counts, which triggers keep in step with the rows) and
+// fails with EQUOTA when it is quota or more, then fails
 // with ECONFLICT when the name would resolve to two key pairs for some
 // user:
 //

@@ -31,7 +31,8 @@ const (
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		RETURNING id`
 	sqlDelete = `DELETE FROM key_pairs WHERE id = ? RETURNING escrow_blob IS NOT NULL`
-	sqlCount  = `SELECT count(*) FROM key_pairs WHERE user_id = ?`
+	// The owner's count, kept by migration 0007's triggers.
+	sqlCount = `SELECT coalesce((SELECT n FROM key_pair_counts WHERE user_id = ?), 0)`
 )
 
 // stmts holds the prepared statements: r* on the readers, w* on the
