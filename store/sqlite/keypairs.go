@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/keyhaven/keyhaven/keypair"
@@ -65,13 +66,14 @@ func checkNew(kp *keypair.KeyPair) error {
 	return err
 }
 
-// CreateKeyPair inserts kp in one write transaction (BEGIN IMMEDIATE, so
+// CreateKeyPair inserts kp in a write transaction (BEGIN IMMEDIATE, so
 // it holds the database's write lock throughout and concurrent creates, in
-// this process or another, run one after the other). It reads the owner's
-// count (key_pair_counts, which triggers keep in step with the rows) and
-// fails with EQUOTA when it is quota or more, then fails
-// with ECONFLICT when the name would resolve to two key pairs for some
-// user:
+// this process or another, run one after the other), which it may share
+// // with concurrent writes (groupcommit.go) in a savepoint of its own. It
+// reads the owner's count (key_pair_counts, which triggers keep in step
+// with the rows) and fails with EQUOTA when it is quota or more, then
+// fails with ECONFLICT when the name would resolve to two key pairs for
+// some user:
 //
 //   - user scope: the owner has a key pair of that name, or one of that
 //     name is shared with the owner's domain (when it is known);
@@ -86,18 +88,33 @@ func (s *Store) CreateKeyPair(ctx context.Context, kp *keypair.KeyPair, quota in
 	if err := checkNew(kp); err != nil {
 		return err
 	}
-	tx, err := s.w.BeginTx(ctx, nil) // BEGIN IMMEDIATE: takes the write lock now
-	if err != nil {
-		return fmt.Errorf("sqlite: create key pair: begin: %w", err)
-	}
-	defer tx.Rollback()
+	var id int64
+	var now time.Time
+	var entry keypair.AuditEntry
+	err := s.groupWrite(ctx, func(ctx context.Context, tx *sql.Tx, _ *write) error {
+		var err error
+		id, now, entry, err = s.create(ctx, tx, kp, quota, audit)
+		return err
+	}, func() {
+		kp.ID = id
+		kp.CreatedAt, kp.UpdatedAt = now, now
+		if audit != nil {
+			committed(audit, entry)
+		}
+	})
+	return wrapKP("create key pair", err)
+}
 
+// create is CreateKeyPair's write in tx (one savepoint of a batch): it
+// returns the new id, its time and audit's inserted copy.
+func (s *Store) create(ctx context.Context, tx *sql.Tx, kp *keypair.KeyPair, quota int, audit *keypair.AuditEntry) (int64, time.Time, keypair.AuditEntry, error) {
+	var none keypair.AuditEntry
 	var n int
 	if err := tx.StmtContext(ctx, s.st.wCount).QueryRowContext(ctx, kp.UserID).Scan(&n); err != nil {
-		return fmt.Errorf("sqlite: create key pair: count: %w", err)
+		return 0, time.Time{}, none, fmt.Errorf("count: %w", err)
 	}
 	if n >= quota {
-		return keypair.QuotaExceeded()
+		return 0, time.Time{}, none, keypair.QuotaExceeded()
 	}
 	taken := s.st.wTakenUser
 	if kp.Scope == keypair.ScopeDomain {
@@ -105,39 +122,29 @@ func (s *Store) CreateKeyPair(ctx context.Context, kp *keypair.KeyPair, quota in
 	}
 	var isTaken bool
 	if err := tx.StmtContext(ctx, taken).QueryRowContext(ctx, kp.UserID, kp.Name, kp.DomainID).Scan(&isTaken); err != nil {
-		return fmt.Errorf("sqlite: create key pair: check name: %w", err)
+		return 0, time.Time{}, none, fmt.Errorf("check name: %w", err)
 	}
 	if isTaken {
-		return keypair.Conflict(kp.Name)
+		return 0, time.Time{}, none, keypair.Conflict(kp.Name)
 	}
 
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	ref, blob := escrowArgs(kp.Escrow)
 	var id int64
-	err = tx.StmtContext(ctx, s.st.wInsert).QueryRowContext(ctx,
+	err := tx.StmtContext(ctx, s.st.wInsert).QueryRowContext(ctx,
 		kp.UID, kp.UserID, kp.ProjectID, kp.DomainID, kp.Name, string(kp.Type), string(kp.Scope),
 		kp.PublicKey, kp.Fingerprint, kp.Algorithm, kp.Description, now.UnixMicro(), now.UnixMicro(),
 		ref, blob).Scan(&id)
 	if err != nil {
-		return fmt.Errorf("sqlite: create key pair: insert: %w", err)
+		return 0, time.Time{}, none, fmt.Errorf("insert: %w", err)
 	}
-	var entry keypair.AuditEntry
-	if audit != nil {
-		e := *audit
-		e.KeyPairID = id
-		if entry, err = appendAudit(ctx, tx, &e); err != nil {
-			return err
-		}
+	if audit == nil {
+		return id, now, none, nil
 	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sqlite: create key pair: commit: %w", err)
-	}
-	kp.ID = id
-	kp.CreatedAt, kp.UpdatedAt = now, now
-	if audit != nil {
-		committed(audit, entry)
-	}
-	return nil
+	e := *audit
+	e.KeyPairID = id
+	entry, err := appendAudit(ctx, tx, &e)
+	return id, now, entry, err
 }
 
 // visible selects, with ?1 the viewer's user and ?2 their domain, the key
@@ -228,35 +235,40 @@ func (s *Store) CountKeyPairs(ctx context.Context, userID string) (int, error) {
 // escrow, audit (if not nil) is appended in the same transaction, and the
 // sealed copy is scrubbed from every file of the database (see scrub).
 func (s *Store) DeleteKeyPair(ctx context.Context, id int64, audit *keypair.AuditEntry) error {
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("sqlite: delete key pair: begin: %w", err)
-	}
-	defer tx.Rollback()
 	var escrowed bool
-	err = tx.StmtContext(ctx, s.st.wDelete).QueryRowContext(ctx, id).Scan(&escrowed)
-	if errors.Is(err, sql.ErrNoRows) {
-		return keypair.Errorf(keypair.ENOTFOUND, "Keypair %d not found", id)
-	}
-	if err != nil {
-		return fmt.Errorf("sqlite: delete key pair: %w", err)
-	}
 	var entry keypair.AuditEntry
-	if escrowed && audit != nil {
-		if entry, err = appendAudit(ctx, tx, audit); err != nil {
+	err := s.groupWrite(ctx, func(ctx context.Context, tx *sql.Tx, w *write) error {
+		err := tx.StmtContext(ctx, s.st.wDelete).QueryRowContext(ctx, id).Scan(&escrowed)
+		if errors.Is(err, sql.ErrNoRows) {
+			return keypair.Errorf(keypair.ENOTFOUND, "Keypair %d not found", id)
+		}
+		if err != nil {
 			return err
 		}
+		if escrowed && audit != nil {
+			if entry, err = appendAudit(ctx, tx, audit); err != nil {
+				return err
+			}
+		}
+		w.scrub = escrowed
+		return nil
+	}, func() {
+		if escrowed && audit != nil {
+			committed(audit, entry)
+		}
+	})
+	return wrapKP("delete key pair", err)
+}
+
+// wrapKP returns a domain error (*keypair.Error) and an error already
+// naming this package unchanged, and prefixes any other with the package
+// and op.
+func wrapKP(op string, err error) error {
+	var ke *keypair.Error
+	if err == nil || errors.As(err, &ke) || strings.HasPrefix(err.Error(), "sqlite: ") {
+		return err
 	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sqlite: delete key pair: commit: %w", err)
-	}
-	if escrowed && audit != nil {
-		committed(audit, entry)
-	}
-	if escrowed {
-		s.scrub(ctx)
-	}
-	return nil
+	return fmt.Errorf("sqlite: %s: %w", op, err)
 }
 
 // oneRow maps a statement on the key pair with id that changed no row to

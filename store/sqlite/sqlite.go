@@ -43,6 +43,10 @@ type Store struct {
 	w    *sql.DB // exactly one connection; every write goes through it
 	r    *sql.DB // query-only connections for reads
 	st   stmts   // the hot path's prepared statements
+	gc   committer
+	// onBatch, when set (by tests), is told how many writes each
+	// committed batch applied.
+	onBatch func(n int)
 
 	// scrubOwed counts destroying writes whose scrub did not complete;
 	// scrubPaid is scrubOwed as it was when scrubLoop's last complete

@@ -41,6 +41,8 @@ const (
 type stmts struct {
 	rGet, rList, rCount                                *sql.Stmt
 	wCount, wTakenUser, wTakenDomain, wInsert, wDelete *sql.Stmt
+	// A batch's savepoints (groupcommit.go).
+	wSavepoint, wRollbackTo, wRelease *sql.Stmt
 }
 
 // prepare prepares every statement of s.st.
@@ -60,6 +62,7 @@ func (s *Store) prepare(ctx context.Context) error {
 		rGet: p(s.r, sqlGet), rList: p(s.r, sqlList), rCount: p(s.r, sqlCount),
 		wCount: p(s.w, sqlCount), wTakenUser: p(s.w, sqlTakenUser), wTakenDomain: p(s.w, sqlTakenDomain),
 		wInsert: p(s.w, sqlInsert), wDelete: p(s.w, sqlDelete),
+		wSavepoint: p(s.w, `SAVEPOINT kp`), wRollbackTo: p(s.w, `ROLLBACK TO kp`), wRelease: p(s.w, `RELEASE kp`),
 	}
 	if err != nil {
 		s.closeStmts()
@@ -71,7 +74,8 @@ func (s *Store) prepare(ctx context.Context) error {
 func (s *Store) closeStmts() error {
 	var errs []error
 	for _, st := range []*sql.Stmt{s.st.rGet, s.st.rList, s.st.rCount,
-		s.st.wCount, s.st.wTakenUser, s.st.wTakenDomain, s.st.wInsert, s.st.wDelete} {
+		s.st.wCount, s.st.wTakenUser, s.st.wTakenDomain, s.st.wInsert, s.st.wDelete,
+		s.st.wSavepoint, s.st.wRollbackTo, s.st.wRelease} {
 		if st != nil {
 			errs = append(errs, st.Close())
 		}
