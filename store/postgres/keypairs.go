@@ -209,6 +209,21 @@ func (s *Store) GetKeyPair(ctx context.Context, v keypair.Viewer, name string) (
 	return kp, nil
 }
 
+// sqlListPage selects a page ($3 the marker or ”, $4 the limit or NULL)
+// of what visible selects: each branch ordered by name through its index
+// (key_pairs_user_name; key_pairs_domain_shared) and stopped at the limit
+// before the two are merged, so a first page reads about two pages of
+// rows however many key pairs the user and the domain hold, where one
+// ORDER BY over the whole UNION ALL fetched and sorted all of them.
+var sqlListPage = `SELECT * FROM (
+		(SELECT ` + columns + ` FROM key_pairs WHERE user_id = $1 AND name >= $3 ORDER BY name LIMIT $4)
+		UNION ALL
+		(SELECT ` + columns + ` FROM key_pairs AS k
+		WHERE $2::text <> '' AND domain_id = $2 AND scope = 'domain' AND user_id <> $1 AND name >= $3
+		AND NOT EXISTS (SELECT 1 FROM key_pairs AS o WHERE o.user_id = $1 AND o.name = k.name)
+		ORDER BY name LIMIT $4)
+	) AS page ORDER BY name LIMIT $4`
+
 // ListKeyPairs returns the key pairs v sees in byte order of name, those
 // after page.Marker when it is set (EINVALID when v sees no key pair of
 // that name), at most page.Limit of them when Limit > 0.
@@ -231,8 +246,7 @@ func (s *Store) ListKeyPairs(ctx context.Context, v keypair.Viewer, page keypair
 		}
 		limit = &l
 	}
-	rows, err := s.pool.Query(ctx, visible(`name >= $3`)+` ORDER BY name LIMIT $4`,
-		v.UserID, v.DomainID, page.Marker, limit)
+	rows, err := s.pool.Query(ctx, sqlListPage, v.UserID, v.DomainID, page.Marker, limit)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: list key pairs: %w", err)
 	}

@@ -33,6 +33,10 @@ type Options struct {
 	BusyTimeout time.Duration
 	// MaxReaders caps the reader pool; 0 means max(4, GOMAXPROCS).
 	MaxReaders int
+	// OnBatch, when set, is called with the number of key pair writes
+	// each group commit applied (groupcommit.go), after the commit: for
+	// metrics. It must not block.
+	OnBatch func(n int)
 }
 
 // Store is a keypair.Store and an identity.Store on one SQLite database
@@ -44,8 +48,7 @@ type Store struct {
 	r    *sql.DB // query-only connections for reads
 	st   stmts   // the hot path's prepared statements
 	gc   committer
-	// onBatch, when set (by tests), is told how many writes each
-	// committed batch applied.
+	// onBatch is Options.OnBatch (tests set it too).
 	onBatch func(n int)
 
 	// scrubOwed counts destroying writes whose scrub did not complete;
@@ -92,7 +95,7 @@ func openDriver(ctx context.Context, driver, path string, opts Options) (*Store,
 		opts.MaxReaders = max(4, runtime.GOMAXPROCS(0))
 	}
 
-	s := &Store{path: abs}
+	s := &Store{path: abs, onBatch: opts.OnBatch}
 	s.w, err = sql.Open(driver, dsn(abs, opts, false))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", abs, err)
