@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -89,8 +90,8 @@ func openPostgres(tb testing.TB, dsn string, d *Dataset) (*postgres.Store, time.
 }
 
 // The statements the stores run, copied from store/sqlite/keypairs.go and
-// store/postgres/keypairs.go (visible, GetKeyPair, ListKeyPairs and the
-// count and name check of CreateKeyPair for a user-scope key pair).
+// store/postgres/keypairs.go (visible, GetKeyPair, ListKeyPairs' page and
+// the count and name check of CreateKeyPair for a user-scope key pair).
 const (
 	sqliteColumns = `id, uid, user_id, project_id, domain_id, name, type, scope, public_key,
 	fingerprint, algorithm, description, created_at, updated_at, escrow_ref, escrow_blob`
@@ -123,8 +124,15 @@ var (
 		EXISTS (SELECT 1 FROM key_pairs WHERE ?3 <> '' AND domain_id = ?3 AND scope = 'domain' AND name = ?2)`,
 	}
 	pgSQL = map[string]string{
-		"get":          pgVisible(`name = $3`) + ` LIMIT 1`,
-		"list":         pgVisible(`name >= $3`) + ` ORDER BY name LIMIT $4`,
+		"get": pgVisible(`name = $3`) + ` LIMIT 1`,
+		"list": `SELECT * FROM (
+		(SELECT ` + pgColumns + ` FROM key_pairs WHERE user_id = $1 AND name >= $3 ORDER BY name LIMIT $4)
+		UNION ALL
+		(SELECT ` + pgColumns + ` FROM key_pairs AS k
+		WHERE $2::text <> '' AND domain_id = $2 AND scope = 'domain' AND user_id <> $1 AND name >= $3
+		AND NOT EXISTS (SELECT 1 FROM key_pairs AS o WHERE o.user_id = $1 AND o.name = k.name)
+		ORDER BY name LIMIT $4)
+	) AS page ORDER BY name LIMIT $4`,
 		"create-count": `SELECT coalesce((SELECT n FROM key_pair_counts WHERE user_id = $1), 0)`,
 		"create-check": `SELECT
 			EXISTS (SELECT 1 FROM key_pairs WHERE user_id = $1 AND name = $2) OR
@@ -195,13 +203,28 @@ func pgExplain(ctx context.Context, s *postgres.Store) func(t *testing.T, label,
 	}
 }
 
-// checkPGPlan fails when plan scans key_pairs sequentially or uses no index.
-func checkPGPlan(t *testing.T, label, plan string) {
+// checkPGPlan fails when plan scans key_pairs sequentially or uses no
+// index, and for a list page when a scan of key_pairs returns more rows
+// than the page asks for (limit): the page must not read every key pair
+// of the user or the domain before it sorts.
+func checkPGPlan(t *testing.T, label, plan string, limit int) {
 	t.Helper()
 	if !strings.Contains(plan, "Index") || strings.Contains(plan, "Seq Scan on key_pairs") {
 		t.Errorf("postgres %s: plan does not use an index for every access to key_pairs:\n%s", label, plan)
 	}
+	if limit <= 0 {
+		return
+	}
+	for _, m := range scanRows.FindAllStringSubmatch(plan, -1) {
+		if n, _ := strconv.Atoi(m[1]); n > limit {
+			t.Errorf("postgres %s: a scan of key_pairs returned %d rows for a page of %d:\n%s", label, n, limit, plan)
+		}
+	}
 }
+
+// scanRows matches the actual rows of a scan of key_pairs (index, index
+// only, bitmap heap) in EXPLAIN ANALYZE.
+var scanRows = regexp.MustCompile(`(?:Index (?:Only )?Scan|Bitmap Heap Scan) .*actual time=\S+ rows=(\d+)`)
 
 // TestScale seeds each engine with -rows key pairs (default 1,000,000
 // over 10,000 users), prints and checks the query plans of the store's
@@ -272,19 +295,20 @@ func explainAll(t *testing.T, e *engine, d *Dataset) {
 	for _, c := range []struct {
 		label, sql string
 		args       []any
+		limit      int // a page's size, for the bounded-reads check
 	}{
-		{"get", e.sql["get"], []any{u.ID, u.DomainID, u.Names[len(u.Names)/2]}},
-		{"list-first-page", e.sql["list"], []any{u.ID, u.DomainID, "", int64(50)}},
-		{"list-deep-page", e.sql["list"], []any{u.ID, u.DomainID, deep, int64(51)}},
-		{"create-count", e.sql["create-count"], []any{u.ID}},
-		{"create-check", e.sql["create-check"], []any{u.ID, "new-name", u.DomainID}},
+		{"get", e.sql["get"], []any{u.ID, u.DomainID, u.Names[len(u.Names)/2]}, 0},
+		{"list-first-page", e.sql["list"], []any{u.ID, u.DomainID, "", int64(50)}, 50},
+		{"list-deep-page", e.sql["list"], []any{u.ID, u.DomainID, deep, int64(51)}, 51},
+		{"create-count", e.sql["create-count"], []any{u.ID}, 0},
+		{"create-check", e.sql["create-check"], []any{u.ID, "new-name", u.DomainID}, 0},
 	} {
 		plan := e.explain(t, c.label, c.sql, c.args...)
 		t.Logf("%s plan of %s:\n%s", e.name, c.label, plan)
 		if e.name == "sqlite" {
 			checkSQLitePlan(t, c.label, plan)
 		} else {
-			checkPGPlan(t, c.label, plan)
+			checkPGPlan(t, c.label, plan, c.limit)
 		}
 	}
 }
