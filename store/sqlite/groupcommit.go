@@ -152,7 +152,7 @@ func (s *Store) runBatch(batch []*write) {
 		if !step(s.st.wSavepoint, "savepoint") {
 			return
 		}
-		w.err = w.run(context.WithoutCancel(w.ctx), tx)
+		w.err = runOne(w, tx)
 		if w.err != nil {
 			if !step(s.st.wRollbackTo, "rollback to savepoint") {
 				return
@@ -186,4 +186,15 @@ func (s *Store) runBatch(batch []*write) {
 	if scrub {
 		s.scrub(ctx)
 	}
+}
+
+// runOne runs w in tx. A panic in it becomes its error: the batch's other
+// writers wait for the leader, and would wait forever if it unwound.
+func runOne(w *write, tx *sql.Tx) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("panic in a batched write: %v", p)
+		}
+	}()
+	return w.run(context.WithoutCancel(w.ctx), tx)
 }

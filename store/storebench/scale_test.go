@@ -132,7 +132,7 @@ var (
 		UNION ALL
 		(SELECT ` + pgColumns + ` FROM key_pairs AS k
 		WHERE $2::text <> '' AND domain_id = $2 AND scope = 'domain' AND user_id <> $1 AND name >= $3
-		AND NOT EXISTS (SELECT 1 FROM key_pairs AS o WHERE o.user_id = $1 AND o.name = k.name)
+		AND NOT EXISTS (SELECT 1 FROM key_pairs AS o WHERE o.user_id = $1 AND o.name = k.name OFFSET 0)
 		ORDER BY name LIMIT $4)
 	) AS page ORDER BY name LIMIT $4`,
 		"create-count": `SELECT coalesce((SELECT n FROM key_pair_counts WHERE user_id = $1), 0)`,
