@@ -138,3 +138,36 @@ func TestGroupCommitBounded(t *testing.T) {
 		t.Errorf("alice has %d key pairs, want %d", n, maxBatch+10)
 	}
 }
+
+// TestGroupCommitQuotaExact: 150 creates for one owner with a quota of
+// 100, queued at once so that they commit in batches of 64, 64 and 22:
+// exactly 100 succeed, the first 100 in queue order, as each create
+// counts the batch's earlier ones.
+func TestGroupCommitQuotaExact(t *testing.T) {
+	ctx := t.Context()
+	s := openTest(t, filepath.Join(t.TempDir(), "k.db"), Options{})
+	const n, q = 150, 100
+	var start []func() error
+	for i := range n {
+		start = append(start, func() error { return s.CreateKeyPair(ctx, testKP("alice", fmt.Sprintf("k%03d", i)), q, nil) })
+	}
+	errs, sizes := heldBatch(t, s, func() error { return s.CreateKeyPair(ctx, testKP("bob", "first"), q, nil) }, start, func() {})
+	for i, err := range errs[:n] {
+		want := keypair.Code("")
+		if i >= q {
+			want = keypair.EQUOTA
+		}
+		if got := keypair.ErrorCode(err); got != want {
+			t.Errorf("create %d: %v, want %q", i, err, want)
+		}
+	}
+	if !slices.Equal(sizes, []int{1, 64, 36}) {
+		t.Errorf("batch sizes (writes applied) %v, want [1 64 36]", sizes)
+	}
+	if c, err := s.CountKeyPairs(ctx, "alice"); err != nil || c != q {
+		t.Errorf("CountKeyPairs = %d, %v; want %d", c, err, q)
+	}
+	if d := countsDiff(ctx, t, s.w); d != nil {
+		t.Errorf("counters differ from the rows: %v", d)
+	}
+}
