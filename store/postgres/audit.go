@@ -87,6 +87,15 @@ func (s *Store) ListAudit(ctx context.Context, afterSeq int64, limit int) ([]*ke
 		return nil, fmt.Errorf("postgres: list audit: %w", err)
 	}
 	defer rows.Close()
+	es, err := scanAudit(rows)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: list audit: %w", err)
+	}
+	return es, nil
+}
+
+// scanAudit reads every row of a query selecting auditColumns.
+func scanAudit(rows pgx.Rows) ([]*keypair.AuditEntry, error) {
 	es := []*keypair.AuditEntry{}
 	for rows.Next() {
 		var e keypair.AuditEntry
@@ -95,14 +104,11 @@ func (s *Store) ListAudit(ctx context.Context, afterSeq int64, limit int) ([]*ke
 		if err := rows.Scan(&e.Seq, &micros, &action, &e.UserID, &e.ProjectID, &e.KeyPairID,
 			&e.KeyPairUID, &e.KeyPairName, &e.RemoteAddr, &e.RequestID, &e.PrevHash, &e.Hash,
 			&e.ServerID, &e.TaskID, &e.Result, &e.Detail); err != nil {
-			return nil, fmt.Errorf("postgres: list audit: %w", err)
+			return nil, err
 		}
 		e.Time = fromMicros(micros)
 		e.Action = keypair.AuditAction(action)
 		es = append(es, &e)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("postgres: list audit: %w", err)
-	}
-	return es, nil
+	return es, rows.Err()
 }

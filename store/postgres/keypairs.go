@@ -76,7 +76,8 @@ func checkNew(kp *keypair.KeyPair) error {
 // previous holder committed and, at READ COMMITTED, see its row. The
 // fixed order rules out deadlocks.
 //
-// Under the locks it counts the owner's key pairs and fails with EQUOTA
+// Under the locks it reads the owner's count (key_pair_counts, which
+// triggers keep in step with the rows) and fails with EQUOTA
 // when there are quota or more, then fails with ECONFLICT when the name
 // would resolve to two key pairs for some user:
 //
@@ -109,7 +110,7 @@ func (s *Store) CreateKeyPair(ctx context.Context, kp *keypair.KeyPair, quota in
 			}
 		}
 		var n int
-		if err := tx.QueryRow(ctx, `SELECT count(*) FROM key_pairs WHERE user_id = $1`, kp.UserID).Scan(&n); err != nil {
+		if err := tx.QueryRow(ctx, sqlCount, kp.UserID).Scan(&n); err != nil {
 			return fmt.Errorf("count: %w", err)
 		}
 		if n >= quota {
@@ -211,6 +212,24 @@ func (s *Store) GetKeyPair(ctx context.Context, v keypair.Viewer, name string) (
 	return kp, nil
 }
 
+// sqlListPage selects a page ($3 the marker or ”, $4 the limit or NULL)
+// of what visible selects: each branch ordered by name through its index
+// (key_pairs_user_name; key_pairs_domain_shared) and stopped at the limit
+// before the two are merged, so a first page reads about two pages of
+// rows however many key pairs the user and the domain hold, where one
+// ORDER BY over the whole UNION ALL fetched and sorted all of them.
+// OFFSET 0 keeps the NOT EXISTS a per-row probe of the index-ordered scan:
+// turned into an anti join (its estimate of the join's rows is poor), it
+// was planned as a sort of all the domain's shared key pairs again.
+var sqlListPage = `SELECT * FROM (
+		(SELECT ` + columns + ` FROM key_pairs WHERE user_id = $1 AND name >= $3 ORDER BY name LIMIT $4)
+		UNION ALL
+		(SELECT ` + columns + ` FROM key_pairs AS k
+		WHERE $2::text <> '' AND domain_id = $2 AND scope = 'domain' AND user_id <> $1 AND name >= $3
+		AND NOT EXISTS (SELECT 1 FROM key_pairs AS o WHERE o.user_id = $1 AND o.name = k.name OFFSET 0)
+		ORDER BY name LIMIT $4)
+	) AS page ORDER BY name LIMIT $4`
+
 // ListKeyPairs returns the key pairs v sees in byte order of name, those
 // after page.Marker when it is set (EINVALID when v sees no key pair of
 // that name), at most page.Limit of them when Limit > 0.
@@ -233,8 +252,7 @@ func (s *Store) ListKeyPairs(ctx context.Context, v keypair.Viewer, page keypair
 		}
 		limit = &l
 	}
-	rows, err := s.pool.Query(ctx, visible(`name >= $3`)+` ORDER BY name LIMIT $4`,
-		v.UserID, v.DomainID, page.Marker, limit)
+	rows, err := s.pool.Query(ctx, sqlListPage, v.UserID, v.DomainID, page.Marker, limit)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: list key pairs: %w", err)
 	}
@@ -265,10 +283,14 @@ func (s *Store) ListKeyPairs(ctx context.Context, v keypair.Viewer, page keypair
 	return kps, nil
 }
 
+// sqlCount reads the owner's count, kept by migration 0007's triggers in
+// the transaction of every insert and delete.
+const sqlCount = `SELECT coalesce((SELECT n FROM key_pair_counts WHERE user_id = $1), 0)`
+
 // CountKeyPairs returns how many key pairs the user owns, of either scope.
 func (s *Store) CountKeyPairs(ctx context.Context, userID string) (int, error) {
 	var n int
-	err := s.pool.QueryRow(ctx, `SELECT count(*) FROM key_pairs WHERE user_id = $1`, userID).Scan(&n)
+	err := s.pool.QueryRow(ctx, sqlCount, userID).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("postgres: count key pairs: %w", err)
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/keyhaven/keyhaven/keypair"
@@ -65,12 +66,14 @@ func checkNew(kp *keypair.KeyPair) error {
 	return err
 }
 
-// CreateKeyPair inserts kp in one write transaction (BEGIN IMMEDIATE, so
+// CreateKeyPair inserts kp in a write transaction (BEGIN IMMEDIATE, so
 // it holds the database's write lock throughout and concurrent creates, in
-// this process or another, run one after the other). It counts the owner's
-// key pairs and fails with EQUOTA when there are quota or more, then fails
-// with ECONFLICT when the name would resolve to two key pairs for some
-// user:
+// this process or another, run one after the other), which it may share
+// // with concurrent writes (groupcommit.go) in a savepoint of its own. It
+// reads the owner's count (key_pair_counts, which triggers keep in step
+// with the rows) and fails with EQUOTA when it is quota or more, then
+// fails with ECONFLICT when the name would resolve to two key pairs for
+// some user:
 //
 //   - user scope: the owner has a key pair of that name, or one of that
 //     name is shared with the owner's domain (when it is known);
@@ -85,73 +88,66 @@ func (s *Store) CreateKeyPair(ctx context.Context, kp *keypair.KeyPair, quota in
 	if err := checkNew(kp); err != nil {
 		return err
 	}
-	tx, err := s.w.BeginTx(ctx, nil) // BEGIN IMMEDIATE: takes the write lock now
-	if err != nil {
-		return fmt.Errorf("sqlite: create key pair: begin: %w", err)
-	}
-	defer tx.Rollback()
+	var id int64
+	var now time.Time
+	var entry keypair.AuditEntry
+	err := s.groupWrite(ctx, func(ctx context.Context, tx *sql.Tx, _ *write) error {
+		var err error
+		id, now, entry, err = s.create(ctx, tx, kp, quota, audit)
+		return err
+	}, func() {
+		kp.ID = id
+		kp.CreatedAt, kp.UpdatedAt = now, now
+		if audit != nil {
+			committed(audit, entry)
+		}
+	})
+	return wrapKP("create key pair", err)
+}
 
+// create is CreateKeyPair's write in tx (one savepoint of a batch): it
+// returns the new id, its time and audit's inserted copy.
+func (s *Store) create(ctx context.Context, tx *sql.Tx, kp *keypair.KeyPair, quota int, audit *keypair.AuditEntry) (int64, time.Time, keypair.AuditEntry, error) {
+	var none keypair.AuditEntry
 	var n int
-	err = tx.QueryRowContext(ctx, `SELECT count(*) FROM key_pairs WHERE user_id = ?`, kp.UserID).Scan(&n)
-	if err != nil {
-		return fmt.Errorf("sqlite: create key pair: count: %w", err)
+	if err := tx.StmtContext(ctx, s.st.wCount).QueryRowContext(ctx, kp.UserID).Scan(&n); err != nil {
+		return 0, time.Time{}, none, fmt.Errorf("count: %w", err)
 	}
 	if n >= quota {
-		return keypair.QuotaExceeded()
+		return 0, time.Time{}, none, keypair.QuotaExceeded()
 	}
-
-	// The owner's names; then, in the domain, the shared names (user
-	// scope) or all names (domain scope).
-	inDomain := `scope = 'domain'`
+	taken := s.st.wTakenUser
 	if kp.Scope == keypair.ScopeDomain {
-		inDomain = `scope IN ('user', 'domain')`
+		taken = s.st.wTakenDomain
 	}
-	var taken bool
-	err = tx.QueryRowContext(ctx, `SELECT
-		EXISTS (SELECT 1 FROM key_pairs WHERE user_id = ?1 AND name = ?2) OR
-		EXISTS (SELECT 1 FROM key_pairs WHERE ?3 <> '' AND domain_id = ?3 AND `+inDomain+` AND name = ?2)`,
-		kp.UserID, kp.Name, kp.DomainID).Scan(&taken)
-	if err != nil {
-		return fmt.Errorf("sqlite: create key pair: check name: %w", err)
+	var isTaken bool
+	if err := tx.StmtContext(ctx, taken).QueryRowContext(ctx, kp.UserID, kp.Name, kp.DomainID).Scan(&isTaken); err != nil {
+		return 0, time.Time{}, none, fmt.Errorf("check name: %w", err)
 	}
-	if taken {
-		return keypair.Conflict(kp.Name)
+	if isTaken {
+		return 0, time.Time{}, none, keypair.Conflict(kp.Name)
 	}
 
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	ref, blob := escrowArgs(kp.Escrow)
 	var id int64
-	err = tx.QueryRowContext(ctx, `INSERT INTO key_pairs
-		(uid, user_id, project_id, domain_id, name, type, scope, public_key, fingerprint,
-		 algorithm, description, created_at, updated_at, escrow_ref, escrow_blob)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		RETURNING id`,
+	err := tx.StmtContext(ctx, s.st.wInsert).QueryRowContext(ctx,
 		kp.UID, kp.UserID, kp.ProjectID, kp.DomainID, kp.Name, string(kp.Type), string(kp.Scope),
 		kp.PublicKey, kp.Fingerprint, kp.Algorithm, kp.Description, now.UnixMicro(), now.UnixMicro(),
 		ref, blob).Scan(&id)
 	if err != nil {
-		return fmt.Errorf("sqlite: create key pair: insert: %w", err)
+		return 0, time.Time{}, none, fmt.Errorf("insert: %w", err)
 	}
 	if err := insertDetails(ctx, tx, id, kp.Details); err != nil {
-		return err
+		return 0, time.Time{}, none, err
 	}
-	var entry keypair.AuditEntry
-	if audit != nil {
-		e := *audit
-		e.KeyPairID = id
-		if entry, err = appendAudit(ctx, tx, &e); err != nil {
-			return err
-		}
+	if audit == nil {
+		return id, now, none, nil
 	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sqlite: create key pair: commit: %w", err)
-	}
-	kp.ID = id
-	kp.CreatedAt, kp.UpdatedAt = now, now
-	if audit != nil {
-		committed(audit, entry)
-	}
-	return nil
+	e := *audit
+	e.KeyPairID = id
+	entry, err := appendAudit(ctx, tx, &e)
+	return id, now, entry, err
 }
 
 // visible selects, with ?1 the viewer's user and ?2 their domain, the key
@@ -170,7 +166,7 @@ func visible(cond string) string {
 // GetKeyPair returns the key pair called name that v sees: v's own, or one
 // shared with v's domain; ENOTFOUND when there is none.
 func (s *Store) GetKeyPair(ctx context.Context, v keypair.Viewer, name string) (*keypair.KeyPair, error) {
-	row := s.r.QueryRowContext(ctx, visible(`name = ?3`)+` LIMIT 1`, v.UserID, v.DomainID, name)
+	row := s.st.rGet.QueryRowContext(ctx, v.UserID, v.DomainID, name)
 	kp, err := scanKeyPair(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, keypair.NotFound(name, v.UserID)
@@ -196,8 +192,7 @@ func (s *Store) ListKeyPairs(ctx context.Context, v keypair.Viewer, page keypair
 			limit++ // room for the marker row
 		}
 	}
-	rows, err := s.r.QueryContext(ctx, visible(`name >= ?3`)+` ORDER BY name LIMIT ?4`,
-		v.UserID, v.DomainID, page.Marker, limit)
+	rows, err := s.st.rList.QueryContext(ctx, v.UserID, v.DomainID, page.Marker, limit)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: list key pairs: %w", err)
 	}
@@ -231,7 +226,7 @@ func (s *Store) ListKeyPairs(ctx context.Context, v keypair.Viewer, page keypair
 // CountKeyPairs returns how many key pairs the user owns, of either scope.
 func (s *Store) CountKeyPairs(ctx context.Context, userID string) (int, error) {
 	var n int
-	err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM key_pairs WHERE user_id = ?`, userID).Scan(&n)
+	err := s.st.rCount.QueryRowContext(ctx, userID).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("sqlite: count key pairs: %w", err)
 	}
@@ -243,35 +238,40 @@ func (s *Store) CountKeyPairs(ctx context.Context, userID string) (int, error) {
 // escrow, audit (if not nil) is appended in the same transaction, and the
 // sealed copy is scrubbed from every file of the database (see scrub).
 func (s *Store) DeleteKeyPair(ctx context.Context, id int64, audit *keypair.AuditEntry) error {
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("sqlite: delete key pair: begin: %w", err)
-	}
-	defer tx.Rollback()
 	var escrowed bool
-	err = tx.QueryRowContext(ctx, `DELETE FROM key_pairs WHERE id = ? RETURNING escrow_blob IS NOT NULL`, id).Scan(&escrowed)
-	if errors.Is(err, sql.ErrNoRows) {
-		return keypair.Errorf(keypair.ENOTFOUND, "Keypair %d not found", id)
-	}
-	if err != nil {
-		return fmt.Errorf("sqlite: delete key pair: %w", err)
-	}
 	var entry keypair.AuditEntry
-	if escrowed && audit != nil {
-		if entry, err = appendAudit(ctx, tx, audit); err != nil {
+	err := s.groupWrite(ctx, func(ctx context.Context, tx *sql.Tx, w *write) error {
+		err := tx.StmtContext(ctx, s.st.wDelete).QueryRowContext(ctx, id).Scan(&escrowed)
+		if errors.Is(err, sql.ErrNoRows) {
+			return keypair.Errorf(keypair.ENOTFOUND, "Keypair %d not found", id)
+		}
+		if err != nil {
 			return err
 		}
+		if escrowed && audit != nil {
+			if entry, err = appendAudit(ctx, tx, audit); err != nil {
+				return err
+			}
+		}
+		w.scrub = escrowed
+		return nil
+	}, func() {
+		if escrowed && audit != nil {
+			committed(audit, entry)
+		}
+	})
+	return wrapKP("delete key pair", err)
+}
+
+// wrapKP returns a domain error (*keypair.Error) and an error already
+// naming this package unchanged, and prefixes any other with the package
+// and op.
+func wrapKP(op string, err error) error {
+	var ke *keypair.Error
+	if err == nil || errors.As(err, &ke) || strings.HasPrefix(err.Error(), "sqlite: ") {
+		return err
 	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sqlite: delete key pair: commit: %w", err)
-	}
-	if escrowed && audit != nil {
-		committed(audit, entry)
-	}
-	if escrowed {
-		s.scrub(ctx)
-	}
-	return nil
+	return fmt.Errorf("sqlite: %s: %w", op, err)
 }
 
 // oneRow maps a statement on the key pair with id that changed no row to

@@ -313,18 +313,9 @@ func (s *Store) SearchAudit(ctx context.Context, f keypair.AuditFilter) ([]*keyp
 		return nil, fmt.Errorf("sqlite: search audit: %w", err)
 	}
 	defer rows.Close()
-	es := []*keypair.AuditEntry{}
-	for rows.Next() {
-		var e keypair.AuditEntry
-		var micros int64
-		var action string
-		if err := rows.Scan(&e.Seq, &micros, &action, &e.UserID, &e.ProjectID, &e.KeyPairID,
-			&e.KeyPairUID, &e.KeyPairName, &e.RemoteAddr, &e.RequestID, &e.PrevHash, &e.Hash); err != nil {
-			return nil, fmt.Errorf("sqlite: search audit: %w", err)
-		}
-		e.Time = time.UnixMicro(micros).UTC()
-		e.Action = keypair.AuditAction(action)
-		es = append(es, &e)
+	es, err := scanAudit(rows)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: search audit: %w", err)
 	}
-	return es, rows.Err()
+	return es, nil
 }

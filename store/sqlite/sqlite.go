@@ -33,6 +33,10 @@ type Options struct {
 	BusyTimeout time.Duration
 	// MaxReaders caps the reader pool; 0 means max(4, GOMAXPROCS).
 	MaxReaders int
+	// OnBatch, when set, is called with the number of key pair writes
+	// each group commit applied (groupcommit.go), after the commit: for
+	// metrics. It must not block.
+	OnBatch func(n int)
 }
 
 // Store is a keypair.Store and an identity.Store on one SQLite database
@@ -42,6 +46,10 @@ type Store struct {
 	path string
 	w    *sql.DB // exactly one connection; every write goes through it
 	r    *sql.DB // query-only connections for reads
+	st   stmts   // the hot path's prepared statements
+	gc   committer
+	// onBatch is Options.OnBatch (tests set it too).
+	onBatch func(n int)
 
 	// scrubOwed counts destroying writes whose scrub did not complete;
 	// scrubPaid is scrubOwed as it was when scrubLoop's last complete
@@ -87,7 +95,7 @@ func openDriver(ctx context.Context, driver, path string, opts Options) (*Store,
 		opts.MaxReaders = max(4, runtime.GOMAXPROCS(0))
 	}
 
-	s := &Store{path: abs}
+	s := &Store{path: abs, onBatch: opts.OnBatch}
 	s.w, err = sql.Open(driver, dsn(abs, opts, false))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", abs, err)
@@ -133,6 +141,11 @@ func openDriver(ctx context.Context, driver, path string, opts Options) (*Store,
 		s.r.Close()
 		s.w.Close()
 		return nil, fmt.Errorf("sqlite: open %s readers: %w", abs, err)
+	}
+	if err := s.prepare(ctx); err != nil {
+		s.r.Close()
+		s.w.Close()
+		return nil, err
 	}
 	s.scrubKick, s.scrubStop, s.scrubDone = make(chan struct{}, 1), make(chan struct{}), make(chan struct{})
 	go s.scrubLoop()
@@ -213,6 +226,9 @@ func (s *Store) Close() error {
 		close(s.scrubStop)
 		<-s.scrubDone
 		var errs []error
+		if err := s.closeStmts(); err != nil {
+			errs = append(errs, fmt.Errorf("sqlite: close statements: %w", err))
+		}
 		if err := s.r.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("sqlite: close readers: %w", err))
 		}

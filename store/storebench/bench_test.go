@@ -156,15 +156,95 @@ func BenchmarkCreate(b *testing.B) {
 	forEngines(b, func(b *testing.B, engine string, s keypair.Store, d *Dataset) {
 		rng := rand.New(rand.NewPCG(1, 3))
 		for b.Loop() {
-			u := &d.Users[rng.IntN(len(d.Users))]
-			i := benchSeq.Add(1)
-			line, fp := d.PublicKey(int(i))
-			kp := &keypair.KeyPair{UID: fmt.Sprintf("gobench-%s-%d", engine, i), UserID: u.ID, ProjectID: u.ProjectID,
-				DomainID: u.DomainID, Name: fmt.Sprintf("new-%08d", i), Type: keypair.TypeSSH, Scope: keypair.ScopeUser,
-				PublicKey: line, Fingerprint: fp, Algorithm: "ed25519"}
-			if err := s.CreateKeyPair(b.Context(), kp, quota, nil); err != nil {
+			if err := s.CreateKeyPair(b.Context(), newKeyPair(engine, d, &d.Users[rng.IntN(len(d.Users))]), quota, nil); err != nil {
 				b.Fatal(err)
 			}
 		}
+	})
+}
+
+// newKeyPair returns a fresh user-scope key pair for u, unique across
+// benchmark runs.
+func newKeyPair(engine string, d *Dataset, u *User) *keypair.KeyPair {
+	i := benchSeq.Add(1)
+	line, fp := d.PublicKey(int(i))
+	return &keypair.KeyPair{UID: fmt.Sprintf("gobench-%s-%d", engine, i), UserID: u.ID, ProjectID: u.ProjectID,
+		DomainID: u.DomainID, Name: fmt.Sprintf("new-%08d", i), Type: keypair.TypeSSH, Scope: keypair.ScopeUser,
+		PublicKey: line, Fingerprint: fp, Algorithm: "ed25519"}
+}
+
+// BenchmarkCount measures CountKeyPairs of a random user (100 key pairs
+// each), on a store of 100,000 key pairs.
+func BenchmarkCount(b *testing.B) {
+	forEngines(b, func(b *testing.B, _ string, s keypair.Store, d *Dataset) {
+		rng := rand.New(rand.NewPCG(1, 4))
+		for b.Loop() {
+			if _, err := s.CountKeyPairs(b.Context(), d.Users[rng.IntN(len(d.Users))].ID); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkDelete measures DeleteKeyPair of key pairs created (untimed)
+// for random users just before, on a store of 100,000 key pairs.
+func BenchmarkDelete(b *testing.B) {
+	forEngines(b, func(b *testing.B, engine string, s keypair.Store, d *Dataset) {
+		rng := rand.New(rand.NewPCG(1, 5))
+		ids := make([]int64, b.N)
+		for i := range ids {
+			kp := newKeyPair(engine, d, &d.Users[rng.IntN(len(d.Users))])
+			if err := s.CreateKeyPair(b.Context(), kp, quota, nil); err != nil {
+				b.Fatal(err)
+			}
+			ids[i] = kp.ID
+		}
+		b.ResetTimer()
+		for _, id := range ids {
+			if err := s.DeleteKeyPair(b.Context(), id, nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkCreateOwnerSize measures CreateKeyPair for an owner who already
+// has 8 or 8,000 key pairs (made untimed through the store): the cost of
+// a create should not grow with the owner's count.
+func BenchmarkCreateOwnerSize(b *testing.B) {
+	for _, size := range []int{8, 8000} {
+		b.Run(fmt.Sprint(size), func(b *testing.B) {
+			forEngines(b, func(b *testing.B, engine string, s keypair.Store, d *Dataset) {
+				u := &User{ID: fmt.Sprintf("owner-%s-%d-%d", engine, size, benchSeq.Add(1)), ProjectID: "p", DomainID: d.Users[0].DomainID}
+				for range size {
+					if err := s.CreateKeyPair(b.Context(), newKeyPair(engine, d, u), 1<<30, nil); err != nil {
+						b.Fatal(err)
+					}
+				}
+				for b.Loop() {
+					if err := s.CreateKeyPair(b.Context(), newKeyPair(engine, d, u), 1<<30, nil); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		})
+	}
+}
+
+// BenchmarkCreateParallel measures CreateKeyPair from 16 goroutines (8 per
+// CPU on two) for random users: what batching concurrent writes buys.
+func BenchmarkCreateParallel(b *testing.B) {
+	forEngines(b, func(b *testing.B, engine string, s keypair.Store, d *Dataset) {
+		b.SetParallelism(8)
+		var seed atomic.Uint64
+		b.RunParallel(func(pb *testing.PB) {
+			rng := rand.New(rand.NewPCG(2, seed.Add(1)))
+			for pb.Next() {
+				if err := s.CreateKeyPair(context.Background(), newKeyPair(engine, d, &d.Users[rng.IntN(len(d.Users))]), quota, nil); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
 	})
 }

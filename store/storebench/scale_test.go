@@ -8,14 +8,11 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/keyhaven/keyhaven/internal/pgtest"
 	"github.com/keyhaven/keyhaven/keypair"
@@ -26,7 +23,9 @@ import (
 var (
 	scaleFlag   = flag.Bool("scale", false, "run TestScale (also KEYHAVEN_SCALE=1)")
 	rowsFlag    = flag.Int("rows", 1_000_000, "TestScale: key pairs to seed per engine")
-	usersFlag   = flag.Int("users", 10_000, "TestScale: users owning them")
+	rowsSQLite  = flag.Int("rows-sqlite", 0, "TestScale: key pairs to seed in SQLite (0: -rows)")
+	rowsPG      = flag.Int("rows-postgres", 0, "TestScale: key pairs to seed in PostgreSQL (0: -rows)")
+	usersFlag   = flag.Int("users", 0, "TestScale: users owning them (0: one per 100 key pairs)")
 	samplesFlag = flag.Int("samples", 2000, "TestScale: samples per measured operation")
 	enginesFlag = flag.String("engines", "sqlite,postgres", "TestScale: engines to run, comma-separated")
 )
@@ -88,121 +87,6 @@ func openPostgres(tb testing.TB, dsn string, d *Dataset) (*postgres.Store, time.
 	return s, time.Since(start)
 }
 
-// The statements the stores run, copied from store/sqlite/keypairs.go and
-// store/postgres/keypairs.go (visible, GetKeyPair, ListKeyPairs and the
-// count and name check of CreateKeyPair for a user-scope key pair).
-const (
-	sqliteColumns = `id, uid, user_id, project_id, domain_id, name, type, scope, public_key,
-	fingerprint, algorithm, description, created_at, updated_at, escrow_ref, escrow_blob`
-	pgColumns = sqliteColumns
-)
-
-func sqliteVisible(cond string) string {
-	return `SELECT ` + sqliteColumns + ` FROM key_pairs WHERE user_id = ?1 AND ` + cond + `
-		UNION ALL
-		SELECT ` + sqliteColumns + ` FROM key_pairs AS k
-		WHERE ?2 <> '' AND domain_id = ?2 AND scope = 'domain' AND user_id <> ?1 AND ` + cond + `
-		AND NOT EXISTS (SELECT 1 FROM key_pairs WHERE user_id = ?1 AND name = k.name)`
-}
-
-func pgVisible(cond string) string {
-	return `SELECT ` + pgColumns + ` FROM key_pairs WHERE user_id = $1 AND ` + cond + `
-		UNION ALL
-		SELECT ` + pgColumns + ` FROM key_pairs AS k
-		WHERE $2::text <> '' AND domain_id = $2 AND scope = 'domain' AND user_id <> $1 AND ` + cond + `
-		AND NOT EXISTS (SELECT 1 FROM key_pairs AS o WHERE o.user_id = $1 AND o.name = k.name)`
-}
-
-var (
-	sqliteSQL = map[string]string{
-		"get":          sqliteVisible(`name = ?3`) + ` LIMIT 1`,
-		"list":         sqliteVisible(`name >= ?3`) + ` ORDER BY name LIMIT ?4`,
-		"create-count": `SELECT count(*) FROM key_pairs WHERE user_id = ?`,
-		"create-check": `SELECT
-		EXISTS (SELECT 1 FROM key_pairs WHERE user_id = ?1 AND name = ?2) OR
-		EXISTS (SELECT 1 FROM key_pairs WHERE ?3 <> '' AND domain_id = ?3 AND scope = 'domain' AND name = ?2)`,
-	}
-	pgSQL = map[string]string{
-		"get":          pgVisible(`name = $3`) + ` LIMIT 1`,
-		"list":         pgVisible(`name >= $3`) + ` ORDER BY name LIMIT $4`,
-		"create-count": `SELECT count(*) FROM key_pairs WHERE user_id = $1`,
-		"create-check": `SELECT
-			EXISTS (SELECT 1 FROM key_pairs WHERE user_id = $1 AND name = $2) OR
-			EXISTS (SELECT 1 FROM key_pairs WHERE $3::text <> '' AND domain_id = $3 AND scope = 'domain' AND name = $2)`,
-	}
-)
-
-// sqliteExplain returns SQLite's EXPLAIN QUERY PLAN of query, one line per
-// plan node, indented by depth.
-func sqliteExplain(ctx context.Context, path string) func(t *testing.T, label, query string, args ...any) string {
-	return func(t *testing.T, label, query string, args ...any) string {
-		t.Helper()
-		db, err := openRawSQLite(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer db.Close()
-		rows, err := db.QueryContext(ctx, "EXPLAIN QUERY PLAN "+query, args...)
-		if err != nil {
-			t.Fatalf("explain %s: %v", label, err)
-		}
-		defer rows.Close()
-		depth := map[int]int{0: 0}
-		var b strings.Builder
-		for rows.Next() {
-			var id, parent, notused int
-			var detail string
-			if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
-				t.Fatal(err)
-			}
-			depth[id] = depth[parent] + 1
-			fmt.Fprintf(&b, "%s%s\n", strings.Repeat("  ", depth[id]-1), detail)
-		}
-		if err := rows.Err(); err != nil {
-			t.Fatal(err)
-		}
-		return b.String()
-	}
-}
-
-// bareScan matches a full table scan of key_pairs (under any alias the
-// statements use) that no index serves.
-var bareScan = regexp.MustCompile(`(?m)^\s*SCAN (key_pairs|k|o)\s*$`)
-
-// checkSQLitePlan fails when plan scans key_pairs without an index.
-func checkSQLitePlan(t *testing.T, label, plan string) {
-	t.Helper()
-	uses := strings.Contains(plan, "USING INDEX") || strings.Contains(plan, "USING COVERING INDEX") ||
-		strings.Contains(plan, "USING INTEGER PRIMARY KEY")
-	if !uses || bareScan.MatchString(plan) || strings.Contains(plan, "SCAN key_pairs\n") {
-		t.Errorf("sqlite %s: plan does not use an index for every access to key_pairs:\n%s", label, plan)
-	}
-}
-
-// pgExplain returns PostgreSQL's EXPLAIN (ANALYZE, BUFFERS) of query.
-func pgExplain(ctx context.Context, s *postgres.Store) func(t *testing.T, label, query string, args ...any) string {
-	return func(t *testing.T, label, query string, args ...any) string {
-		t.Helper()
-		rows, err := s.Pool().Query(ctx, "EXPLAIN (ANALYZE, BUFFERS) "+query, args...)
-		if err != nil {
-			t.Fatalf("explain %s: %v", label, err)
-		}
-		lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
-		if err != nil {
-			t.Fatalf("explain %s: %v", label, err)
-		}
-		return strings.Join(lines, "\n") + "\n"
-	}
-}
-
-// checkPGPlan fails when plan scans key_pairs sequentially or uses no index.
-func checkPGPlan(t *testing.T, label, plan string) {
-	t.Helper()
-	if !strings.Contains(plan, "Index") || strings.Contains(plan, "Seq Scan on key_pairs") {
-		t.Errorf("postgres %s: plan does not use an index for every access to key_pairs:\n%s", label, plan)
-	}
-}
-
 // TestScale seeds each engine with -rows key pairs (default 1,000,000
 // over 10,000 users), prints and checks the query plans of the store's
 // statements, then measures the store's operations and prints a Markdown
@@ -213,20 +97,40 @@ func TestScale(t *testing.T) {
 		t.Skip("scale benchmark: set KEYHAVEN_SCALE=1 or pass -scale")
 	}
 	ctx := context.Background()
-	start := time.Now()
-	d, err := NewDataset(Config{Rows: *rowsFlag, Users: *usersFlag, Domains: 100, Seed: 1})
-	if err != nil {
-		t.Fatal(err)
+	datasets := map[int]*Dataset{}
+	dataset := func(rows int) *Dataset {
+		if d := datasets[rows]; d != nil {
+			return d
+		}
+		users := *usersFlag
+		if users <= 0 {
+			users = max(1, rows/100)
+		}
+		start := time.Now()
+		d, err := NewDataset(Config{Rows: rows, Users: users, Domains: 100, Seed: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("generated %d users, %d rows in %v", len(d.Users), d.Config.Rows, time.Since(start).Round(time.Millisecond))
+		datasets[rows] = d
+		return d
 	}
-	t.Logf("generated %d users, %d rows in %v", len(d.Users), d.Config.Rows, time.Since(start).Round(time.Millisecond))
+	rowsFor := func(n int) int {
+		if n > 0 {
+			return n
+		}
+		return *rowsFlag
+	}
 	t.Logf("fsync on %s: %s", t.TempDir(), fsyncLatency(t, t.TempDir(), 200))
 
 	var names []string
 	var all [][]Stats
 	for _, name := range strings.Split(*enginesFlag, ",") {
 		var e engine
+		var d *Dataset
 		switch name {
 		case "sqlite":
+			d = dataset(rowsFor(*rowsSQLite))
 			dir := t.TempDir()
 			s, path, took := openSQLite(t, dir, d)
 			t.Cleanup(func() { s.Close() })
@@ -237,6 +141,7 @@ func TestScale(t *testing.T) {
 			}
 			e = engine{name: "sqlite", store: s, explain: sqliteExplain(ctx, path), sql: sqliteSQL}
 		case "postgres":
+			d = dataset(rowsFor(*rowsPG))
 			dsn := pgtest.NewDatabase(t)
 			s, took := openPostgres(t, dsn, d)
 			t.Cleanup(func() { s.Close() })
@@ -256,37 +161,12 @@ func TestScale(t *testing.T) {
 			t.Fatalf("unknown engine %q", name)
 		}
 		explainAll(t, &e, d)
-		names = append(names, e.name)
+		names = append(names, fmt.Sprintf("%s (%d rows)", e.name, d.Config.Rows))
 		all = append(all, measure(t, e.name, e.store, d, *samplesFlag))
 	}
 	table := Table(names, all)
-	t.Logf("results (%d rows, %d users, GOMAXPROCS as set):\n\n%s", d.Config.Rows, len(d.Users), table)
+	t.Logf("results (100 key pairs per user unless -users, GOMAXPROCS as set):\n\n%s", table)
 	fmt.Print("\n" + table)
-}
-
-// explainAll prints and checks the plans of the get, list (first and deep
-// page) and create statements for a user with a domain.
-func explainAll(t *testing.T, e *engine, d *Dataset) {
-	u := d.Users[len(d.Users)/2]
-	deep := u.Names[min(89, len(u.Names)-1)]
-	for _, c := range []struct {
-		label, sql string
-		args       []any
-	}{
-		{"get", e.sql["get"], []any{u.ID, u.DomainID, u.Names[len(u.Names)/2]}},
-		{"list-first-page", e.sql["list"], []any{u.ID, u.DomainID, "", int64(50)}},
-		{"list-deep-page", e.sql["list"], []any{u.ID, u.DomainID, deep, int64(51)}},
-		{"create-count", e.sql["create-count"], []any{u.ID}},
-		{"create-check", e.sql["create-check"], []any{u.ID, "new-name", u.DomainID}},
-	} {
-		plan := e.explain(t, c.label, c.sql, c.args...)
-		t.Logf("%s plan of %s:\n%s", e.name, c.label, plan)
-		if e.name == "sqlite" {
-			checkSQLitePlan(t, c.label, plan)
-		} else {
-			checkPGPlan(t, c.label, plan)
-		}
-	}
 }
 
 // measure times the store operations, n samples each, and returns their
@@ -364,6 +244,12 @@ func measure(t *testing.T, engine string, s keypair.Store, d *Dataset, n int) []
 	st := Summarize("get (show)", g, lat.lat, lat.wall)
 	t.Logf("%s %-28s p50 %s p99 %s mean %s max %s %.0f ops/s", engine, "get x8", ms(st.P50), ms(st.P99), ms(st.Mean), ms(st.Max), st.OpsPerSec)
 	logOutliers(t, engine, "get x8", lat.lat)
+	out = append(out, st)
+	// create with 16 goroutines: SQLite commits them in groups.
+	lat = concurrentCreates(t, engine, s, d, 16, n)
+	st = Summarize("create", 16, lat.lat, lat.wall)
+	t.Logf("%s %-28s p50 %s p99 %s mean %s max %s %.0f ops/s", engine, "create x16", ms(st.P50), ms(st.P99), ms(st.Mean), ms(st.Max), st.OpsPerSec)
+	logOutliers(t, engine, "create x16", lat.lat)
 	return append(out, st)
 }
 
@@ -376,7 +262,29 @@ type timed struct {
 // concurrentGets runs n GetKeyPair calls of random users' key pairs on g
 // goroutines and returns their latencies.
 func concurrentGets(t *testing.T, s keypair.Store, d *Dataset, g, n int) timed {
-	ctx := context.Background()
+	return concurrently(t, "get", g, n, func(r *rand.Rand, _ int) error {
+		u := &d.Users[r.IntN(len(d.Users))]
+		_, err := s.GetKeyPair(context.Background(), keypair.Viewer{UserID: u.ID, DomainID: u.DomainID}, u.Names[r.IntN(len(u.Names))])
+		return err
+	})
+}
+
+// concurrentCreates runs n CreateKeyPair calls for random users on g
+// goroutines and returns their latencies.
+func concurrentCreates(t *testing.T, engine string, s keypair.Store, d *Dataset, g, n int) timed {
+	return concurrently(t, "create", g, n, func(r *rand.Rand, i int) error {
+		u := &d.Users[r.IntN(len(d.Users))]
+		line, fp := d.PublicKey(i)
+		kp := &keypair.KeyPair{UID: fmt.Sprintf("bench-%s-par-%d", engine, i), UserID: u.ID, ProjectID: u.ProjectID,
+			DomainID: u.DomainID, Name: fmt.Sprintf("par-%06d", i), Type: keypair.TypeSSH, Scope: keypair.ScopeUser,
+			PublicKey: line, Fingerprint: fp, Algorithm: "ed25519"}
+		return s.CreateKeyPair(context.Background(), kp, quota, nil)
+	})
+}
+
+// concurrently runs fn(rng, i) for i in [0, n) on g goroutines and
+// returns the latency of each call and the wall time.
+func concurrently(t *testing.T, op string, g, n int, fn func(r *rand.Rand, i int) error) timed {
 	lat := make([]time.Duration, n)
 	var next atomic.Int64
 	var wg sync.WaitGroup
@@ -384,18 +292,15 @@ func concurrentGets(t *testing.T, s keypair.Store, d *Dataset, g, n int) timed {
 	var failed error
 	wall := time.Now()
 	for w := range g {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			r := rand.New(rand.NewPCG(uint64(w), uint64(n)))
 			for {
 				i := int(next.Add(1)) - 1
 				if i >= n {
 					return
 				}
-				u := &d.Users[r.IntN(len(d.Users))]
 				t0 := time.Now()
-				_, err := s.GetKeyPair(ctx, keypair.Viewer{UserID: u.ID, DomainID: u.DomainID}, u.Names[r.IntN(len(u.Names))])
+				err := fn(r, i)
 				lat[i] = time.Since(t0)
 				if err != nil {
 					mu.Lock()
@@ -403,11 +308,11 @@ func concurrentGets(t *testing.T, s keypair.Store, d *Dataset, g, n int) timed {
 					mu.Unlock()
 				}
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	if failed != nil {
-		t.Fatalf("concurrent get: %v", failed)
+		t.Fatalf("concurrent %s: %v", op, failed)
 	}
 	return timed{lat: lat, wall: time.Since(wall)}
 }

@@ -1,19 +1,14 @@
 package storebench
 
 import (
-	"context"
 	"crypto/ed25519"
-	"database/sql"
 	"encoding/hex"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"sort"
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"golang.org/x/crypto/ssh"
 	_ "modernc.org/sqlite" // the driver store/sqlite uses
 )
@@ -165,134 +160,6 @@ func (d *Dataset) Rows(fn func(k int, r *Row) error) error {
 func (d *Dataset) PublicKey(i int) (line, fingerprint string) {
 	k := d.keys[i%numKeys]
 	return k.line, k.fingerprint
-}
-
-// BatchSize is how many rows SeedSQLite inserts per transaction.
-const BatchSize = 50_000
-
-// SeedSQLite bulk-loads d into the key_pairs table of the migrated SQLite
-// database at path (the store must not be writing meanwhile), in
-// transactions of BatchSize rows with one prepared INSERT, then runs
-// ANALYZE, checkpoints the WAL into the database file and fsyncs it. The
-// loading connection uses synchronous=OFF and a large page cache; the
-// final fsync makes the load durable before the measurements start.
-func SeedSQLite(ctx context.Context, path string, d *Dataset) error {
-	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=synchronous(OFF)&_pragma=cache_size(-1048576)")
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	db.SetMaxOpenConns(1)
-	conn, err := db.Conn(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	var tx *sql.Tx
-	var stmt *sql.Stmt
-	commit := func() error {
-		if tx == nil {
-			return nil
-		}
-		stmt.Close()
-		err := tx.Commit()
-		tx, stmt = nil, nil
-		return err
-	}
-	err = d.Rows(func(k int, r *Row) error {
-		if tx == nil {
-			var err error
-			if tx, err = conn.BeginTx(ctx, nil); err != nil {
-				return err
-			}
-			stmt, err = tx.PrepareContext(ctx, `INSERT INTO key_pairs
-				(uid, user_id, project_id, domain_id, name, type, scope, public_key, fingerprint,
-				 algorithm, description, created_at, updated_at)
-				VALUES (?, ?, ?, ?, ?, 'ssh', ?, ?, ?, ?, '', ?, ?)`)
-			if err != nil {
-				return err
-			}
-		}
-		if _, err := stmt.ExecContext(ctx, r.UID, r.UserID, r.ProjectID, r.DomainID, r.Name, r.Scope,
-			r.PublicKey, r.Fingerprint, r.Algorithm, r.CreatedAt, r.CreatedAt); err != nil {
-			return fmt.Errorf("row %d: %w", k, err)
-		}
-		if (k+1)%BatchSize == 0 {
-			return commit()
-		}
-		return nil
-	})
-	if err != nil {
-		if tx != nil {
-			tx.Rollback()
-		}
-		return fmt.Errorf("storebench: seed sqlite: %w", err)
-	}
-	if err := commit(); err != nil {
-		return fmt.Errorf("storebench: seed sqlite: %w", err)
-	}
-	for _, q := range []string{"ANALYZE", "PRAGMA wal_checkpoint(TRUNCATE)"} {
-		if _, err := conn.ExecContext(ctx, q); err != nil {
-			return fmt.Errorf("storebench: seed sqlite: %s: %w", q, err)
-		}
-	}
-	// With synchronous=OFF nothing was flushed: do it now, or the store's
-	// first checkpoint would pay for the whole load in one fsync.
-	f, err := os.Open(path)
-	if err != nil {
-		return fmt.Errorf("storebench: seed sqlite: %w", err)
-	}
-	defer f.Close()
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("storebench: seed sqlite: fsync: %w", err)
-	}
-	return nil
-}
-
-// SeedPostgres bulk-loads d into the key_pairs table of a migrated
-// PostgreSQL database with one COPY, then runs VACUUM ANALYZE (what
-// autovacuum would do after a bulk load; it also sets the visibility
-// map that index-only scans rely on).
-func SeedPostgres(ctx context.Context, pool *pgxpool.Pool, d *Dataset) error {
-	gen := make(chan []any, 1024)
-	errc := make(chan error, 1)
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	go func() {
-		defer close(gen)
-		errc <- d.Rows(func(_ int, r *Row) error {
-			select {
-			case gen <- []any{r.UID, r.UserID, r.ProjectID, r.DomainID, r.Name, "ssh", r.Scope,
-				r.PublicKey, r.Fingerprint, r.Algorithm, "", r.CreatedAt, r.CreatedAt}:
-				return nil
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-		})
-	}()
-	src := pgx.CopyFromFunc(func() ([]any, error) {
-		next, ok := <-gen
-		if !ok {
-			return nil, nil
-		}
-		return next, nil
-	})
-	n, err := pool.CopyFrom(ctx, pgx.Identifier{"key_pairs"},
-		[]string{"uid", "user_id", "project_id", "domain_id", "name", "type", "scope", "public_key",
-			"fingerprint", "algorithm", "description", "created_at", "updated_at"}, src)
-	if err != nil {
-		return fmt.Errorf("storebench: seed postgres: copy: %w", err)
-	}
-	if err := <-errc; err != nil {
-		return fmt.Errorf("storebench: seed postgres: %w", err)
-	}
-	if int(n) != d.Config.Rows {
-		return fmt.Errorf("storebench: seed postgres: copied %d rows, want %d", n, d.Config.Rows)
-	}
-	if _, err := pool.Exec(ctx, "VACUUM (ANALYZE) key_pairs"); err != nil {
-		return fmt.Errorf("storebench: seed postgres: vacuum analyze: %w", err)
-	}
-	return nil
 }
 
 // Stats summarises the latencies of one measured operation.

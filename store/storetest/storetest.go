@@ -47,6 +47,7 @@ func Run(t *testing.T, open func(t *testing.T) keypair.Store) {
 		{"ConcurrentScopes", testConcurrentScopes},
 		{"ConcurrentScopeMix", testConcurrentScopeMix},
 		{"ConcurrentQuota", testConcurrentQuota},
+		{"CountMatchesRows", testCountMatchesRows},
 		{"UpdateDescription", testUpdateDescription},
 		{"SwapEscrow", testSwapEscrow},
 		{"CreateEscrowed", testCreateEscrowed},

@@ -1,0 +1,200 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"sync"
+)
+
+// Group commit: concurrent key pair writes (create, delete) share one
+// write transaction, so one WAL fsync (synchronous=FULL) makes a whole
+// batch durable instead of each request paying its own.
+//
+// The first writer to arrive while no batch is in flight leads at once:
+// it begins the transaction, runs its own write and those of every writer
+// queued by then (at most maxBatch), commits, and only then answers them
+// all, so an answered write is on disk. Writers arriving while a commit is
+// in flight queue for the next batch, which the first of them leads. Each
+// write runs in its own SAVEPOINT: a write that fails (duplicate name,
+// quota, a statement's error) is rolled back to it and fails alone. Each
+// write sees the ones before it in the batch, so quotas and name checks
+// stay exact. A failure of the transaction itself (begin, a savepoint,
+// commit) fails every write of the batch, none of which is then applied.
+//
+// Readers use their own connections and the WAL, so they never wait for
+// a batch.
+
+// maxBatch bounds how many writes one transaction carries, which bounds
+// how long the last of them waits for its answer.
+const maxBatch = 64
+
+// write is one queued key pair write.
+type write struct {
+	ctx context.Context
+	// run applies the write in tx, inside its savepoint.
+	run func(ctx context.Context, tx *sql.Tx) error
+	// done, when set, runs after the batch committed and before the
+	// answer, for a write whose run succeeded.
+	done func()
+	// scrub asks for a scrub (scrub.go) after the commit, before the
+	// answer: set by run when it destroyed an escrowed private key.
+	scrub bool
+	res   chan outcome
+	err   error
+}
+
+// outcome is what a queued writer is told: lead the next batch, or its
+// write's result.
+type outcome struct {
+	lead bool
+	err  error
+}
+
+// committer queues key pair writes into batches.
+type committer struct {
+	mu    sync.Mutex
+	busy  bool // a batch is being run; new writes queue
+	queue []*write
+}
+
+// groupWrite runs fn as one write of a batch and returns its result once
+// the batch is committed. done runs, on success, after the commit.
+func (s *Store) groupWrite(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx, w *write) error, done func()) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	w := &write{ctx: ctx, done: done, res: make(chan outcome, 1)}
+	w.run = func(ctx context.Context, tx *sql.Tx) error { return fn(ctx, tx, w) }
+	c := &s.gc
+	c.mu.Lock()
+	if !c.busy {
+		c.busy = true
+		c.mu.Unlock()
+		s.leadBatch(w)
+	} else {
+		c.queue = append(c.queue, w)
+		c.mu.Unlock()
+	}
+	o := <-w.res
+	if o.lead {
+		s.leadBatch(w)
+		o = <-w.res
+	}
+	return o.err
+}
+
+// leadBatch runs first and the writes queued behind it (up to maxBatch in
+// all) as one transaction, answers each, then hands the lead to the next
+// queued writer or marks the committer idle.
+func (s *Store) leadBatch(first *write) {
+	c := &s.gc
+	c.mu.Lock()
+	n := min(len(c.queue), maxBatch-1)
+	batch := append([]*write{first}, c.queue[:n]...)
+	c.queue = c.queue[n:]
+	c.mu.Unlock()
+
+	s.runBatch(batch)
+	for _, w := range batch {
+		w.res <- outcome{err: w.err}
+	}
+
+	c.mu.Lock()
+	if len(c.queue) == 0 {
+		c.busy = false
+		c.mu.Unlock()
+		return
+	}
+	next := c.queue[0]
+	c.queue = c.queue[1:]
+	c.mu.Unlock()
+	next.res <- outcome{lead: true}
+}
+
+// runBatch applies batch in one write transaction, setting each write's
+// err, and runs the done and scrub of those that succeeded once it has
+// committed.
+func (s *Store) runBatch(batch []*write) {
+	// The transaction outlives any one request: a cancelled request must
+	// not interrupt a statement, which would roll back the whole batch.
+	ctx := context.Background()
+	fail := func(err error) {
+		for _, w := range batch {
+			if w.err == nil {
+				w.err = err
+			}
+		}
+	}
+	tx, err := s.w.BeginTx(ctx, nil) // BEGIN IMMEDIATE: takes the write lock now
+	if err != nil {
+		fail(fmt.Errorf("begin: %w", err))
+		return
+	}
+	defer tx.Rollback()
+	// A batch of one needs no savepoint: if it fails, nothing commits.
+	alone := len(batch) == 1
+	step := func(st *sql.Stmt, what string) bool {
+		if alone {
+			return true
+		}
+		if _, err := tx.StmtContext(ctx, st).ExecContext(ctx); err != nil {
+			fail(fmt.Errorf("%s: %w", what, err))
+			return false
+		}
+		return true
+	}
+	ran := 0
+	for _, w := range batch {
+		if w.err = w.ctx.Err(); w.err != nil {
+			continue // given up on before its turn: not applied
+		}
+		if !step(s.st.wSavepoint, "savepoint") {
+			return
+		}
+		w.err = runOne(w, tx)
+		if w.err != nil {
+			if !step(s.st.wRollbackTo, "rollback to savepoint") {
+				return
+			}
+		} else {
+			ran++
+		}
+		if !step(s.st.wRelease, "release savepoint") {
+			return
+		}
+	}
+	if ran == 0 {
+		return // nothing to commit; the deferred Rollback ends it
+	}
+	if err := tx.Commit(); err != nil {
+		fail(fmt.Errorf("commit: %w", err))
+		return
+	}
+	if s.onBatch != nil {
+		s.onBatch(ran)
+	}
+	scrub := false
+	for _, w := range batch {
+		if w.err == nil {
+			if w.done != nil {
+				w.done()
+			}
+			scrub = scrub || w.scrub
+		}
+	}
+	if scrub {
+		s.scrub(ctx)
+	}
+}
+
+// runOne runs w in tx. A panic in it becomes its error: the batch's other
+// writers wait for the leader, and would wait forever if it unwound.
+func runOne(w *write, tx *sql.Tx) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("panic in a batched write: %v", p)
+		}
+	}()
+	return w.run(context.WithoutCancel(w.ctx), tx)
+}

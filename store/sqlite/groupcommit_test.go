@@ -1,0 +1,223 @@
+package sqlite
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/keyhaven/keyhaven/keypair"
+)
+
+// queued returns how many writes wait for the next batch.
+func (s *Store) queued() int {
+	s.gc.mu.Lock()
+	defer s.gc.mu.Unlock()
+	return len(s.gc.queue)
+}
+
+// heldBatch holds the writer connection so that a first write leads a
+// batch that cannot begin, queues the writes of start (each on its own
+// goroutine, in order) behind it, calls queued, then lets go: the queued
+// writes then run as one batch. It returns each write's error, first's last, and the
+// sizes of the batches committed.
+func heldBatch(t *testing.T, s *Store, first func() error, start []func() error, queued func()) ([]error, []int) {
+	t.Helper()
+	var mu sync.Mutex
+	var sizes []int
+	s.onBatch = func(n int) { mu.Lock(); sizes = append(sizes, n); mu.Unlock() }
+	defer func() { s.onBatch = nil }()
+	conn, err := s.w.Conn(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := make([]error, len(start)+1)
+	var wg sync.WaitGroup
+	wg.Go(func() { errs[len(start)] = first() })
+	waitFor(t, func() bool { s.gc.mu.Lock(); defer s.gc.mu.Unlock(); return s.gc.busy })
+	for i, fn := range start {
+		wg.Go(func() { errs[i] = fn() })
+		waitFor(t, func() bool { return s.queued() == i+1 }) // keeps their order
+	}
+	queued()
+	conn.Close()
+	wg.Wait()
+	return errs, sizes
+}
+
+// waitFor polls cond until it holds, failing after 10 s.
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not reached in 10 s")
+		}
+	}
+}
+
+// TestGroupCommitFailsAlone: writes queued behind a commit in flight run
+// as one batch, in which a duplicate name, a create over quota, the
+// delete of a key pair already gone and a request given up on before its
+// turn fail alone, and the others are applied; the counters stay right.
+func TestGroupCommitFailsAlone(t *testing.T) {
+	ctx := t.Context()
+	s := openTest(t, filepath.Join(t.TempDir(), "k.db"), Options{})
+	gone := testKP("carol", "gone")
+	if err := s.CreateKeyPair(ctx, gone, 10, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteKeyPair(ctx, gone.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	kept := testKP("carol", "kept")
+	if err := s.CreateKeyPair(ctx, kept, 10, nil); err != nil {
+		t.Fatal(err)
+	}
+	create := func(user, name string, quota int) func() error {
+		return func() error { return s.CreateKeyPair(ctx, testKP(user, name), quota, nil) }
+	}
+	cancelled, cancel := context.WithCancel(ctx)
+	start := []func() error{
+		create("alice", "a", 10),
+		create("alice", "a", 10), // duplicate of the one before it in the batch
+		create("bob", "b1", 2),
+		create("bob", "b2", 2),
+		create("bob", "b3", 2), // over quota, counting the two before it
+		func() error { return s.DeleteKeyPair(ctx, gone.ID, nil) },
+		func() error { return s.DeleteKeyPair(ctx, kept.ID, nil) },
+		func() error { return s.CreateKeyPair(cancelled, testKP("alice", "late"), 10, nil) }, // cancelled while queued
+		create("alice", "b", 10),
+	}
+	errs, sizes := heldBatch(t, s, create("dave", "first", 10), start, cancel)
+	codes := make([]keypair.Code, len(errs))
+	for i, err := range errs {
+		codes[i] = keypair.ErrorCode(err)
+	}
+	want := []keypair.Code{"", keypair.ECONFLICT, "", "", keypair.EQUOTA, keypair.ENOTFOUND, "", keypair.EINTERNAL, "", ""}
+	if !slices.Equal(codes, want) {
+		t.Errorf("outcomes %v (%v), want %v", codes, errs, want)
+	}
+	if !slices.Equal(sizes, []int{1, 5}) {
+		t.Errorf("batch sizes %v, want [1 5] (the first write alone, then the queued ones that succeeded)", sizes)
+	}
+	for user, n := range map[string]int{"alice": 2, "bob": 2, "carol": 0, "dave": 1} {
+		if got, err := s.CountKeyPairs(ctx, user); err != nil || got != n {
+			t.Errorf("CountKeyPairs(%s) = %d, %v; want %d", user, got, err, n)
+		}
+	}
+	if d := countsDiff(ctx, t, s.w); d != nil {
+		t.Errorf("counters differ from the rows: %v", d)
+	}
+	if _, err := s.GetKeyPair(ctx, keypair.Viewer{UserID: "alice"}, "late"); keypair.ErrorCode(err) != keypair.ENOTFOUND {
+		t.Errorf("the cancelled create was applied: %v", err)
+	}
+}
+
+// TestGroupCommitBounded: more writes than maxBatch queued at once are
+// split into batches of at most maxBatch, and every one is applied.
+func TestGroupCommitBounded(t *testing.T) {
+	ctx := t.Context()
+	s := openTest(t, filepath.Join(t.TempDir(), "k.db"), Options{})
+	var start []func() error
+	for i := range maxBatch + 10 {
+		start = append(start, func() error { return s.CreateKeyPair(ctx, testKP("alice", fmt.Sprint("k", i)), 1000, nil) })
+	}
+	errs, sizes := heldBatch(t, s, func() error { return s.CreateKeyPair(ctx, testKP("bob", "first"), 10, nil) }, start, func() {})
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("write %d: %v", i, err)
+		}
+	}
+	if !slices.Equal(sizes, []int{1, maxBatch, 10}) {
+		t.Errorf("batch sizes %v, want [1 %d 10]", sizes, maxBatch)
+	}
+	if n, _ := s.CountKeyPairs(ctx, "alice"); n != maxBatch+10 {
+		t.Errorf("alice has %d key pairs, want %d", n, maxBatch+10)
+	}
+}
+
+// TestGroupCommitQuotaExact: 150 creates for one owner with a quota of
+// 100, queued at once so that they commit in batches of 64, 64 and 22:
+// exactly 100 succeed, the first 100 in queue order, as each create
+// counts the batch's earlier ones.
+func TestGroupCommitQuotaExact(t *testing.T) {
+	ctx := t.Context()
+	s := openTest(t, filepath.Join(t.TempDir(), "k.db"), Options{})
+	const n, q = 150, 100
+	var start []func() error
+	for i := range n {
+		start = append(start, func() error { return s.CreateKeyPair(ctx, testKP("alice", fmt.Sprintf("k%03d", i)), q, nil) })
+	}
+	errs, sizes := heldBatch(t, s, func() error { return s.CreateKeyPair(ctx, testKP("bob", "first"), q, nil) }, start, func() {})
+	for i, err := range errs[:n] {
+		want := keypair.Code("")
+		if i >= q {
+			want = keypair.EQUOTA
+		}
+		if got := keypair.ErrorCode(err); got != want {
+			t.Errorf("create %d: %v, want %q", i, err, want)
+		}
+	}
+	if !slices.Equal(sizes, []int{1, 64, 36}) {
+		t.Errorf("batch sizes (writes applied) %v, want [1 64 36]", sizes)
+	}
+	if c, err := s.CountKeyPairs(ctx, "alice"); err != nil || c != q {
+		t.Errorf("CountKeyPairs = %d, %v; want %d", c, err, q)
+	}
+	if d := countsDiff(ctx, t, s.w); d != nil {
+		t.Errorf("counters differ from the rows: %v", d)
+	}
+}
+
+// TestReadsDoNotWaitForWrites: while the writer connection holds an open
+// write transaction with an uncommitted insert and a batch of creates
+// waits behind it, gets, lists and counts are answered from the readers
+// (WAL), showing the committed state only.
+func TestReadsDoNotWaitForWrites(t *testing.T) {
+	ctx := t.Context()
+	s := openTest(t, filepath.Join(t.TempDir(), "k.db"), Options{})
+	if err := s.CreateKeyPair(ctx, testKP("alice", "old"), 10, nil); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := s.w.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO key_pairs (uid, user_id, project_id, name, type, public_key, fingerprint, created_at, updated_at)
+		VALUES ('u-pending', 'alice', 'p', 'pending', 'ssh', 'k', 'f', 0, 0)`); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.CreateKeyPair(ctx, testKP("alice", "queued"), 10, nil) }()
+	waitFor(t, func() bool { s.gc.mu.Lock(); defer s.gc.mu.Unlock(); return s.gc.busy })
+
+	// A deadline only so that a regression fails instead of hanging.
+	rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if _, err := s.GetKeyPair(rctx, keypair.Viewer{UserID: "alice"}, "old"); err != nil {
+		t.Errorf("get during a write: %v", err)
+	}
+	if kps, err := s.ListKeyPairs(rctx, keypair.Viewer{UserID: "alice"}, keypair.Page{}); err != nil || len(kps) != 1 {
+		t.Errorf("list during a write = %d key pairs, %v; want the committed one", len(kps), err)
+	}
+	if n, err := s.CountKeyPairs(rctx, "alice"); err != nil || n != 1 {
+		t.Errorf("count during a write = %d, %v; want 1", n, err)
+	}
+	if err := tx.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	conn.Close()
+	if err := <-done; err != nil {
+		t.Fatalf("the queued create: %v", err)
+	}
+	if n, _ := s.CountKeyPairs(ctx, "alice"); n != 2 {
+		t.Errorf("after the writes alice has %d, want 2", n)
+	}
+}
