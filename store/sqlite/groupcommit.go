@@ -171,8 +171,8 @@ func (s *Store) runBatch(batch []*write) {
 		fail(fmt.Errorf("commit: %w", err))
 		return
 	}
-	if s.onBatch != nil {
-		s.onBatch(ran)
+	if f := s.onBatch.Load(); f != nil {
+		(*f)(ran)
 	}
 	scrub := false
 	for _, w := range batch {

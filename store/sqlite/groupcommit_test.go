@@ -28,8 +28,8 @@ func heldBatch(t *testing.T, s *Store, first func() error, start []func() error,
 	t.Helper()
 	var mu sync.Mutex
 	var sizes []int
-	s.onBatch = func(n int) { mu.Lock(); sizes = append(sizes, n); mu.Unlock() }
-	defer func() { s.onBatch = nil }()
+	s.SetBatchObserver(func(n int) { mu.Lock(); sizes = append(sizes, n); mu.Unlock() })
+	defer s.SetBatchObserver(nil)
 	conn, err := s.w.Conn(t.Context())
 	if err != nil {
 		t.Fatal(err)

@@ -48,8 +48,9 @@ type Store struct {
 	r    *sql.DB // query-only connections for reads
 	st   stmts   // the hot path's prepared statements
 	gc   committer
-	// onBatch is Options.OnBatch (tests set it too).
-	onBatch func(n int)
+	// onBatch is Options.OnBatch, or what SetBatchObserver set since:
+	// atomic, because writers read it while the caller may set it.
+	onBatch atomic.Pointer[func(n int)]
 
 	// scrubOwed counts destroying writes whose scrub did not complete;
 	// scrubPaid is scrubOwed as it was when scrubLoop's last complete
@@ -95,7 +96,10 @@ func openDriver(ctx context.Context, driver, path string, opts Options) (*Store,
 		opts.MaxReaders = max(4, runtime.GOMAXPROCS(0))
 	}
 
-	s := &Store{path: abs, onBatch: opts.OnBatch}
+	s := &Store{path: abs}
+	if opts.OnBatch != nil {
+		s.SetBatchObserver(opts.OnBatch)
+	}
 	s.w, err = sql.Open(driver, dsn(abs, opts, false))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", abs, err)
@@ -249,4 +253,14 @@ func (s *Store) Close() error {
 		s.closeErr = errors.Join(errs...)
 	})
 	return s.closeErr
+}
+
+// SetBatchObserver makes f receive the size of every group commit from now
+// on (nil: none), for metrics wired after the store opened.
+func (s *Store) SetBatchObserver(f func(n int)) {
+	if f == nil {
+		s.onBatch.Store(nil)
+		return
+	}
+	s.onBatch.Store(&f)
 }
