@@ -1,7 +1,6 @@
 package sshpush
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -9,11 +8,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/keyhaven/keyhaven/internal/sshdtest"
+	"github.com/keyhaven/keyhaven/internal/testlog"
 	"github.com/keyhaven/keyhaven/task"
 )
 
@@ -45,22 +44,7 @@ func keygen(t testing.TB, typ string) keyPair {
 }
 
 // syncBuffer is a log sink tests read after the fact.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+type syncBuffer = testlog.Buffer
 
 // jobFor is a job against s with the given operation and credentials.
 func jobFor(s *sshdtest.Server, op task.Operation, creds task.Credentials) task.Job {

@@ -1,31 +1,16 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
+
+	"github.com/keyhaven/keyhaven/internal/testlog"
 )
 
-// syncBuffer is a log sink safe for the server's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer is a log sink tests read after the fact.
+type syncBuffer = testlog.Buffer
 
 // TestHTTPErrors covers the answers that come from the HTTP layer rather
 // than the key pair rules, each in Nova's (or Keystone's) format.
