@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	kps "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/kps/v3"
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/services/kps/v3/model"
 
 	kpsapi "github.com/keyhaven/keyhaven/api/kps"
@@ -31,25 +30,6 @@ func inventoryAdd(t *testing.T, srv *testServer, id, project string, sshd *sshdt
 	if err := run(context.Background(), args, func(string) string { return "" }, &out, &out); err != nil {
 		t.Fatalf("keyhaven %v: %v\n%s", args, err, out.String())
 	}
-}
-
-// sdkPollTask polls ListKeypairTask through the SDK, as Huawei's Terraform
-// provider does (faster), until the status is one of final.
-func sdkPollTask(t *testing.T, c *kps.KpsClient, id string, final ...string) string {
-	t.Helper()
-	for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
-		r, err := c.ListKeypairTask(&model.ListKeypairTaskRequest{TaskId: id})
-		if err != nil || r.TaskId == nil || *r.TaskId != id || r.TaskStatus == nil {
-			t.Fatalf("ListKeypairTask: %+v %v", r, err)
-		}
-		for _, f := range final {
-			if r.TaskStatus.Value() == f {
-				return f
-			}
-		}
-	}
-	t.Fatalf("task %s never reached %v", id, final)
-	return ""
 }
 
 // TestAssociateWithHuaweiSDK is the round trip through every real part:
@@ -94,8 +74,8 @@ func associateWithHuaweiSDK(t *testing.T, flags ...string) {
 	if err != nil || a.HttpStatusCode != 200 || a.TaskId == nil || *a.ServerId != "web" || a.Status.Value() != "SUCCESS" {
 		t.Fatalf("associate: %+v %v", a, err)
 	}
-	if got := sdkPollTask(t, c, *a.TaskId, "SUCCESS_BIND", "FAILED_BIND"); got != "SUCCESS_BIND" {
-		t.Fatal(got)
+	if got, err := pollTask(c, *a.TaskId, []string{"SUCCESS_BIND"}, []string{"FAILED_BIND"}); err != nil {
+		t.Fatal(got, err)
 	}
 	if !sshd.CanLoginKey(t, []byte(*gen.Keypair.PrivateKey)) {
 		t.Fatal("the key pair's private key does not log in after the associate")
@@ -120,8 +100,8 @@ func associateWithHuaweiSDK(t *testing.T, flags ...string) {
 	if err != nil || d.HttpStatusCode != 202 || d.TaskId == nil {
 		t.Fatalf("disassociate: %+v %v", d, err)
 	}
-	if got := sdkPollTask(t, c, *d.TaskId, "SUCCESS_UNBIND", "FAILED_UNBIND"); got != "SUCCESS_UNBIND" {
-		t.Fatal(got)
+	if got, err := pollTask(c, *d.TaskId, []string{"SUCCESS_UNBIND"}, []string{"FAILED_UNBIND"}); err != nil {
+		t.Fatal(got, err)
 	}
 	if sshd.CanLoginKey(t, []byte(*gen.Keypair.PrivateKey)) {
 		t.Fatal("the key still logs in after the disassociate")
@@ -191,7 +171,9 @@ func TestShutdownFailsRunningTask(t *testing.T) {
 		}
 		ids = append(ids, *a.TaskId)
 	}
-	sdkPollTask(t, c, ids[0], "RUNNING_BIND")
+	if _, err := pollTask(c, ids[0], []string{"RUNNING_BIND"}, nil); err != nil {
+		t.Fatal(err)
+	}
 	if err := stop(); err != nil {
 		t.Fatalf("serve: %v", err)
 	}
