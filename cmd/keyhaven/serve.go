@@ -39,6 +39,7 @@ import (
 	"github.com/keyhaven/keyhaven/store/postgres"
 	"github.com/keyhaven/keyhaven/store/sqlite"
 	"github.com/keyhaven/keyhaven/task"
+	"github.com/keyhaven/keyhaven/web"
 )
 
 // dataStore is what every store engine provides: key pairs and the audit
@@ -372,6 +373,7 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer, ready chan<- strin
 		Identity:        identityHandler,
 		KPS:             kps.New(kps.Config{Service: svc, Auth: auth, Log: log, Health: health, Tasks: tasks}),
 		Native:          native.New(native.Config{Service: svc, Auth: auth, Log: log, Health: health}),
+		Console:         web.New(),
 		Health:          health,
 		Log:             log,
 		ShutdownTimeout: cfg.ShutdownTimeout,
