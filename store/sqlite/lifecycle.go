@@ -319,7 +319,8 @@ func (s *Store) SearchAudit(ctx context.Context, f keypair.AuditFilter) ([]*keyp
 		var micros int64
 		var action string
 		if err := rows.Scan(&e.Seq, &micros, &action, &e.UserID, &e.ProjectID, &e.KeyPairID,
-			&e.KeyPairUID, &e.KeyPairName, &e.RemoteAddr, &e.RequestID, &e.PrevHash, &e.Hash); err != nil {
+			&e.KeyPairUID, &e.KeyPairName, &e.RemoteAddr, &e.RequestID, &e.PrevHash, &e.Hash,
+			&e.ServerID, &e.TaskID, &e.Result, &e.Detail); err != nil {
 			return nil, fmt.Errorf("sqlite: search audit: %w", err)
 		}
 		e.Time = time.UnixMicro(micros).UTC()
