@@ -155,14 +155,17 @@ export function init() {
   $('rotate-escrow').addEventListener('change', syncRotate);
   $('rotate-type').addEventListener('change', () => fillFormats($('rotate-format'), $('rotate-type').value));
   for (const d of document.querySelectorAll('dialog')) {
-    for (const b of d.querySelectorAll('[data-close]')) b.addEventListener('click', () => d.close(b.value || ''));
+    for (const b of d.querySelectorAll('[data-close]')) b.addEventListener('click', () => d.close());
   }
   $('secret-download').addEventListener('click', () => {
     if (secret) download(secret.file, secret.key);
   });
   // Escape must not drop the key by accident: only "Done" closes it.
   $('secret-dialog').addEventListener('cancel', (ev) => ev.preventDefault());
-  $('secret-dialog').addEventListener('close', () => {
+  $('secret-done').addEventListener('click', () => {
     secret = null;
+  });
+  $('secret-dialog').addEventListener('close', () => {
+    if (!$('secret-dialog').open) secret = null;
   });
 }

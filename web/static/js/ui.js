@@ -97,7 +97,9 @@ export function timeEl(s) {
 
 /**
  * Asks for confirmation in the confirm dialog; resolves to true when the
- * confirm button was chosen.
+ * confirm button was chosen, false for Cancel or Escape. The answer comes
+ * from the buttons themselves, not the dialog's close event, which is
+ * fired later and could otherwise be taken for the next question's.
  */
 export function confirmDialog(title, message, action) {
   const dlg = $('confirm-dialog');
@@ -106,12 +108,16 @@ export function confirmDialog(title, message, action) {
   $('confirm-ok').textContent = action;
   clearError();
   return new Promise((resolve) => {
-    const done = () => {
-      dlg.removeEventListener('close', done);
-      resolve(dlg.returnValue === 'ok');
+    const answer = (v) => () => {
+      $('confirm-ok').onclick = null;
+      $('confirm-cancel').onclick = null;
+      dlg.oncancel = null;
+      dlg.close();
+      resolve(v);
     };
-    dlg.returnValue = '';
-    dlg.addEventListener('close', done);
+    $('confirm-ok').onclick = answer(true);
+    $('confirm-cancel').onclick = answer(false);
+    dlg.oncancel = answer(false);
     dlg.showModal();
     $('confirm-cancel').focus();
   });
