@@ -66,6 +66,10 @@ func TestConsoleInChromium(t *testing.T) {
 		t.Fatalf("domain field: %q", got)
 	}
 	c.shot("signin")
+	// Every control has a label a screen reader reads.
+	if got := c.evalString(`[...document.querySelectorAll('input, select, textarea')].filter((e) => e.labels.length === 0 && !e.getAttribute('aria-label') && !e.getAttribute('aria-labelledby')).map((e) => e.id).join(' ')`); got != "" {
+		t.Fatalf("controls without a label: %s", got)
+	}
 
 	// A wrong password: the console shows the identity service's message.
 	_, raw := srv.do(t, "POST", "/identity/v3/auth/tokens", map[string]string{"Content-Type": "application/json"},
@@ -113,6 +117,9 @@ func TestConsoleInChromium(t *testing.T) {
 	c.shot("private-key-once")
 	c.click("#secret-download")
 	pem := b.download(t, "laptop.pem")
+	if !c.eval(`watch.progress.includes('Generating laptop…')`) {
+		t.Fatalf("no progress shown while generating: %s", c.evalString(`JSON.stringify(watch.progress)`))
+	}
 	c.click("#secret-done")
 	c.waitFor("the offer to close", `!document.getElementById('secret-dialog').open`)
 	c.idle()
@@ -256,7 +263,12 @@ func TestConsoleInChromium(t *testing.T) {
 	// Delete, after a confirmation; cancelling first keeps the key pair.
 	c.click(`button[aria-label="Delete imported"]`)
 	c.waitFor("the delete confirmation", `document.getElementById('confirm-dialog').open`)
-	c.click("#confirm-cancel")
+	// Escape cancels, as for every dialog (focus starts on Cancel).
+	if !c.eval(`document.activeElement.id === 'confirm-cancel'`) {
+		t.Fatalf("focus in the confirmation: %s", c.evalString(`document.activeElement.outerHTML`))
+	}
+	c.do(chromedp.KeyEvent(kb.Escape))
+	c.waitFor("the confirmation to close", `!document.getElementById('confirm-dialog').open`)
 	c.idle()
 	if _, status := apiKeyPair(t, srv, alice.Token, "imported"); status != 0 {
 		t.Fatalf("cancelled delete: %d", status)
@@ -328,4 +340,6 @@ func TestConsoleInChromium(t *testing.T) {
 		t.Fatalf("the signed-out token: %d", resp.StatusCode)
 	}
 	c.shot("signed-out")
+	c.wantClean()
+	a.wantClean()
 }

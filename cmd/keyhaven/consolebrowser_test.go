@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 )
 
@@ -91,9 +92,38 @@ func (b *consoleBrowser) tab(t *testing.T, url string) *consoleTab {
 	if err := chromedp.Do(ctx); err != nil {
 		t.Fatalf("new tab: %v", err)
 	}
+	if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: pageWatch}); err != nil {
+		t.Fatalf("page watch: %v", err)
+	}
 	c := &consoleTab{t: t, b: b, ctx: ctx}
 	c.do(chromedp.Navigate(url))
 	return c
+}
+
+// pageWatch runs in the page before its own scripts (CDP's scripts are
+// not subject to its Content-Security-Policy): it records what the policy
+// blocked, uncaught errors, and each time the progress bar was shown with
+// its label.
+const pageWatch = `
+window.watch = {violations: [], errors: [], progress: []};
+document.addEventListener('securitypolicyviolation', (e) => watch.violations.push(e.violatedDirective + ' ' + e.blockedURI));
+window.addEventListener('error', (e) => watch.errors.push(String(e.message)));
+window.addEventListener('unhandledrejection', (e) => watch.errors.push(String(e.reason)));
+document.addEventListener('DOMContentLoaded', () => {
+  const busy = document.getElementById('busy');
+  new MutationObserver(() => {
+    if (!busy.hidden) watch.progress.push(document.getElementById('busy-text').textContent);
+  }).observe(busy, {attributes: true, attributeFilter: ['hidden']});
+});
+`
+
+// wantClean fails the test if the page broke its Content-Security-Policy
+// or threw.
+func (c *consoleTab) wantClean() {
+	c.t.Helper()
+	if got := c.evalString(`JSON.stringify([watch.violations, watch.errors])`); got != "[[],[]]" {
+		c.t.Fatalf("the console's page: Content-Security-Policy violations and errors: %s", got)
+	}
 }
 
 // do runs actions, each bounded so a console that does not answer fails
