@@ -171,5 +171,12 @@ export async function signOut() {
   const s = session();
   forget();
   if (!s) return;
-  await call('DELETE', '/identity/v3/auth/tokens', {token: s.token, headers: {'X-Subject-Token': s.token}});
+  try {
+    await call('DELETE', '/identity/v3/auth/tokens', {token: s.token, headers: {'X-Subject-Token': s.token}});
+  } catch (e) {
+    // No built-in identity here (static tokens, a remote Keystone): the
+    // token cannot be revoked from the console, and the user must know.
+    if (e.status === 404) throw new ApiError(404, 'Signed out here, but this token is not the built-in identity\'s, so it was not revoked: it works until it expires or is withdrawn where it was issued.');
+    throw e;
+  }
 }
