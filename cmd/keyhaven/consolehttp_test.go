@@ -125,3 +125,15 @@ func TestConsoleOverHTTP(t *testing.T) {
 	}
 	wantConsoleHeaders(t, "the redirect", resp.Header)
 }
+
+// TestConsoleOff checks that --console=false serves no console: /console/
+// is a 404 like any path no dialect serves.
+func TestConsoleOff(t *testing.T) {
+	srv := startServer(t, "", "--console=false")
+	for _, p := range []string{"/console/", "/console/js/app.js"} {
+		resp, _ := srv.do(t, "GET", p, nil, "")
+		if resp.StatusCode != 404 || resp.Header.Get("Content-Security-Policy") != "" {
+			t.Errorf("%s with the console off: %d %v", p, resp.StatusCode, resp.Header)
+		}
+	}
+}
