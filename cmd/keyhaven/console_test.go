@@ -323,6 +323,23 @@ func TestConsoleInChromium(t *testing.T) {
 	a.idle()
 	a.shot("admin")
 
+	// A token revoked elsewhere ends the console's session at its next
+	// request, with the API's message.
+	if resp, raw := srv.do(t, "DELETE", "/identity/v3/auth/tokens", map[string]string{"X-Auth-Token": adminTok, "X-Subject-Token": adminTok}, ""); resp.StatusCode != 204 {
+		t.Fatalf("revoke: %d %s", resp.StatusCode, raw)
+	}
+	_, raw = srv.do(t, "GET", "/keyhaven/v1/audit", map[string]string{"X-Auth-Token": adminTok}, "")
+	var p struct{ Detail string }
+	if err := json.Unmarshal(raw, &p); err != nil || p.Detail == "" {
+		t.Fatalf("a revoked token's answer: %s", raw)
+	}
+	a.click("#au-apply")
+	a.waitFor("the sign-in page", `!document.getElementById('view-signin').hidden && sessionStorage.length === 0`)
+	a.idle()
+	if got := a.evalString(`document.getElementById('error').textContent`); got != p.Detail {
+		t.Fatalf("after the token was revoked the console says %q, want the API's %q", got, p.Detail)
+	}
+
 	// Alice signs out: the token is revoked and forgotten.
 	token := c.evalString(`JSON.parse(sessionStorage.getItem('keyhaven.session')).token`)
 	if token != alice.Token && len(token) < 20 {
