@@ -293,6 +293,13 @@ func TestConsoleInChromium(t *testing.T) {
 		t.Fatalf("a member's all_users request: %d", resp.StatusCode)
 	}
 
+	// Another escrowed key of alice's, for the administrator to export.
+	if resp, raw := srv.do(t, "POST", "/keyhaven/v1/keypairs", map[string]string{"X-Auth-Token": alice.Token, "Content-Type": "application/json"},
+		`{"name": "vault2", "escrow": {}}`); resp.StatusCode != 201 {
+		t.Fatalf("vault2: %d %s", resp.StatusCode, raw)
+	}
+	vault2, _ := apiKeyPair(t, srv, alice.Token, "vault2")
+
 	// An administrator, in another tab, signs in with a pasted token.
 	a := b.tab(t, srv.URL+"/console/")
 	a.do(chromedp.WaitVisible(chromedp.CSS("#st-token")))
@@ -303,12 +310,22 @@ func TestConsoleInChromium(t *testing.T) {
 	a.click("#nav-admin")
 	a.waitFor("the admin view", `!document.getElementById('view-admin').hidden`)
 	a.idle()
-	if got := a.rows("ad-rows"); !slices.Equal(got, []string{"laptop", "vault"}) {
+	if got := a.rows("ad-rows"); !slices.Equal(got, []string{"laptop", "vault", "vault2"}) {
 		t.Fatalf("every user's key pairs: %v", got)
 	}
 	if !strings.Contains(a.evalString(`document.getElementById('ad-rows').textContent`), alice.ID) {
 		t.Fatal("the admin view does not show the owner")
 	}
+	// The administrator exports alice's escrowed key, after being told it
+	// is audited.
+	a.click(`button[aria-label="Export the private key of vault2 of ` + alice.ID + `"]`)
+	a.waitFor("the export confirmation", `document.getElementById('confirm-dialog').open`)
+	if msg := a.evalString(`document.getElementById('confirm-message').textContent`); !strings.Contains(msg, "audited") || !strings.Contains(msg, alice.ID) {
+		t.Fatalf("admin export confirmation says %q", msg)
+	}
+	a.click("#confirm-ok")
+	wantDerives(t, b.download(t, "vault2.pem"), vault2.PublicKey)
+	a.idle()
 	a.setField("au-action", "export-private-key")
 	a.setField("au-keypair", "vault")
 	a.click("#au-apply")

@@ -1,7 +1,7 @@
 // The admin view: every user's key pairs and the audit log. The API
 // decides who may see them; this view is only offered to administrators.
 import {call, apiPath, keyPairPath} from './api.js';
-import {$, el, busy, confirmDialog, timeEl} from './ui.js';
+import {$, el, busy, confirmDialog, download, keyFileName, timeEl} from './ui.js';
 import {renderKeyPairs, Pager} from './table.js';
 
 const pager = new Pager();
@@ -23,7 +23,21 @@ async function loadKeyPairs() {
 }
 
 function actions(kp) {
-  return el('button', {type: 'button', class: 'danger', 'aria-label': `Delete ${kp.name} of ${kp.user_id}`, onclick: (ev) => remove(kp, ev.currentTarget)}, 'Delete');
+  return [
+    kp.escrow ? el('button', {type: 'button', 'aria-label': `Export the private key of ${kp.name} of ${kp.user_id}`,
+      onclick: (ev) => exportKey(kp, ev.currentTarget)}, 'Export') : null,
+    el('button', {type: 'button', class: 'danger', 'aria-label': `Delete ${kp.name} of ${kp.user_id}`, onclick: (ev) => remove(kp, ev.currentTarget)}, 'Delete'),
+  ];
+}
+
+async function exportKey(kp, button) {
+  const ok = await confirmDialog(`Export the private key of ${kp.name}?`,
+    `The export is audited: the audit log records that you exported the private key of ${kp.name}, which belongs to user ${kp.user_id}, ` +
+    'when and from where. The key is offered as a file download.', 'Export');
+  if (!ok) return;
+  const res = await busy(`Exporting ${kp.name}…`, () => call('GET', keyPairPath(kp.name, '/private-key', {user_id: kp.user_id})), button);
+  if (res) download(keyFileName(kp.name, res.body.private_key), res.body.private_key);
+  await loadAudit();
 }
 
 async function remove(kp, button) {
