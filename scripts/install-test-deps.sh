@@ -5,6 +5,7 @@ set -euo pipefail
 
 # Each package is listed with the command that shows it is installed.
 declare -A need=(
+  [chromium]=chromium           # headless Chromium: the web console's end-to-end tests (chromedp)
   [openssh-client]=ssh-keygen   # ssh-keygen: reference fingerprints, key generation, private key checks
   [openssl]=openssl             # cross-checks of X.509 fingerprints and PKCS#12 bundles
   [putty-tools]=puttygen        # puttygen: reads every PPK private key keyhaven writes

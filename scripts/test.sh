@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 scripts/install-test-deps.sh
 # Everything is installed now: tests that need a real part must not skip.
-export KEYHAVEN_REQUIRE_KEYSTONE=1 KEYHAVEN_REQUIRE_SOFTHSM=1 KEYHAVEN_REQUIRE_POSTGRES=1 KEYHAVEN_REQUIRE_SSHD=1
+export KEYHAVEN_REQUIRE_KEYSTONE=1 KEYHAVEN_REQUIRE_SOFTHSM=1 KEYHAVEN_REQUIRE_POSTGRES=1 KEYHAVEN_REQUIRE_SSHD=1 KEYHAVEN_REQUIRE_CHROMIUM=1
 
 echo "== gofmt"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))

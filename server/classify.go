@@ -17,6 +17,8 @@ func classify(method, path string) (dialect, operation string) {
 		return "metrics", "scrape"
 	case segs[0] == "debug":
 		return "debug", "pprof"
+	case segs[0] == "console":
+		return "console", "static"
 	case segs[0] == "identity":
 		return "identity", identityOperation(method, segs[1:])
 	case segs[0] == "v3":

@@ -35,6 +35,8 @@ func TestClassify(t *testing.T) {
 		{"GET", "/healthz", "health", "health"},
 		{"GET", "/metrics", "metrics", "scrape"},
 		{"GET", "/debug/pprof/heap", "debug", "pprof"},
+		{"GET", "/console/", "console", "static"},
+		{"GET", "/console/js/app.js", "console", "static"},
 	}
 	for _, c := range cases {
 		d, op := classify(c.method, c.path)

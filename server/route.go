@@ -20,6 +20,7 @@ type router struct {
 	metrics  http.Handler
 	debug    http.Handler
 	native   http.Handler
+	console  http.Handler
 }
 
 func (rt *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -37,6 +38,8 @@ func (rt *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rt.kps.ServeHTTP(w, r)
 	case rt.native != nil && (p == "/keyhaven" || strings.HasPrefix(p, "/keyhaven/")):
 		rt.native.ServeHTTP(w, r)
+	case rt.console != nil && (p == "/console" || strings.HasPrefix(p, "/console/")):
+		rt.console.ServeHTTP(w, r)
 	default:
 		rt.nova.ServeHTTP(w, r)
 	}

@@ -30,6 +30,9 @@ type Config struct {
 	KPS http.Handler
 	// Native, when not nil, serves "/keyhaven/": keyhaven's own API.
 	Native http.Handler
+	// Console, when not nil, serves "/console" and "/console/": the web
+	// console's static files (package web).
+	Console http.Handler
 	// Health reports whether the service can serve; nil means always.
 	Health func(context.Context) error
 	// Log receives the access log and server errors.
@@ -94,7 +97,7 @@ func New(cfg Config) *Server {
 		cfg.ReadTimeout = DefaultReadTimeout
 	}
 	s := &Server{cfg: cfg, healthz: healthHandler(cfg)}
-	mux := &router{health: s.healthz, nova: cfg.Nova, identity: cfg.Identity, kps: cfg.KPS, native: cfg.Native, metrics: cfg.Metrics, debug: cfg.Debug}
+	mux := &router{health: s.healthz, nova: cfg.Nova, identity: cfg.Identity, kps: cfg.KPS, native: cfg.Native, console: cfg.Console, metrics: cfg.Metrics, debug: cfg.Debug}
 	s.handler = s.requestID(s.accessLog(s.recover(s.limitBody(mux))))
 	return s
 }

@@ -72,6 +72,7 @@ type Config struct {
 
 	LogFlushInterval  time.Duration `yaml:"log_flush_interval" help:"how often the buffered log is written out (warnings and errors are written at once); 0 writes every line at once"`
 	Pprof             bool          `yaml:"pprof" help:"serve Go's profiler at /debug/pprof/, to administrators only (admin token or AK/SK)"`
+	Console           bool          `yaml:"console" help:"serve the web console at /console/ (static files; it uses keyhaven's own API with the user's token)"`
 	SSHWorkers        int           `yaml:"ssh_workers" help:"key pair association tasks (SSH logins to servers) this instance runs at once; more wait READY"`
 	SSHConnectTimeout time.Duration `yaml:"ssh_connect_timeout" help:"how long an association task may take to connect to a server and finish the SSH handshake"`
 	SSHTaskTimeout    time.Duration `yaml:"ssh_task_timeout" help:"how long one association task may take in all, login included"`
@@ -82,6 +83,7 @@ type Config struct {
 func defaultConfig() Config {
 	return Config{
 		Listen:           "127.0.0.1:8774",
+		Console:          true,
 		Auth:             "builtin",
 		TokenLifetime:    time.Hour,
 		TokenKeyRotation: 24 * time.Hour,

@@ -39,6 +39,7 @@ import (
 	"github.com/keyhaven/keyhaven/store/postgres"
 	"github.com/keyhaven/keyhaven/store/sqlite"
 	"github.com/keyhaven/keyhaven/task"
+	"github.com/keyhaven/keyhaven/web"
 )
 
 // dataStore is what every store engine provides: key pairs and the audit
@@ -363,6 +364,10 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer, ready chan<- strin
 		})
 	}()
 	defer func() { stopReaper(); <-reaped }()
+	var console http.Handler
+	if cfg.Console {
+		console = web.New()
+	}
 	srv := server.New(server.Config{
 		Nova: nova.New(nova.Config{
 			Service: svc, Auth: auth, Log: log,
@@ -372,6 +377,7 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer, ready chan<- strin
 		Identity:        identityHandler,
 		KPS:             kps.New(kps.Config{Service: svc, Auth: auth, Log: log, Health: health, Tasks: tasks}),
 		Native:          native.New(native.Config{Service: svc, Auth: auth, Log: log, Health: health}),
+		Console:         console,
 		Health:          health,
 		Log:             log,
 		ShutdownTimeout: cfg.ShutdownTimeout,

@@ -6,6 +6,7 @@ package storetest
 import (
 	"fmt"
 	"math"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -331,11 +332,19 @@ func testSearchAudit(t *testing.T, s keypair.Store) {
 		e := testAudit(i)
 		e.UserID = []string{"alice", "bob"}[i%2]
 		e.KeyPairName = fmt.Sprintf("k%d", i%3)
+		if i == 4 {
+			e.ServerID, e.TaskID, e.Result, e.Detail = "server-1", "task-1", "FAILED_BIND", "connection refused"
+		}
 		if err := s.AppendAudit(t.Context(), e); err != nil {
 			t.Fatal(err)
 		}
 	}
 	all := listAudit(t, s)
+	// SearchAudit reads entries whole, as ListAudit does, association
+	// fields included.
+	if es, err := s.SearchAudit(t.Context(), keypair.AuditFilter{Limit: 100}); err != nil || !reflect.DeepEqual(es, all) {
+		t.Fatalf("SearchAudit of everything = %v (%v), ListAudit = %v", es, err, all)
+	}
 	count := func(f keypair.AuditFilter) int {
 		t.Helper()
 		if f.Limit == 0 {
