@@ -7,6 +7,7 @@ import (
 	"runtime/debug"
 
 	"github.com/keyhaven/keyhaven/keypair"
+	"github.com/keyhaven/keyhaven/policy"
 )
 
 // runTask does one claimed task and records its outcome. stop is closed
@@ -29,6 +30,10 @@ func (s *Service) runTask(ctx context.Context, stop <-chan struct{}, t *Task) {
 		return
 	}
 	defer p.wipe()
+	if f := s.stillAllowed(ctx, t); f != nil {
+		s.finish(ctx, t, p, nil, f)
+		return
+	}
 	srv, err := s.cfg.Store.GetServer(ctx, t.ServerID)
 	if err != nil {
 		msg := "the server is no longer in the inventory"
@@ -62,6 +67,31 @@ func (s *Service) runTask(ctx context.Context, stop <-chan struct{}, t *Task) {
 		}
 	}
 	s.finish(ctx, t, p, nil, f)
+}
+
+// stillAllowed asks, when a task comes to run, whether the user who
+// submitted it may still do it: their access may have been withdrawn
+// while it waited READY. It fails closed: when the answer cannot be had,
+// the task does not act for the user.
+func (s *Service) stillAllowed(ctx context.Context, t *Task) *Failure {
+	if s.cfg.Access == nil {
+		return nil
+	}
+	actx, cancel := context.WithTimeout(ctx, storeTimeout)
+	roles, err := s.cfg.Access.CurrentRoles(actx, t.UserID, t.ProjectID)
+	cancel()
+	if err != nil {
+		s.log.Error("checking a task's user before it runs", "task", t.ID, "user", t.UserID, "error", err)
+		return &Failure{Code: FailInternal, Message: "keyhaven could not confirm that the task's user still has access, so it did not act; submit it again"}
+	}
+	action, what := policy.TaskAssociate, "associate key pairs with servers"
+	if t.Operation == Unbind {
+		action, what = policy.TaskDisassociate, "disassociate key pairs from servers"
+	}
+	if authorize(keypair.Actor{UserID: t.UserID, ProjectID: t.ProjectID, Roles: roles}, action, what) != nil {
+		return Failf(FailWithdrawn, "the access of user %s to project %s was withdrawn before the task ran (user disabled or deleted, role removed, or project or domain disabled); keyhaven did not log in to the server", t.UserID, t.ProjectID)
+	}
+	return nil
 }
 
 // execute runs the job, turning a panic into a failure whose message names

@@ -40,6 +40,16 @@ type KeyPairs interface {
 	Get(ctx context.Context, actor keypair.Actor, userID, name string) (*keypair.KeyPair, error)
 }
 
+// Access tells what a user may still do on a project when a task they
+// submitted comes to run, which may be long after the request was
+// authorised (*builtin.Service implements it).
+type Access interface {
+	// CurrentRoles returns the user's roles on the project now: none when
+	// the user is deleted or disabled, or the project or a domain of
+	// either is disabled.
+	CurrentRoles(ctx context.Context, userID, projectID string) ([]string, error)
+}
+
 // Config is what a Service is made of.
 type Config struct {
 	// Store keeps the inventory and the tasks.
@@ -48,6 +58,11 @@ type Config struct {
 	Executor Executor
 	// KeyPairs resolves the key pair an associate names.
 	KeyPairs KeyPairs
+	// Access, when set, is asked again before a task runs, so that a task
+	// of a user whose access was withdrawn while it waited fails instead
+	// of acting for them. Nil (an identity service keyhaven cannot ask,
+	// such as a remote Keystone) trusts the authorisation at submission.
+	Access Access
 	// Workers bounds the tasks this instance runs at once
 	// (DefaultWorkers when 0).
 	Workers int

@@ -73,6 +73,7 @@ var (
 	ErrTaskRemote      = ErrorCode{"KPS.7105", 0, "Task failure: logged in, but changing the server failed (authorized_keys not writable, the new key does not log in, sshd configuration)."}
 	ErrTaskInterrupted = ErrorCode{"KPS.7106", 0, "Task failure: keyhaven stopped before the task finished; the credentials are never stored, so submit the task again."}
 	ErrTaskInternal    = ErrorCode{"KPS.7107", 0, "Task failure: an unexpected error; the operator's log has the details."}
+	ErrTaskWithdrawn   = ErrorCode{"KPS.7108", 0, "Task failure: the access of the user who submitted the task was withdrawn before it ran; keyhaven did not log in."}
 )
 
 // Aliases kept so that callers of the codes before Huawei's numbering
@@ -95,7 +96,7 @@ var Codes = []ErrorCode{ErrInvalidParameter, ErrKMSUnavailable, ErrKeypairNotFou
 	ErrResourceNotFound, ErrMethodNotAllowed, ErrConflict, ErrBusy, ErrOverloaded, ErrReplayed,
 	ErrInternal, ErrTaskInProgress,
 	ErrInvalidTaskID, ErrFailedTaskNotFound, ErrNoKeypairAssociated, ErrServerNotFound, ErrAuthRequired, ErrStopping,
-	ErrTaskAuthFailed, ErrTaskHostKey, ErrTaskUnreachable, ErrTaskTimeout, ErrTaskRemote, ErrTaskInterrupted, ErrTaskInternal}
+	ErrTaskAuthFailed, ErrTaskHostKey, ErrTaskUnreachable, ErrTaskTimeout, ErrTaskRemote, ErrTaskInterrupted, ErrTaskInternal, ErrTaskWithdrawn}
 
 // taskErrorCodes maps why a task failed to its task_error_code.
 var taskErrorCodes = map[task.FailureCode]ErrorCode{
@@ -106,6 +107,7 @@ var taskErrorCodes = map[task.FailureCode]ErrorCode{
 	task.FailRemote:      ErrTaskRemote,
 	task.FailInterrupted: ErrTaskInterrupted,
 	task.FailInternal:    ErrTaskInternal,
+	task.FailWithdrawn:   ErrTaskWithdrawn,
 }
 
 // TaskErrorCode is the task_error_code of a failed task's failure code.
