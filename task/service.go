@@ -12,7 +12,12 @@ import (
 
 // The defaults of a Service's settings.
 const (
-	DefaultWorkers        = 8
+	DefaultWorkers = 8
+	// DefaultQueue bounds the tasks one instance holds waiting to run
+	// (READY, their credentials in its memory): a member flooding
+	// associate requests gets a 503 past it rather than growing the
+	// process's memory and the queue without end.
+	DefaultQueue          = 1000
 	DefaultConnectTimeout = 10 * time.Second
 	DefaultTaskTimeout    = 60 * time.Second
 	// DefaultLease is how long a task stays this instance's without a
@@ -66,6 +71,9 @@ type Config struct {
 	// Workers bounds the tasks this instance runs at once
 	// (DefaultWorkers when 0).
 	Workers int
+	// Queue bounds the tasks accepted here and waiting to run, besides
+	// the Workers running (DefaultQueue when 0).
+	Queue int
 	// ConnectTimeout bounds connecting and the SSH handshake, TaskTimeout
 	// a whole task (defaults when 0).
 	ConnectTimeout, TaskTimeout time.Duration
@@ -131,6 +139,9 @@ func NewService(cfg Config) *Service {
 	if cfg.Workers <= 0 {
 		cfg.Workers = DefaultWorkers
 	}
+	if cfg.Queue <= 0 {
+		cfg.Queue = DefaultQueue
+	}
 	def(&cfg.ConnectTimeout, DefaultConnectTimeout)
 	def(&cfg.TaskTimeout, DefaultTaskTimeout)
 	def(&cfg.Lease, DefaultLease)
@@ -159,12 +170,16 @@ func authorize(actor keypair.Actor, action policy.Action, what string) error {
 }
 
 // hold keeps p in memory for task id, and counts a submission under way
-// (the caller calls s.submits.Done); it refuses once the pool has stopped.
+// (the caller calls s.submits.Done); it refuses once the pool has stopped,
+// or when as many tasks as it may hold already wait to run.
 func (s *Service) hold(id string, p *pending) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return stopping()
+	}
+	if len(s.pending) >= s.cfg.Queue {
+		return queueFull(s.cfg.Queue, s.cfg.ConnectTimeout)
 	}
 	s.submits.Add(1)
 	s.pending[id] = p
