@@ -3,6 +3,7 @@ package task_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 
@@ -84,5 +85,39 @@ func TestAccessCheckedWhenTaskRuns(t *testing.T) {
 				t.Fatal("the executor was asked to run a task whose user lost access")
 			}
 		})
+	}
+}
+
+// TestServerMovedWhileReady: a server registered again under another
+// project while a task of the first project waits for it is gone to that
+// task: it fails as if the server had been removed, and the executor is
+// never asked to put the first project's key pair on the other project's
+// server.
+func TestServerMovedWhileReady(t *testing.T) {
+	g := newGate()
+	e := newEnv(t, g, nil)
+	e.run(t)
+	ctx := context.Background()
+	e.addKeyPair(t, alice, "k", newKey(t))
+	e.addServer(t, "one", "p1", "127.0.0.1", 22, "root", someHostKey, "")
+	submit := func() string {
+		tk, err := e.svc.Associate(ctx, alice, task.AssociateInput{KeyPairName: "k", ServerID: "one", Credentials: &task.Credentials{Password: "pw"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tk.ID
+	}
+	first := submit()
+	<-g.started
+	second := submit()
+	e.addServer(t, "one", mallet.ProjectID, "127.0.0.1", 22, "root", someHostKey, "")
+	g.release <- struct{}{}
+	e.wait(t, first)
+	got := e.wait(t, second)
+	if got.Phase != task.Failed || !strings.Contains(got.ErrorMessage, "no longer in the project's inventory") {
+		t.Fatalf("the task on a server moved to another project ended %s %q, want failed as removed", got.Status(), got.ErrorMessage)
+	}
+	if len(g.started) != 0 {
+		t.Fatal("the executor was asked to work on another project's server")
 	}
 }

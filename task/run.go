@@ -35,8 +35,13 @@ func (s *Service) runTask(ctx context.Context, stop <-chan struct{}, t *Task) {
 		return
 	}
 	srv, err := s.cfg.Store.GetServer(ctx, t.ServerID)
+	if err == nil && srv.ProjectID != t.ProjectID {
+		// Registered again under another project while the task waited:
+		// to this project it is gone, as if removed.
+		err = keypair.Errorf(keypair.ENOTFOUND, "server %s moved to another project", t.ServerID)
+	}
 	if err != nil {
-		msg := "the server is no longer in the inventory"
+		msg := "the server is no longer in the project's inventory"
 		if keypair.ErrorCode(err) != keypair.ENOTFOUND {
 			s.log.Error("reading a task's server", "task", t.ID, "server", t.ServerID, "error", err)
 			msg = "the server's inventory entry could not be read"
