@@ -124,7 +124,14 @@ func (s *Service) job(t *Task, srv *Server, p *pending) Job {
 		j.RemoveKeys = p.removeKeys
 		j.DisablePassword = t.DisablePassword
 	case Unbind:
+		// The key pair the server has now: an associate that ran after
+		// this task was accepted replaced the one it was accepted for,
+		// and leaving either would leave a key that logs in while the
+		// inventory says none is associated.
 		j.RemoveKeys = []string{t.PublicKey}
+		if srv.PublicKey != "" && srv.PublicKey != t.PublicKey {
+			j.RemoveKeys = append(j.RemoveKeys, srv.PublicKey)
+		}
 		j.EnablePassword = srv.PasswordDisabled
 	}
 	return j
