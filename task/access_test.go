@@ -121,3 +121,36 @@ func TestServerMovedWhileReady(t *testing.T) {
 		t.Fatal("the executor was asked to work on another project's server")
 	}
 }
+
+// TestKeyPairDeletedWhileReady: a key pair deleted while its associate
+// waits is not put on the server: the task fails as withdrawn without
+// the executor being asked.
+func TestKeyPairDeletedWhileReady(t *testing.T) {
+	g := newGate()
+	e := newEnv(t, g, nil)
+	e.run(t)
+	ctx := context.Background()
+	e.addKeyPair(t, alice, "k", newKey(t))
+	e.addKeyPair(t, alice, "gone", newKey(t))
+	e.addServer(t, "one", "p1", "127.0.0.1", 22, "root", someHostKey, "")
+	first, err := e.svc.Associate(ctx, alice, task.AssociateInput{KeyPairName: "k", ServerID: "one", Credentials: &task.Credentials{Password: "pw"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-g.started
+	second, err := e.svc.Associate(ctx, alice, task.AssociateInput{KeyPairName: "gone", ServerID: "one", Credentials: &task.Credentials{Password: "pw"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.kps.Delete(ctx, alice, "", "gone"); err != nil {
+		t.Fatal(err)
+	}
+	g.release <- struct{}{}
+	e.wait(t, first.ID)
+	if got := e.wait(t, second.ID); got.ErrorCode != task.FailWithdrawn {
+		t.Fatalf("the associate of a deleted key pair ended %s %s %q, want %s", got.Status(), got.ErrorCode, got.ErrorMessage, task.FailWithdrawn)
+	}
+	if len(g.started) != 0 {
+		t.Fatal("the executor was asked to put a deleted key pair on the server")
+	}
+}

@@ -30,7 +30,7 @@ func (s *Service) runTask(ctx context.Context, stop <-chan struct{}, t *Task) {
 		return
 	}
 	defer p.wipe()
-	if f := s.stillAllowed(ctx, t); f != nil {
+	if f := s.stillAllowed(ctx, t, p); f != nil {
 		s.finish(ctx, t, p, nil, f)
 		return
 	}
@@ -75,28 +75,41 @@ func (s *Service) runTask(ctx context.Context, stop <-chan struct{}, t *Task) {
 }
 
 // stillAllowed asks, when a task comes to run, whether the user who
-// submitted it may still do it: their access may have been withdrawn
-// while it waited READY. It fails closed: when the answer cannot be had,
-// the task does not act for the user.
-func (s *Service) stillAllowed(ctx context.Context, t *Task) *Failure {
-	if s.cfg.Access == nil {
-		return nil
-	}
+// submitted it may still do it: their access, or the key pair it puts on
+// the server, may have been withdrawn while it waited READY. It fails
+// closed: when the answer cannot be had, the task does not act.
+func (s *Service) stillAllowed(ctx context.Context, t *Task, p *pending) *Failure {
+	const unsure = "keyhaven could not confirm that the task may still run (its user's access, its key pair), so it did not act; submit it again"
+	actor := keypair.Actor{UserID: t.UserID, ProjectID: t.ProjectID, DomainID: p.domainID, Roles: p.roles}
 	actx, cancel := context.WithTimeout(ctx, storeTimeout)
-	roles, err := s.cfg.Access.CurrentRoles(actx, t.UserID, t.ProjectID)
-	cancel()
-	if err != nil {
-		s.log.Error("checking a task's user before it runs", "task", t.ID, "user", t.UserID, "error", err)
-		return &Failure{Code: FailInternal, Message: "keyhaven could not confirm that the task's user still has access, so it did not act; submit it again"}
+	defer cancel()
+	if s.cfg.Access != nil {
+		roles, err := s.cfg.Access.CurrentRoles(actx, t.UserID, t.ProjectID)
+		if err != nil {
+			s.log.Error("checking a task's user before it runs", "task", t.ID, "user", t.UserID, "error", err)
+			return &Failure{Code: FailInternal, Message: unsure}
+		}
+		actor.Roles = roles
+		action, what := policy.TaskAssociate, "associate key pairs with servers"
+		if t.Operation == Unbind {
+			action, what = policy.TaskDisassociate, "disassociate key pairs from servers"
+		}
+		if authorize(actor, action, what) != nil {
+			return Failf(FailWithdrawn, "the access of user %s to project %s was withdrawn before the task ran (user disabled or deleted, role removed, or project or domain disabled); keyhaven did not log in to the server", t.UserID, t.ProjectID)
+		}
 	}
-	action, what := policy.TaskAssociate, "associate key pairs with servers"
 	if t.Operation == Unbind {
-		action, what = policy.TaskDisassociate, "disassociate key pairs from servers"
+		return nil // the key pair may be gone: it is being taken off
 	}
-	if authorize(keypair.Actor{UserID: t.UserID, ProjectID: t.ProjectID, Roles: roles}, action, what) != nil {
-		return Failf(FailWithdrawn, "the access of user %s to project %s was withdrawn before the task ran (user disabled or deleted, role removed, or project or domain disabled); keyhaven did not log in to the server", t.UserID, t.ProjectID)
+	kp, err := s.cfg.KeyPairs.Get(actx, actor, "", t.KeyPairName)
+	switch {
+	case err == nil && kp.ID == t.KeyPairID && kp.PublicKey == t.PublicKey:
+		return nil
+	case err == nil || keypair.ErrorCode(err) == keypair.ENOTFOUND || keypair.ErrorCode(err) == keypair.EFORBIDDEN:
+		return Failf(FailWithdrawn, "key pair %s was deleted, changed or no longer visible to user %s before the task ran; keyhaven did not log in to the server", t.KeyPairName, t.UserID)
 	}
-	return nil
+	s.log.Error("reading a task's key pair before it runs", "task", t.ID, "keypair", t.KeyPairName, "error", err)
+	return &Failure{Code: FailInternal, Message: unsure}
 }
 
 // execute runs the job, turning a panic into a failure whose message names

@@ -116,6 +116,11 @@ type pending struct {
 	creds      Credentials
 	removeKeys []string
 	keyPairUID string
+	// domainID and roles are the caller's when the task was accepted:
+	// the key pair is looked up again with them when the task runs
+	// (roles then replaced by the current ones when Access is set).
+	domainID   string
+	roles      []string
 	remoteAddr string
 	requestID  string
 }

@@ -74,7 +74,7 @@ var (
 	ErrTaskRemote      = ErrorCode{"KPS.7105", 0, "Task failure: logged in, but changing the server failed (authorized_keys not writable, the new key does not log in, sshd configuration)."}
 	ErrTaskInterrupted = ErrorCode{"KPS.7106", 0, "Task failure: keyhaven stopped before the task finished; the credentials are never stored, so submit the task again."}
 	ErrTaskInternal    = ErrorCode{"KPS.7107", 0, "Task failure: an unexpected error; the operator's log has the details."}
-	ErrTaskWithdrawn   = ErrorCode{"KPS.7108", 0, "Task failure: the access of the user who submitted the task was withdrawn before it ran; keyhaven did not log in."}
+	ErrTaskWithdrawn   = ErrorCode{"KPS.7108", 0, "Task failure: before the task ran, the access of the user who submitted it was withdrawn, or its key pair was deleted or changed; keyhaven did not log in."}
 )
 
 // Aliases kept so that callers of the codes before Huawei's numbering
