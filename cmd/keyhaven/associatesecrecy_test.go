@@ -27,7 +27,8 @@ func TestAssociateCredentialsNotKept(t *testing.T) {
 	s := sshdtest.Start(t, sshdtest.Options{})
 	register(t, srv.cfg.DataDir, srv.cfg.Database, sshdInventory("web-1", alice.Project, s))
 
-	k1, k2 := newKeyPair(t, c, "k1"), newKeyPair(t, c, "k2")
+	k1 := newKeyPair(t, c, "k1")
+	newKeyPair(t, c, "k2")
 	waitAssociated(t, c, associate(t, c, "k1", "web-1", byPassword(s.Password), false))
 	nextSigningSecond()
 	waitAssociated(t, c, associate(t, c, "k2", "web-1", byKey(k1.Private), false))
@@ -43,7 +44,7 @@ func TestAssociateCredentialsNotKept(t *testing.T) {
 		`{"keypair_name": "k1", "server": {"id": "web-1", "auth": {"type": "password", "key": ["` + typed + `"]}}}`,
 		`{"keypair_name": "k1", "server": {"id": "web-1", "auth": {"type": "password", "key": "` + typed + `", "key": 1}}}`,
 		`{"keypair_name": "k1", "server": {"id": "web-1", "auth": {"type": "passwd", "key": "` + typed + `"}}}`,
-		`{"keypair_name": "k1", "server": {"id": "web-1", "auth": {"type": "password", "key": "` + typed + `"` /* cut short */,
+		`{"keypair_name": "k1", "server": {"id": "web-1", "auth": {"type": "password", "key": "` + typed + `"`, // cut short
 	} {
 		resp, raw := srv.do(t, "POST", "/v3/"+alice.Project+"/keypairs/associate", h, body)
 		if resp.StatusCode != 400 {
@@ -75,7 +76,6 @@ func TestAssociateCredentialsNotKept(t *testing.T) {
 			}
 		}
 	}
-	_ = k2
 }
 
 // randomText is 32 random hex characters, unlike anything else a test
