@@ -88,6 +88,12 @@ func queueFull(n int, retryAfter time.Duration) error {
 	return e.WithReason(ReasonQueueFull)
 }
 
+func projectQueueFull(n int, retryAfter time.Duration) error {
+	e := keypair.Busy(retryAfter)
+	e.Message = fmt.Sprintf("%d association tasks of this project already wait to run on this keyhaven instance, as many as it holds for one project; nothing was done. Retry once some have finished.", n)
+	return e.WithReason(ReasonQueueFull)
+}
+
 func invalid(format string, args ...any) error {
 	return keypair.Errorf(keypair.EINVALID, format, args...)
 }

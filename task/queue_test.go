@@ -49,3 +49,37 @@ func TestQueueBound(t *testing.T) {
 	}
 	close(g.release)
 }
+
+// TestProjectQueueBound: one project flooding fills only its share of the
+// queue; another project's request is still accepted.
+func TestProjectQueueBound(t *testing.T) {
+	g := newGate()
+	const share = 3
+	e := newEnv(t, g, func(c *task.Config) { c.Workers, c.Queue, c.ProjectQueue = 1, 10, share })
+	e.run(t)
+	ctx := context.Background()
+	e.addKeyPair(t, alice, "k", newKey(t))
+	e.addKeyPair(t, mallet, "m", newKey(t))
+	e.addServer(t, "slow", "p1", "127.0.0.1", 22, "root", someHostKey, "")
+	e.addServer(t, "theirs", mallet.ProjectID, "127.0.0.1", 22, "root", someHostKey, "")
+	flood := func() error {
+		_, err := e.svc.Associate(ctx, alice, task.AssociateInput{KeyPairName: "k", ServerID: "slow", Credentials: &task.Credentials{Password: "pw"}})
+		return err
+	}
+	if err := flood(); err != nil {
+		t.Fatal(err)
+	}
+	<-g.started // runs, holding the only worker
+	for i := range share {
+		if err := flood(); err != nil {
+			t.Fatalf("submission %d of the project's %d: %v", i+1, share, err)
+		}
+	}
+	if err := flood(); keypair.ErrorReason(err) != task.ReasonQueueFull || keypair.ErrorRetryAfter(err) <= 0 {
+		t.Fatalf("submission past the project's share: %v, want busy (%s)", err, task.ReasonQueueFull)
+	}
+	if _, err := e.svc.Associate(ctx, mallet, task.AssociateInput{KeyPairName: "m", ServerID: "theirs", Credentials: &task.Credentials{Password: "pw"}}); err != nil {
+		t.Fatalf("another project's request while the first floods: %v", err)
+	}
+	close(g.release)
+}

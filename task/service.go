@@ -17,7 +17,10 @@ const (
 	// (READY, their credentials in its memory): a member flooding
 	// associate requests gets a 503 past it rather than growing the
 	// process's memory and the queue without end.
-	DefaultQueue          = 1000
+	DefaultQueue = 1000
+	// DefaultProjectQueue bounds the waiting tasks of one project on one
+	// instance, so that one project's flood leaves room for the others.
+	DefaultProjectQueue   = 100
 	DefaultConnectTimeout = 10 * time.Second
 	DefaultTaskTimeout    = 60 * time.Second
 	// DefaultLease is how long a task stays this instance's without a
@@ -72,8 +75,9 @@ type Config struct {
 	// (DefaultWorkers when 0).
 	Workers int
 	// Queue bounds the tasks accepted here and waiting to run, besides
-	// the Workers running (DefaultQueue when 0).
-	Queue int
+	// the Workers running (DefaultQueue when 0); ProjectQueue bounds those
+	// of one project (DefaultProjectQueue when 0, at most Queue).
+	Queue, ProjectQueue int
 	// ConnectTimeout bounds connecting and the SSH handshake, TaskTimeout
 	// a whole task (defaults when 0).
 	ConnectTimeout, TaskTimeout time.Duration
@@ -119,8 +123,11 @@ type pending struct {
 	// domainID and roles are the caller's when the task was accepted:
 	// the key pair is looked up again with them when the task runs
 	// (roles then replaced by the current ones when Access is set).
-	domainID   string
-	roles      []string
+	domainID string
+	roles    []string
+	// projectID is the task's, counted against the project's share of
+	// the queue.
+	projectID  string
 	remoteAddr string
 	requestID  string
 }
@@ -147,6 +154,10 @@ func NewService(cfg Config) *Service {
 	if cfg.Queue <= 0 {
 		cfg.Queue = DefaultQueue
 	}
+	if cfg.ProjectQueue <= 0 {
+		cfg.ProjectQueue = DefaultProjectQueue
+	}
+	cfg.ProjectQueue = min(cfg.ProjectQueue, cfg.Queue)
 	def(&cfg.ConnectTimeout, DefaultConnectTimeout)
 	def(&cfg.TaskTimeout, DefaultTaskTimeout)
 	def(&cfg.Lease, DefaultLease)
@@ -176,7 +187,8 @@ func authorize(actor keypair.Actor, action policy.Action, what string) error {
 
 // hold keeps p in memory for task id, and counts a submission under way
 // (the caller calls s.submits.Done); it refuses once the pool has stopped,
-// or when as many tasks as it may hold already wait to run.
+// or when as many tasks as it may hold, in all or of p's project, already
+// wait to run.
 func (s *Service) hold(id string, p *pending) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -185,6 +197,15 @@ func (s *Service) hold(id string, p *pending) error {
 	}
 	if len(s.pending) >= s.cfg.Queue {
 		return queueFull(s.cfg.Queue, s.cfg.ConnectTimeout)
+	}
+	n := 0
+	for _, q := range s.pending {
+		if q.projectID == p.projectID {
+			n++
+		}
+	}
+	if n >= s.cfg.ProjectQueue {
+		return projectQueueFull(s.cfg.ProjectQueue, s.cfg.ConnectTimeout)
 	}
 	s.submits.Add(1)
 	s.pending[id] = p

@@ -34,7 +34,7 @@ func instanceID() string {
 func startTasks(ctx context.Context, cfg Config, st task.Store, exec task.Executor, kps *keypair.Service, access task.Access, log *slog.Logger) (svc *task.Service, stop func()) {
 	svc = task.NewService(task.Config{
 		Store: st, Executor: exec, KeyPairs: kps, Access: access,
-		Workers: cfg.SSHWorkers, Queue: cfg.SSHQueue, ConnectTimeout: cfg.SSHConnectTimeout, TaskTimeout: cfg.SSHTaskTimeout,
+		Workers: cfg.SSHWorkers, Queue: cfg.SSHQueue, ProjectQueue: cfg.SSHProjectQueue, ConnectTimeout: cfg.SSHConnectTimeout, TaskTimeout: cfg.SSHTaskTimeout,
 		ShutdownGrace: cfg.ShutdownTimeout, Instance: instanceID(), Log: log.With("component", "tasks"),
 	})
 	ctx, cancel := context.WithCancel(ctx)
