@@ -10,14 +10,15 @@ import (
 )
 
 // TestAssociateFloodBounded floods associate requests at a server that
-// never answers SSH, so that each task holds the server for the connect
-// timeout and the others wait with their credentials in memory: past
+// never answers SSH, so that the first task holds the server and the
+// others wait with their credentials in memory: past
 // --ssh-queue waiting tasks keyhaven answers 503 with its own code and a
 // Retry-After, in KPS's error format, and makes no task.
 func TestAssociateFloodBounded(t *testing.T) {
-	e := newAssocEnv(t, "--ssh-queue", "2", "--ssh-connect-timeout", "5s")
+	e := newAssocEnv(t, "--ssh-queue", "2")
 	kp := newKeyPair(t, e.c, "flood")
-	host, port := silentHost(t)
+	host := "127.0.0.1"
+	port, _ := heldPort(t) // released when the test ends
 	otherKey, _ := sshKeygen(t, "-t", "ed25519")
 	register(t, e.srv.cfg.DataDir, e.srv.cfg.Database, sshHost{ID: "stalls", Project: e.alice.Project, Host: host, Port: port, HostKey: strings.TrimSpace(otherKey)})
 

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"net"
+	"sync"
 	"testing"
 	"time"
 
@@ -23,16 +25,16 @@ func TestWithdrawnWhileReady(t *testing.T) {
 			continue // a new password ends tokens, not the user's access
 		}
 		t.Run(w.name, func(t *testing.T) {
-			// The first task holds the server for the connect timeout
-			// (a listener that never speaks SSH), the time the
-			// withdrawal needs.
-			e := newAssocEnv(t, "--ssh-connect-timeout", "3s")
+			// The first task holds the server (through a listener that
+			// never speaks SSH, until released) while the withdrawal
+			// happens.
+			e := newAssocEnv(t, "--ssh-connect-timeout", "60s", "--ssh-task-timeout", "60s")
 			s := sshdtest.Start(t, sshdtest.Options{})
 			e.registerSSHD(t, "web-1", s)
 			kp := newKeyPair(t, e.c, "held")
-			_, silent := silentHost(t)
+			held, release := heldPort(t)
 			r, err := e.c.AssociateKeypair(&model.AssociateKeypairRequest{Body: &model.AssociateKeypairRequestBody{KeypairName: kp.Name,
-				Server: &model.EcsServerInfo{Id: "web-1", Port: ptr(int64(silent)), Auth: byPassword(s.Password)}}})
+				Server: &model.EcsServerInfo{Id: "web-1", Port: ptr(int64(held)), Auth: byPassword(s.Password)}}})
 			if err != nil || r.TaskId == nil {
 				t.Fatalf("associate through the silent port: %+v %v", r, err)
 			}
@@ -42,6 +44,7 @@ func TestWithdrawnWhileReady(t *testing.T) {
 				t.Fatalf("the second task is %s while the first holds the server, want READY_BIND", st)
 			}
 			w.do(t, e.srv, e.adminTok, e.alice)
+			release()
 
 			got := storedTask(t, e, waiting)
 			if got.Status() != "FAILED_BIND" || kpsapi.TaskErrorCode(got.ErrorCode) != kpsapi.ErrTaskWithdrawn {
@@ -56,6 +59,43 @@ func TestWithdrawnWhileReady(t *testing.T) {
 			}
 		})
 	}
+}
+
+// heldPort is a port on 127.0.0.1 that accepts connections and says
+// nothing until release closes them (and the listener): a task connecting
+// to it holds its server until then.
+func heldPort(t *testing.T) (port int, release func()) {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var conns []net.Conn
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	}()
+	var once sync.Once
+	release = func() {
+		once.Do(func() {
+			l.Close()
+			mu.Lock()
+			defer mu.Unlock()
+			for _, c := range conns {
+				c.Close()
+			}
+		})
+	}
+	t.Cleanup(release)
+	return l.Addr().(*net.TCPAddr).Port, release
 }
 
 // taskStatus is a task's status as its owner sees it.
