@@ -52,14 +52,19 @@ func novaOperation(method string, segs []string) string {
 	return "other"
 }
 
-// kpsOperation follows api/kps's routes after /v3/{project_id}/keypairs.
+// kpsOperation follows api/kps's routes after /v3/{project_id}.
 func kpsOperation(method string, segs []string) string {
-	if len(segs) < 2 || segs[1] != "keypairs" {
+	if len(segs) >= 2 && segs[1] != "keypairs" {
+		return kpsTaskOperation(method, segs[1:])
+	}
+	if len(segs) < 2 {
 		return "other"
 	}
 	rest := segs[2:]
 	post := method == http.MethodPost
 	switch {
+	case len(rest) == 1 && post && (rest[0] == "associate" || rest[0] == "disassociate" || rest[0] == "batch-associate"):
+		return rest[0]
 	case len(rest) == 0 && method == http.MethodGet:
 		return "list"
 	case len(rest) == 0 && post:
@@ -83,6 +88,23 @@ func kpsOperation(method string, segs []string) string {
 		return "delete"
 	case len(rest) == 2 && rest[1] == "private-key" && method == http.MethodDelete:
 		return "clear-private-key"
+	}
+	return "other"
+}
+
+// kpsTaskOperation follows api/kps's task routes after /v3/{project_id}.
+func kpsTaskOperation(method string, rest []string) string {
+	switch {
+	case len(rest) == 2 && rest[0] == "tasks" && method == http.MethodGet:
+		return "task"
+	case len(rest) == 1 && rest[0] == "running-tasks" && method == http.MethodGet:
+		return "running-tasks"
+	case len(rest) == 1 && rest[0] == "failed-tasks" && method == http.MethodGet:
+		return "failed-tasks"
+	case len(rest) == 1 && rest[0] == "failed-tasks" && method == http.MethodDelete:
+		return "delete-failed-tasks"
+	case len(rest) == 2 && rest[0] == "failed-tasks" && method == http.MethodDelete:
+		return "delete-failed-task"
 	}
 	return "other"
 }

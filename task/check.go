@@ -180,9 +180,23 @@ func storableText(v string) bool {
 	return utf8.ValidString(v) && !strings.ContainsRune(v, 0)
 }
 
-// SafeText returns v with invalid UTF-8 replaced and NUL removed, so that
-// an error message built from what a server said can be stored by every
-// engine rather than fail the task's finish.
+// SafeText returns v with NUL removed, line breaks and tabs made spaces,
+// and invalid UTF-8 and every other character a terminal would act on
+// rather than show (escape sequences, carriage returns, bidirectional
+// overrides) replaced by U+FFFD: an error message built from what a
+// server said must be storable by every engine rather than fail the
+// task's finish, and must not reach the terminal of whoever reads it as
+// commands.
 func SafeText(v string) string {
-	return strings.ReplaceAll(strings.ToValidUTF8(v, "\uFFFD"), "\x00", "")
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r == 0:
+			return -1
+		case r == '\n' || r == '\t':
+			return ' ' // a multi-line message from sshd -t stays readable
+		case !unicode.IsPrint(r):
+			return '\uFFFD'
+		}
+		return r
+	}, strings.ToValidUTF8(v, "\uFFFD"))
 }

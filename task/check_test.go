@@ -100,7 +100,14 @@ func TestAuditEntry(t *testing.T) {
 }
 
 func TestSafeText(t *testing.T) {
-	if got := SafeText("a\x00b\xffc"); got != "ab\uFFFDc" {
-		t.Errorf("SafeText = %q", got)
+	for in, want := range map[string]string{
+		"a\x00b\xffc":                      "ab\uFFFDc",
+		"x\x1b]0;owned\a\r\u202ey":         "x\uFFFD]0;owned\uFFFD\uFFFD\uFFFDy",
+		"two\nlines\tand a tab":            "two lines and a tab",
+		"keep ünïcode, … and SHA256:ab+/=": "keep ünïcode, … and SHA256:ab+/=",
+	} {
+		if got := SafeText(in); got != want {
+			t.Errorf("SafeText(%q) = %q, want %q", in, got, want)
+		}
 	}
 }

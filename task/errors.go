@@ -2,6 +2,7 @@ package task
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/keyhaven/keyhaven/keypair"
 )
@@ -35,6 +36,9 @@ const (
 	// ReasonTaskForbidden: policy refuses the caller this association
 	// operation (a reader role).
 	ReasonTaskForbidden keypair.Reason = "task_forbidden"
+	// ReasonQueueFull: as many tasks as the instance may hold already
+	// wait to run here; retry once some have finished.
+	ReasonQueueFull keypair.Reason = "task_queue_full"
 )
 
 func serverNotFound(id, project string) error {
@@ -76,6 +80,18 @@ func forbidden(what string) error {
 func stopping() error {
 	return keypair.Errorf(keypair.EUNAVAILABLE, "keyhaven is shutting down and accepts no task; nothing was done. Submit it again.").
 		WithReason(ReasonStopping)
+}
+
+func queueFull(n int, retryAfter time.Duration) error {
+	e := keypair.Busy(retryAfter)
+	e.Message = fmt.Sprintf("%d association tasks already wait to run on this keyhaven instance, as many as it holds; nothing was done. Retry once some have finished.", n)
+	return e.WithReason(ReasonQueueFull)
+}
+
+func projectQueueFull(n int, retryAfter time.Duration) error {
+	e := keypair.Busy(retryAfter)
+	e.Message = fmt.Sprintf("%d association tasks of this project already wait to run on this keyhaven instance, as many as it holds for one project; nothing was done. Retry once some have finished.", n)
+	return e.WithReason(ReasonQueueFull)
 }
 
 func invalid(format string, args ...any) error {

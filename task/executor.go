@@ -75,6 +75,11 @@ const (
 	// FailInterrupted: the instance holding the task's credentials stopped
 	// before the task finished; it must be submitted again.
 	FailInterrupted FailureCode = "interrupted"
+	// FailWithdrawn: while the task waited, the user who submitted it lost
+	// the access it needs (disabled, deleted, role removed, project or
+	// domain disabled), or its key pair was deleted, changed or hidden
+	// from them; keyhaven did not log in.
+	FailWithdrawn FailureCode = "access_withdrawn"
 	// FailInternal: anything else.
 	FailInternal FailureCode = "internal"
 )

@@ -12,7 +12,15 @@ import (
 
 // The defaults of a Service's settings.
 const (
-	DefaultWorkers        = 8
+	DefaultWorkers = 8
+	// DefaultQueue bounds the tasks one instance holds waiting to run
+	// (READY, their credentials in its memory): a member flooding
+	// associate requests gets a 503 past it rather than growing the
+	// process's memory and the queue without end.
+	DefaultQueue = 1000
+	// DefaultProjectQueue bounds the waiting tasks of one project on one
+	// instance, so that one project's flood leaves room for the others.
+	DefaultProjectQueue   = 100
 	DefaultConnectTimeout = 10 * time.Second
 	DefaultTaskTimeout    = 60 * time.Second
 	// DefaultLease is how long a task stays this instance's without a
@@ -40,6 +48,16 @@ type KeyPairs interface {
 	Get(ctx context.Context, actor keypair.Actor, userID, name string) (*keypair.KeyPair, error)
 }
 
+// Access tells what a user may still do on a project when a task they
+// submitted comes to run, which may be long after the request was
+// authorised (*builtin.Service implements it).
+type Access interface {
+	// CurrentRoles returns the user's roles on the project now: none when
+	// the user is deleted or disabled, or the project or a domain of
+	// either is disabled.
+	CurrentRoles(ctx context.Context, userID, projectID string) ([]string, error)
+}
+
 // Config is what a Service is made of.
 type Config struct {
 	// Store keeps the inventory and the tasks.
@@ -48,9 +66,18 @@ type Config struct {
 	Executor Executor
 	// KeyPairs resolves the key pair an associate names.
 	KeyPairs KeyPairs
+	// Access, when set, is asked again before a task runs, so that a task
+	// of a user whose access was withdrawn while it waited fails instead
+	// of acting for them. Nil (an identity service keyhaven cannot ask,
+	// such as a remote Keystone) trusts the authorisation at submission.
+	Access Access
 	// Workers bounds the tasks this instance runs at once
 	// (DefaultWorkers when 0).
 	Workers int
+	// Queue bounds the tasks accepted here and waiting to run, besides
+	// the Workers running (DefaultQueue when 0); ProjectQueue bounds those
+	// of one project (DefaultProjectQueue when 0, at most Queue).
+	Queue, ProjectQueue int
 	// ConnectTimeout bounds connecting and the SSH handshake, TaskTimeout
 	// a whole task (defaults when 0).
 	ConnectTimeout, TaskTimeout time.Duration
@@ -93,6 +120,14 @@ type pending struct {
 	creds      Credentials
 	removeKeys []string
 	keyPairUID string
+	// domainID and roles are the caller's when the task was accepted:
+	// the key pair is looked up again with them when the task runs
+	// (roles then replaced by the current ones when Access is set).
+	domainID string
+	roles    []string
+	// projectID is the task's, counted against the project's share of
+	// the queue.
+	projectID  string
 	remoteAddr string
 	requestID  string
 }
@@ -116,6 +151,13 @@ func NewService(cfg Config) *Service {
 	if cfg.Workers <= 0 {
 		cfg.Workers = DefaultWorkers
 	}
+	if cfg.Queue <= 0 {
+		cfg.Queue = DefaultQueue
+	}
+	if cfg.ProjectQueue <= 0 {
+		cfg.ProjectQueue = DefaultProjectQueue
+	}
+	cfg.ProjectQueue = min(cfg.ProjectQueue, cfg.Queue)
 	def(&cfg.ConnectTimeout, DefaultConnectTimeout)
 	def(&cfg.TaskTimeout, DefaultTaskTimeout)
 	def(&cfg.Lease, DefaultLease)
@@ -144,12 +186,26 @@ func authorize(actor keypair.Actor, action policy.Action, what string) error {
 }
 
 // hold keeps p in memory for task id, and counts a submission under way
-// (the caller calls s.submits.Done); it refuses once the pool has stopped.
+// (the caller calls s.submits.Done); it refuses once the pool has stopped,
+// or when as many tasks as it may hold, in all or of p's project, already
+// wait to run.
 func (s *Service) hold(id string, p *pending) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return stopping()
+	}
+	if len(s.pending) >= s.cfg.Queue {
+		return queueFull(s.cfg.Queue, s.cfg.ConnectTimeout)
+	}
+	n := 0
+	for _, q := range s.pending {
+		if q.projectID == p.projectID {
+			n++
+		}
+	}
+	if n >= s.cfg.ProjectQueue {
+		return projectQueueFull(s.cfg.ProjectQueue, s.cfg.ConnectTimeout)
 	}
 	s.submits.Add(1)
 	s.pending[id] = p

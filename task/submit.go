@@ -69,7 +69,8 @@ func (s *Service) Associate(ctx context.Context, actor keypair.Actor, in Associa
 	if kp.Type != keypair.TypeSSH {
 		return nil, invalid("Key pair %s is of type %s; only ssh key pairs can be put on a server.", kp.Name, kp.Type)
 	}
-	p := &pending{creds: copyCredentials(*in.Credentials), keyPairUID: kp.UID, remoteAddr: actor.RemoteAddr, requestID: actor.RequestID}
+	p := &pending{creds: copyCredentials(*in.Credentials), keyPairUID: kp.UID, remoteAddr: actor.RemoteAddr, requestID: actor.RequestID,
+		domainID: actor.DomainID, roles: actor.Roles, projectID: actor.ProjectID}
 	op := Bind
 	if len(in.Credentials.PrivateKey) > 0 {
 		op = Replace
@@ -109,7 +110,8 @@ func (s *Service) Disassociate(ctx context.Context, actor keypair.Actor, in Disa
 			return nil, err
 		}
 	}
-	p := &pending{creds: copyCredentials(*in.Credentials), remoteAddr: actor.RemoteAddr, requestID: actor.RequestID}
+	p := &pending{creds: copyCredentials(*in.Credentials), remoteAddr: actor.RemoteAddr, requestID: actor.RequestID,
+		domainID: actor.DomainID, roles: actor.Roles, projectID: actor.ProjectID}
 	t := s.newTask(actor, srv, Unbind)
 	t.KeyPairName, t.KeyPairID, t.PublicKey, t.Port = srv.KeyPairName, srv.KeyPairID, srv.PublicKey, in.Port
 	return t, s.submit(ctx, t, p)

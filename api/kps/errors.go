@@ -60,6 +60,7 @@ var (
 	ErrNoKeypairAssociated = ErrorCode{"KPS.6004", 400, "No key pair found: the server has no key pair associated by keyhaven, so there is nothing to disassociate."}
 	ErrServerNotFound      = ErrorCode{"KPS.7014", 404, "The server is not in the caller's project's inventory (an operator adds it with keyhaven servers add); a server of another project is answered alike."}
 	ErrStopping            = ErrorCode{"KPS.7016", 503, "This keyhaven instance is shutting down and accepts no association task; nothing was done. Submit it again."}
+	ErrTaskQueueFull       = ErrorCode{"KPS.7017", 503, "As many association tasks as this keyhaven instance holds already wait to run; nothing was done. Retry after the Retry-After header's seconds."}
 	ErrAuthRequired        = ErrorCode{"KPS.7015", 400, "server.auth is required: keyhaven logs in to the server over SSH (password or private key); it cannot reset a stopped server's key offline as Huawei's RESET does."}
 )
 
@@ -73,6 +74,7 @@ var (
 	ErrTaskRemote      = ErrorCode{"KPS.7105", 0, "Task failure: logged in, but changing the server failed (authorized_keys not writable, the new key does not log in, sshd configuration)."}
 	ErrTaskInterrupted = ErrorCode{"KPS.7106", 0, "Task failure: keyhaven stopped before the task finished; the credentials are never stored, so submit the task again."}
 	ErrTaskInternal    = ErrorCode{"KPS.7107", 0, "Task failure: an unexpected error; the operator's log has the details."}
+	ErrTaskWithdrawn   = ErrorCode{"KPS.7108", 0, "Task failure: before the task ran, the access of the user who submitted it was withdrawn, or its key pair was deleted or changed; keyhaven did not log in."}
 )
 
 // Aliases kept so that callers of the codes before Huawei's numbering
@@ -94,8 +96,8 @@ var Codes = []ErrorCode{ErrInvalidParameter, ErrKMSUnavailable, ErrKeypairNotFou
 	ErrKeypairExists, ErrQuotaExceeded, ErrEscrowUnsupported, ErrTooLarge,
 	ErrResourceNotFound, ErrMethodNotAllowed, ErrConflict, ErrBusy, ErrOverloaded, ErrReplayed,
 	ErrInternal, ErrTaskInProgress,
-	ErrInvalidTaskID, ErrFailedTaskNotFound, ErrNoKeypairAssociated, ErrServerNotFound, ErrAuthRequired, ErrStopping,
-	ErrTaskAuthFailed, ErrTaskHostKey, ErrTaskUnreachable, ErrTaskTimeout, ErrTaskRemote, ErrTaskInterrupted, ErrTaskInternal}
+	ErrInvalidTaskID, ErrFailedTaskNotFound, ErrNoKeypairAssociated, ErrServerNotFound, ErrAuthRequired, ErrStopping, ErrTaskQueueFull,
+	ErrTaskAuthFailed, ErrTaskHostKey, ErrTaskUnreachable, ErrTaskTimeout, ErrTaskRemote, ErrTaskInterrupted, ErrTaskInternal, ErrTaskWithdrawn}
 
 // taskErrorCodes maps why a task failed to its task_error_code.
 var taskErrorCodes = map[task.FailureCode]ErrorCode{
@@ -106,6 +108,7 @@ var taskErrorCodes = map[task.FailureCode]ErrorCode{
 	task.FailRemote:      ErrTaskRemote,
 	task.FailInterrupted: ErrTaskInterrupted,
 	task.FailInternal:    ErrTaskInternal,
+	task.FailWithdrawn:   ErrTaskWithdrawn,
 }
 
 // TaskErrorCode is the task_error_code of a failed task's failure code.
@@ -145,6 +148,7 @@ var reasonCodes = map[keypair.Reason]ErrorCode{
 	task.ReasonTaskInProgress:       ErrTaskInProgress,
 	task.ReasonTaskForbidden:        ErrNotAuthorized,
 	task.ReasonStopping:             ErrStopping,
+	task.ReasonQueueFull:            ErrTaskQueueFull,
 }
 
 // codeOf maps an error to KPS's code and message; it is the one place this

@@ -74,6 +74,8 @@ type Config struct {
 	Pprof             bool          `yaml:"pprof" help:"serve Go's profiler at /debug/pprof/, to administrators only (admin token or AK/SK)"`
 	Console           bool          `yaml:"console" help:"serve the web console at /console/ (static files; it uses keyhaven's own API with the user's token)"`
 	SSHWorkers        int           `yaml:"ssh_workers" help:"key pair association tasks (SSH logins to servers) this instance runs at once; more wait READY"`
+	SSHQueue          int           `yaml:"ssh_queue" help:"association tasks this instance holds waiting to run (READY, their credentials in memory); beyond it associate and disassociate are answered 503"`
+	SSHProjectQueue   int           `yaml:"ssh_project_queue" help:"association tasks of one project this instance holds waiting to run (more than ssh_queue counts as ssh_queue), so one project's flood leaves room for the others; beyond it that project is answered 503"`
 	SSHConnectTimeout time.Duration `yaml:"ssh_connect_timeout" help:"how long an association task may take to connect to a server and finish the SSH handshake"`
 	SSHTaskTimeout    time.Duration `yaml:"ssh_task_timeout" help:"how long one association task may take in all, login included"`
 	ExpiryInterval    time.Duration `yaml:"expiry_interval" help:"how often each instance deletes the key pairs whose expiry passed (keyhaven's own API); at most 1m, so that none outlives its expiry by more than a minute"`
@@ -111,6 +113,8 @@ func defaultConfig() Config {
 		ReadTimeout:                server.DefaultReadTimeout,
 		LogFlushInterval:           100 * time.Millisecond,
 		SSHWorkers:                 task.DefaultWorkers,
+		SSHQueue:                   task.DefaultQueue,
+		SSHProjectQueue:            task.DefaultProjectQueue,
 		SSHConnectTimeout:          task.DefaultConnectTimeout,
 		SSHTaskTimeout:             task.DefaultTaskTimeout,
 		ExpiryInterval:             15 * time.Second,
@@ -353,6 +357,12 @@ func (c *Config) validate() error {
 	}
 	if c.SSHWorkers < 1 || c.SSHWorkers > 1024 {
 		errs = append(errs, fmt.Errorf("ssh_workers: %d; want a number from 1 to 1024", c.SSHWorkers))
+	}
+	if c.SSHQueue < 1 || c.SSHQueue > 1000000 {
+		errs = append(errs, fmt.Errorf("ssh_queue: %d; want a number from 1 to 1000000", c.SSHQueue))
+	}
+	if c.SSHProjectQueue < 1 || c.SSHProjectQueue > 1000000 {
+		errs = append(errs, fmt.Errorf("ssh_project_queue: %d; want a number from 1 to 1000000 (more than ssh_queue counts as ssh_queue)", c.SSHProjectQueue))
 	}
 	if c.SSHConnectTimeout < time.Second {
 		errs = append(errs, fmt.Errorf("ssh_connect_timeout: %s; want at least 1s", c.SSHConnectTimeout))

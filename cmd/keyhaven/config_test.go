@@ -87,6 +87,8 @@ func TestConfigErrors(t *testing.T) {
 		{[]string{"--read-timeout", "10ms"}, nil, "read_timeout: 10ms; want at least 1s"},
 		{[]string{"--health-listen", "9000"}, nil, `health_listen: "9000" is not host:port`},
 		{[]string{"--ssh-workers", "0"}, nil, "ssh_workers: 0; want a number from 1 to 1024"},
+		{[]string{"--ssh-queue", "0"}, nil, "ssh_queue: 0; want a number from 1 to 1000000"},
+		{[]string{"--ssh-project-queue", "0"}, nil, "ssh_project_queue: 0; want a number from 1 to 1000000 (more than ssh_queue counts as ssh_queue)"},
 		{nil, map[string]string{"KEYHAVEN_SSH_WORKERS": "many"}, `KEYHAVEN_SSH_WORKERS: "many" is not a whole number`},
 		{[]string{"--ssh-connect-timeout", "100ms"}, nil, "ssh_connect_timeout: 100ms; want at least 1s"},
 		{[]string{"--ssh-connect-timeout", "30s", "--ssh-task-timeout", "20s"}, nil, "ssh_task_timeout: 20s; want at least ssh_connect_timeout (30s)"},

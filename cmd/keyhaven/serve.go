@@ -293,11 +293,15 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer, ready chan<- strin
 	}
 	auth = m.Authenticator("token", tokenAuth)
 	var identityHandler http.Handler
+	// access answers, for the built-in identity, whether a task's user
+	// still may act when the task comes to run.
+	var access task.Access
 	if cfg.Auth == "builtin" {
 		idsvc, ring, err := openBuiltin(ctx, cfg, st, log, stderr)
 		if err != nil {
 			return err
 		}
+		access = idsvc
 		tokenAuth = append(tokenAuth, idsvc)
 		// AK/SK-signed requests (the Huawei Cloud SDK's scheme) are
 		// verified against the built-in identity's EC2 credentials.
@@ -352,7 +356,7 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer, ready chan<- strin
 		log.Warn("profiling is served at /debug/pprof/ to administrators (--pprof)")
 	}
 	exec := sshpush.New(sshpush.Config{Logger: log.With("component", "sshpush")})
-	tasks, stopTasks := startTasks(ctx, cfg, st, exec, svc, log)
+	tasks, stopTasks := startTasks(ctx, cfg, st, exec, svc, access, log)
 	defer stopTasks() // before the store closes: the pool writes its tasks' outcomes
 	// The reaper stops, and is waited for, before the store closes.
 	rctx, stopReaper := context.WithCancel(ctx)

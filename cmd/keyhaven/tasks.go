@@ -27,13 +27,14 @@ func instanceID() string {
 }
 
 // startTasks makes the association service over st and starts its worker
-// pool. stop stops the pool (as ctx being done does)
+// pool; access (nil when keyhaven cannot ask its identity service) is
+// asked again whether a task's user still has access when it runs. stop stops the pool (as ctx being done does)
 // and returns once it has: every task it ran finished or failed, none
 // left RUNNING.
-func startTasks(ctx context.Context, cfg Config, st task.Store, exec task.Executor, kps *keypair.Service, log *slog.Logger) (svc *task.Service, stop func()) {
+func startTasks(ctx context.Context, cfg Config, st task.Store, exec task.Executor, kps *keypair.Service, access task.Access, log *slog.Logger) (svc *task.Service, stop func()) {
 	svc = task.NewService(task.Config{
-		Store: st, Executor: exec, KeyPairs: kps,
-		Workers: cfg.SSHWorkers, ConnectTimeout: cfg.SSHConnectTimeout, TaskTimeout: cfg.SSHTaskTimeout,
+		Store: st, Executor: exec, KeyPairs: kps, Access: access,
+		Workers: cfg.SSHWorkers, Queue: cfg.SSHQueue, ProjectQueue: cfg.SSHProjectQueue, ConnectTimeout: cfg.SSHConnectTimeout, TaskTimeout: cfg.SSHTaskTimeout,
 		ShutdownGrace: cfg.ShutdownTimeout, Instance: instanceID(), Log: log.With("component", "tasks"),
 	})
 	ctx, cancel := context.WithCancel(ctx)

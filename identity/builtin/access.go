@@ -2,6 +2,7 @@ package builtin
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
@@ -129,4 +130,42 @@ func (s *Service) Prune(ctx context.Context) error {
 	// Pruning keeps a day more than this instance needs, for instances
 	// sharing the database with a longer token lifetime.
 	return s.store.PruneAccessEvents(ctx, now.Add(-s.lifetime-24*time.Hour))
+}
+
+// CurrentRoles returns the roles userID holds on projectID now, read from
+// the store: none when the user is deleted or disabled, or the project or
+// the domain of either is disabled. A task that waited checks it before
+// it acts for its user (task.Access), as a token is checked at each
+// request.
+func (s *Service) CurrentRoles(ctx context.Context, userID, projectID string) ([]string, error) {
+	u, err := s.store.GetUser(ctx, userID)
+	if errors.Is(err, identity.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	p, err := s.store.GetProject(ctx, projectID)
+	if errors.Is(err, identity.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !u.Enabled || !p.Enabled {
+		return nil, nil
+	}
+	for _, id := range []string{u.DomainID, p.DomainID} {
+		d, err := s.store.GetDomain(ctx, id)
+		if errors.Is(err, identity.ErrNotFound) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if !d.Enabled {
+			return nil, nil
+		}
+	}
+	return s.store.RoleNames(ctx, userID, projectID)
 }

@@ -39,7 +39,9 @@ func (w *world) openLive(t *testing.T) *Service {
 // TestWithdrawnAccess takes access away in every way there is, on one
 // instance, and checks that every credential of the user stops working
 // there at once and on a second instance after its reload: the token, a
-// token minted from it, token validation and the EC2 credential.
+// token minted from it, token validation and the EC2 credential; and that
+// the user's current roles, which a waiting association task asks for,
+// are none on both at once.
 func TestWithdrawnAccess(t *testing.T) {
 	cases := []struct {
 		name string
@@ -106,8 +108,19 @@ func TestWithdrawnAccess(t *testing.T) {
 				f.wantWorks(t, s, "before", tok.ID, minted.ID, ec2.Access, true)
 			}
 
+			if roles, err := b.CurrentRoles(ctx, f.user.ID, f.project.ID); err != nil || len(roles) == 0 {
+				t.Fatalf("current roles before: %v %v", roles, err)
+			}
 			if err := c.withdraw(ctx, a, f); err != nil {
 				t.Fatal(err)
+			}
+			// What a waiting association task asks before it runs: read
+			// from the store, so the other instance sees it at once too.
+			for _, s := range []*Service{a, b} {
+				roles, err := s.CurrentRoles(ctx, f.user.ID, f.project.ID)
+				if err != nil || (len(roles) == 0) != c.ec2Stops {
+					t.Errorf("current roles after %s: %v %v", c.name, roles, err)
+				}
 			}
 			f.wantWorks(t, a, "at once on the instance that made the change", tok.ID, minted.ID, "", false)
 			if err := b.Reload(ctx); err != nil {
