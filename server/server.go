@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/keyhaven/keyhaven/internal/panics"
 	"github.com/keyhaven/keyhaven/requestid"
 )
 
@@ -174,7 +175,7 @@ func (s *Server) recover(next http.Handler) http.Handler {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
-				s.cfg.Log.ErrorContext(r.Context(), "panic", "request_id", RequestID(r.Context()), "panic", fmt.Sprint(v))
+				s.cfg.Log.ErrorContext(r.Context(), "panic", "request_id", RequestID(r.Context()), "panic", panics.Describe(v))
 				http.Error(w, "internal error", http.StatusInternalServerError)
 			}
 		}()

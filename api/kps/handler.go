@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -13,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/keyhaven/keyhaven/identity"
+	"github.com/keyhaven/keyhaven/internal/panics"
 	"github.com/keyhaven/keyhaven/keypair"
 	"github.com/keyhaven/keyhaven/requestid"
 	"github.com/keyhaven/keyhaven/task"
@@ -66,7 +66,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			if v == http.ErrAbortHandler {
 				panic(v)
 			}
-			h.writeError(w, r, fmt.Errorf("panic: %v", v))
+			h.writeError(w, r, errors.New("panic: "+panics.Describe(v)))
 		}
 	}()
 	segs, err := segments(r)

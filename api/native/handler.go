@@ -3,7 +3,7 @@ package native
 import (
 	"context"
 	"encoding/json"
-	"fmt"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/keyhaven/keyhaven/identity"
+	"github.com/keyhaven/keyhaven/internal/panics"
 	"github.com/keyhaven/keyhaven/keypair"
 	"github.com/keyhaven/keyhaven/requestid"
 )
@@ -99,7 +100,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			if v == http.ErrAbortHandler {
 				panic(v)
 			}
-			h.writeError(w, r, fmt.Errorf("panic: %v", v))
+			h.writeError(w, r, errors.New("panic: "+panics.Describe(v)))
 		}
 	}()
 	rest, ok := strings.CutPrefix(r.URL.EscapedPath(), Prefix+"/")

@@ -14,6 +14,7 @@ import (
 
 	"github.com/keyhaven/keyhaven/api/publicurl"
 	"github.com/keyhaven/keyhaven/identity"
+	"github.com/keyhaven/keyhaven/internal/panics"
 	"github.com/keyhaven/keyhaven/keypair"
 	"github.com/keyhaven/keyhaven/requestid"
 )
@@ -187,7 +188,7 @@ func (h *Handler) recoverPanic(w http.ResponseWriter, r *http.Request) {
 		if v == http.ErrAbortHandler {
 			panic(v)
 		}
-		h.writeError(w, r, fmt.Errorf("panic: %v", v))
+		h.writeError(w, r, errors.New("panic: "+panics.Describe(v)))
 	}
 }
 
