@@ -144,12 +144,17 @@ func logSizes(p *process, path string) <-chan []int64 {
 // waitLogSize returns once the file at path has at least size bytes or
 // the process has exited.
 func waitLogSize(p *process, path string, size int64) {
+	// A start need not grow its log through the first start's sizes (a
+	// checkpoint may truncate it first): once it serves, the moment is
+	// past, and the kill lands after serving instead of never.
 	for {
 		if fi, err := os.Stat(path); err == nil && fi.Size() >= size {
 			return
 		}
 		select {
 		case <-p.exited:
+			return
+		case <-p.serving:
 			return
 		case <-time.After(50 * time.Microsecond):
 		}
