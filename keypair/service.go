@@ -197,7 +197,7 @@ func newUID() string {
 
 // Create imports or generates a key pair. The order of checks is Nova's:
 // policy, then quota (before the key is parsed or the name looked up), then
-// the key, then uniqueness; the store re-checks quota and uniqueness in the
+// the key, then uniqueness; the store checks quota and uniqueness in the
 // insert's own transaction, where a protected private key is sealed in.
 func (s *Service) Create(ctx context.Context, actor Actor, in CreateInput) (*Created, error) {
 	user, err := owner(actor, in.UserID, ActionCreate)
@@ -236,12 +236,12 @@ func (s *Service) Create(ctx context.Context, actor Actor, in CreateInput) (*Cre
 	if err != nil {
 		return nil, err
 	}
-	n, err := s.store.CountKeyPairs(ctx, user)
-	if err != nil {
-		return nil, err
-	}
-	if n >= s.quota {
-		return nil, QuotaExceeded()
+	if in.PublicKey == nil || in.Protection != nil {
+		// Generating and sealing cost far more than counting: refuse them
+		// up front.
+		if err := s.checkQuota(ctx, user); err != nil {
+			return nil, err
+		}
 	}
 
 	kp := &KeyPair{UID: newUID(), UserID: user, ProjectID: actor.ProjectID, DomainID: domain, Name: in.Name, Type: typ, Scope: scope, Details: details, Description: in.Description}
@@ -249,14 +249,19 @@ func (s *Service) Create(ctx context.Context, actor Actor, in CreateInput) (*Cre
 	var private string
 	if in.PublicKey != nil {
 		kp.PublicKey = *in.PublicKey
-		if kp.Fingerprint, kp.Algorithm, err = describe(typ, kp.PublicKey); err != nil {
-			return nil, err
-		}
-		if in.Protection != nil {
+		kp.Fingerprint, kp.Algorithm, err = describe(typ, kp.PublicKey)
+		if err == nil && in.Protection != nil {
 			private = *in.Protection.PrivateKey
-			if err := matchPrivate(kp.PublicKey, private); err != nil {
-				return nil, err
+			err = matchPrivate(kp.PublicKey, private)
+		}
+		if err != nil {
+			// Nova checks quota before the key, so an owner at quota hears
+			// that. A good key needs no count here: the store checks quota
+			// in the insert's transaction, with the same error.
+			if qerr := s.checkQuota(ctx, user); qerr != nil {
+				return nil, qerr
 			}
+			return nil, err
 		}
 	} else {
 		var g *sshkey.Generated
@@ -289,6 +294,18 @@ func (s *Service) Create(ctx context.Context, actor Actor, in CreateInput) (*Cre
 		return nil, err
 	}
 	return out, nil
+}
+
+// checkQuota refuses a new key pair for user when they own their quota.
+func (s *Service) checkQuota(ctx context.Context, user string) error {
+	n, err := s.store.CountKeyPairs(ctx, user)
+	if err != nil {
+		return err
+	}
+	if n >= s.quota {
+		return QuotaExceeded()
+	}
+	return nil
 }
 
 // checkProtection validates a key_protection request before anything is
