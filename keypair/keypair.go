@@ -66,6 +66,29 @@ type KeyPair struct {
 	Details Details
 }
 
+// Listed is what a list shows of one key pair: what every dialect's list
+// view needs, and no more, since reading a page of whole key pairs (the
+// escrowed private key, the timestamps, the description) costs a store
+// several times more than these few fields.
+type Listed struct {
+	// ID is the store's id of the key pair.
+	ID int64
+	// Name, Type, Scope, PublicKey and Fingerprint are the key pair's.
+	Name        string
+	Type        Type
+	Scope       Scope
+	PublicKey   string
+	Fingerprint string
+	// Protected says a private key is kept in escrow.
+	Protected bool
+}
+
+// ListedOf returns what a list shows of kp.
+func ListedOf(kp *KeyPair) Listed {
+	return Listed{ID: kp.ID, Name: kp.Name, Type: kp.Type, Scope: kp.Scope, PublicKey: kp.PublicKey,
+		Fingerprint: kp.Fingerprint, Protected: kp.Escrow != nil}
+}
+
 // Escrowed is a private key in escrow, as the store keeps it: opaque to
 // everything but the escrow implementation.
 type Escrowed struct {

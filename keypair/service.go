@@ -355,7 +355,7 @@ func (s *Service) Get(ctx context.Context, actor Actor, userID, name string) (*K
 
 // List returns a page of the key pairs the caller sees, or that userID
 // owns when an administrator names one, ordered by name.
-func (s *Service) List(ctx context.Context, actor Actor, userID string, page Page) ([]*KeyPair, error) {
+func (s *Service) List(ctx context.Context, actor Actor, userID string, page Page) ([]Listed, error) {
 	user, err := owner(actor, userID, ActionList)
 	if err != nil {
 		return nil, err

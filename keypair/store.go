@@ -33,10 +33,11 @@ type Store interface {
 	// GetKeyPair returns the key pair called name that v sees (its own,
 	// or one shared with its domain), or ENOTFOUND.
 	GetKeyPair(ctx context.Context, v Viewer, name string) (*KeyPair, error)
-	// ListKeyPairs returns the key pairs v sees ordered by name, after
-	// page.Marker (EINVALID MarkerNotFound if v sees none of that name)
-	// and at most page.Limit of them when Limit > 0.
-	ListKeyPairs(ctx context.Context, v Viewer, page Page) ([]*KeyPair, error)
+	// ListKeyPairs returns what a list shows of the key pairs v sees,
+	// ordered by name, after page.Marker (EINVALID MarkerNotFound if v
+	// sees none of that name) and at most page.Limit of them when
+	// Limit > 0.
+	ListKeyPairs(ctx context.Context, v Viewer, page Page) ([]Listed, error)
 	// CountKeyPairs returns how many key pairs the user owns.
 	CountKeyPairs(ctx context.Context, userID string) (int, error)
 	// DeleteKeyPair removes the key pair with id, or ENOTFOUND. audit,

@@ -97,7 +97,7 @@ func (c countingStore) GetKeyPair(ctx context.Context, v keypair.Viewer, name st
 	return kp, err
 }
 
-func (c countingStore) ListKeyPairs(ctx context.Context, v keypair.Viewer, page keypair.Page) ([]*keypair.KeyPair, error) {
+func (c countingStore) ListKeyPairs(ctx context.Context, v keypair.Viewer, page keypair.Page) ([]keypair.Listed, error) {
 	kps, err := c.Store.ListKeyPairs(ctx, v, page)
 	c.count("list", err)
 	return kps, err

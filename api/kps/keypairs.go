@@ -133,6 +133,11 @@ type listItem struct {
 	FrozenState     string `json:"frozen_state"`
 }
 
+// listEntry wraps each item of a page as KPS does, {"keypair": {...}}.
+type listEntry struct {
+	Keypair listItem `json:"keypair"`
+}
+
 // DefaultLimit and MaxLimit bound list pages.
 const (
 	DefaultLimit = 50
@@ -165,10 +170,10 @@ func (h *Handler) list(q request, _ string) error {
 		page["next_marker"] = kps[limit-1].Name
 	}
 	page["current_count"] = len(kps)
-	items := make([]map[string]listItem, 0, len(kps))
+	items := make([]listEntry, 0, len(kps))
 	for _, kp := range kps {
-		items = append(items, map[string]listItem{"keypair": {Name: kp.Name, Type: string(kp.Type), Scope: string(kp.Scope),
-			PublicKey: kp.PublicKey, Fingerprint: kp.Fingerprint, IsKeyProtection: kp.Escrow != nil, FrozenState: "0"}})
+		items = append(items, listEntry{Keypair: listItem{Name: kp.Name, Type: string(kp.Type), Scope: string(kp.Scope),
+			PublicKey: kp.PublicKey, Fingerprint: kp.Fingerprint, IsKeyProtection: kp.Protected, FrozenState: "0"}})
 	}
 	writeJSON(q.w, http.StatusOK, map[string]any{"keypairs": items, "page_info": page})
 	return nil

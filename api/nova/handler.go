@@ -250,7 +250,7 @@ func (h *Handler) list(q request) error {
 	if err != nil {
 		return err
 	}
-	var kps []*keypair.KeyPair
+	var kps []keypair.Listed
 	paged := q.v.AtLeast(2, 35)
 	// Nova answers limit=0 with an empty page without looking at the
 	// marker, but still after policy; the store reads Limit 0 as "no

@@ -76,21 +76,27 @@ type link struct {
 	Href string `json:"href"`
 }
 
+// listEntry wraps each item of a page as Nova does, {"keypair": {...}}; a
+// struct rather than a map, which encoding/json would sort and box.
+type listEntry struct {
+	Keypair listItem `json:"keypair"`
+}
+
 type listView struct {
-	Keypairs []map[string]listItem `json:"keypairs"`
-	Links    []link                `json:"keypairs_links,omitempty"`
+	Keypairs []listEntry `json:"keypairs"`
+	Links    []link      `json:"keypairs_links,omitempty"`
 }
 
 // viewList renders a list page; next is the href of the next page, "" when
 // there is none.
-func viewList(kps []*keypair.KeyPair, v Version, next string) listView {
-	lv := listView{Keypairs: make([]map[string]listItem, 0, len(kps))}
+func viewList(kps []keypair.Listed, v Version, next string) listView {
+	lv := listView{Keypairs: make([]listEntry, 0, len(kps))}
 	for _, kp := range kps {
 		it := listItem{Name: kp.Name, PublicKey: kp.PublicKey, Fingerprint: kp.Fingerprint}
 		if v.AtLeast(2, 2) {
 			it.Type = string(kp.Type)
 		}
-		lv.Keypairs = append(lv.Keypairs, map[string]listItem{"keypair": it})
+		lv.Keypairs = append(lv.Keypairs, listEntry{Keypair: it})
 	}
 	if next != "" {
 		lv.Links = []link{{Rel: "next", Href: next}}

@@ -212,6 +212,10 @@ func (s *Store) GetKeyPair(ctx context.Context, v keypair.Viewer, name string) (
 	return kp, nil
 }
 
+// listColumns are what a list shows of a key pair (keypair.Listed): a
+// page reads no escrowed private key, timestamps or description.
+const listColumns = `id, name, type, scope, public_key, fingerprint, escrow_ref IS NOT NULL AS protected`
+
 // sqlListPage selects a page ($3 the marker or ”, $4 the limit or NULL)
 // of what visible selects: each branch ordered by name through its index
 // (key_pairs_user_name; key_pairs_domain_shared) and stopped at the limit
@@ -222,9 +226,9 @@ func (s *Store) GetKeyPair(ctx context.Context, v keypair.Viewer, name string) (
 // turned into an anti join (its estimate of the join's rows is poor), it
 // was planned as a sort of all the domain's shared key pairs again.
 var sqlListPage = `SELECT * FROM (
-		(SELECT ` + columns + ` FROM key_pairs WHERE user_id = $1 AND name >= $3 ORDER BY name LIMIT $4)
+		(SELECT ` + listColumns + ` FROM key_pairs WHERE user_id = $1 AND name >= $3 ORDER BY name LIMIT $4)
 		UNION ALL
-		(SELECT ` + columns + ` FROM key_pairs AS k
+		(SELECT ` + listColumns + ` FROM key_pairs AS k
 		WHERE $2::text <> '' AND domain_id = $2 AND scope = 'domain' AND user_id <> $1 AND name >= $3
 		AND NOT EXISTS (SELECT 1 FROM key_pairs AS o WHERE o.user_id = $1 AND o.name = k.name OFFSET 0)
 		ORDER BY name LIMIT $4)
@@ -237,12 +241,12 @@ var sqlListPage = `SELECT * FROM (
 // With a marker it runs one statement, name >= marker, and checks that the
 // first row is the marker itself, so the check and the page come from the
 // same snapshot.
-func (s *Store) ListKeyPairs(ctx context.Context, v keypair.Viewer, page keypair.Page) ([]*keypair.KeyPair, error) {
+func (s *Store) ListKeyPairs(ctx context.Context, v keypair.Viewer, page keypair.Page) ([]keypair.Listed, error) {
 	if page.Marker != "" && unstorable(page.Marker) {
 		return nil, keypair.MarkerNotFound(page.Marker)
 	}
 	if unstorable(v.UserID, v.DomainID) {
-		return []*keypair.KeyPair{}, nil
+		return []keypair.Listed{}, nil
 	}
 	var limit *int64 // NULL: no limit
 	if page.Limit > 0 {
@@ -258,13 +262,15 @@ func (s *Store) ListKeyPairs(ctx context.Context, v keypair.Viewer, page keypair
 	}
 	defer rows.Close()
 
-	kps := []*keypair.KeyPair{}
+	kps := []keypair.Listed{}
 	first := true
 	for rows.Next() {
-		kp, err := scanKeyPair(rows)
-		if err != nil {
+		var kp keypair.Listed
+		var typ, scope string
+		if err := rows.Scan(&kp.ID, &kp.Name, &typ, &scope, &kp.PublicKey, &kp.Fingerprint, &kp.Protected); err != nil {
 			return nil, fmt.Errorf("postgres: list key pairs: %w", err)
 		}
+		kp.Type, kp.Scope = keypair.Type(typ), keypair.Scope(scope)
 		if first && page.Marker != "" {
 			first = false
 			if kp.Name != page.Marker {

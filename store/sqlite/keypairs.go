@@ -19,6 +19,19 @@ var _ keypair.Store = (*Store)(nil)
 const columns = `id, uid, user_id, project_id, domain_id, name, type, scope, public_key,
 	fingerprint, algorithm, description, created_at, updated_at, escrow_ref, escrow_blob`
 
+// listColumns are what a list shows of a key pair (keypair.Listed): each
+// column a row crosses costs the driver, so a page reads only these.
+const listColumns = `id, name, type, scope, public_key, fingerprint, escrow_ref IS NOT NULL`
+
+// scanListed reads one row selected with listColumns.
+func scanListed(r rowScanner) (keypair.Listed, error) {
+	var l keypair.Listed
+	var typ, scope string
+	err := r.Scan(&l.ID, &l.Name, &typ, &scope, &l.PublicKey, &l.Fingerprint, &l.Protected)
+	l.Type, l.Scope = keypair.Type(typ), keypair.Scope(scope)
+	return l, err
+}
+
 // rowScanner is what *sql.Row and *sql.Rows have in common.
 type rowScanner interface {
 	Scan(dest ...any) error
@@ -155,10 +168,13 @@ func (s *Store) create(ctx context.Context, tx *sql.Tx, kp *keypair.KeyPair, quo
 // then those shared with their domain whose name they do not own. Creates
 // keep names from resolving twice; should it happen anyway (a user whose
 // recorded domain changed), their own key pair wins, in Get and List alike.
-func visible(cond string) string {
-	return `SELECT ` + columns + ` FROM key_pairs WHERE user_id = ?1 AND ` + cond + `
+func visible(cond string) string { return visibleCols(columns, cond) }
+
+// visibleCols is visible selecting cols.
+func visibleCols(cols, cond string) string {
+	return `SELECT ` + cols + ` FROM key_pairs WHERE user_id = ?1 AND ` + cond + `
 		UNION ALL
-		SELECT ` + columns + ` FROM key_pairs AS k
+		SELECT ` + cols + ` FROM key_pairs AS k
 		WHERE ?2 <> '' AND domain_id = ?2 AND scope = 'domain' AND user_id <> ?1 AND ` + cond + `
 		AND NOT EXISTS (SELECT 1 FROM key_pairs WHERE user_id = ?1 AND name = k.name)`
 }
@@ -184,7 +200,7 @@ func (s *Store) GetKeyPair(ctx context.Context, v keypair.Viewer, name string) (
 // With a marker it runs one statement, name >= marker, and checks that the
 // first row is the marker itself, so the check and the page come from the
 // same snapshot.
-func (s *Store) ListKeyPairs(ctx context.Context, v keypair.Viewer, page keypair.Page) ([]*keypair.KeyPair, error) {
+func (s *Store) ListKeyPairs(ctx context.Context, v keypair.Viewer, page keypair.Page) ([]keypair.Listed, error) {
 	limit := int64(-1) // SQLite: a negative LIMIT means no limit
 	if page.Limit > 0 {
 		limit = int64(page.Limit)
@@ -198,10 +214,10 @@ func (s *Store) ListKeyPairs(ctx context.Context, v keypair.Viewer, page keypair
 	}
 	defer rows.Close()
 
-	kps := []*keypair.KeyPair{}
+	kps := make([]keypair.Listed, 0, min(max(limit, 0), 100))
 	first := true
 	for rows.Next() {
-		kp, err := scanKeyPair(rows)
+		kp, err := scanListed(rows)
 		if err != nil {
 			return nil, fmt.Errorf("sqlite: list key pairs: %w", err)
 		}

@@ -205,10 +205,14 @@ func TestPersistsAcrossReopen(t *testing.T) {
 	if len(list) != len(kept) {
 		t.Fatalf("after reopen ListKeyPairs returned %d key pairs, want %d", len(list), len(kept))
 	}
-	for i, got := range list {
+	for i, l := range list {
 		want := kept[i]
-		if got.ID != want.ID || got.UID != want.UID || got.Name != want.Name || !got.CreatedAt.Equal(want.CreatedAt) || got.PublicKey != want.PublicKey {
-			t.Errorf("after reopen got %+v, want %+v", got, want)
+		got, err := s.GetKeyPair(t.Context(), keypair.Viewer{UserID: "alice"}, l.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if l != keypair.ListedOf(want) || got.ID != want.ID || got.UID != want.UID || got.Name != want.Name || !got.CreatedAt.Equal(want.CreatedAt) || got.PublicKey != want.PublicKey {
+			t.Errorf("after reopen got %+v (listed %+v), want %+v", got, l, want)
 		}
 	}
 	kp := testKP("alice", "d")

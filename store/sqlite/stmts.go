@@ -13,7 +13,7 @@ import (
 // per pooled connection and modernc keeps its sqlite3_stmt between runs.
 var (
 	sqlGet  = visible(`name = ?3`) + ` LIMIT 1`
-	sqlList = visible(`name >= ?3`) + ` ORDER BY name LIMIT ?4`
+	sqlList = visibleCols(listColumns, `name >= ?3`) + ` ORDER BY name LIMIT ?4`
 )
 
 const (

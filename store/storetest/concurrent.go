@@ -46,7 +46,7 @@ func testConcurrentScopes(t *testing.T, s keypair.Store) {
 			t.Fatalf("ListKeyPairs(%s): %v", v.UserID, err)
 		}
 		if len(list) != map[bool]int{true: 1}[sees != nil] {
-			t.Errorf("%s lists %q, want only the winner's key pair (if they see it)", v.UserID, names(list))
+			t.Errorf("%s lists %q, want only the winner's key pair (if they see it)", v.UserID, listedNames(list))
 		}
 	}
 }

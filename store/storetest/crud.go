@@ -103,7 +103,7 @@ func testRoundTrip(t *testing.T, s keypair.Store) {
 	for _, got := range list {
 		for _, tc := range cases {
 			if tc.kp.Name == got.Name {
-				if d := diff(got, tc.kp); d != "" {
+				if d := diffListed(got, tc.kp); d != "" {
 					t.Errorf("ListKeyPairs %q: %s", got.Name, d)
 				}
 			}
@@ -205,7 +205,7 @@ func testNotFound(t *testing.T, s keypair.Store) {
 		wantCode(t, err, keypair.ENOTFOUND, fmt.Sprintf("DeleteKeyPair(%d)", id))
 	}
 	if list, err := s.ListKeyPairs(t.Context(), me("bob"), keypair.Page{}); err != nil || len(list) != 0 {
-		t.Errorf("ListKeyPairs(bob) = %v, %v; want nothing", names(list), err)
+		t.Errorf("ListKeyPairs(bob) = %v, %v; want nothing", listedNames(list), err)
 	}
 	if n, err := s.CountKeyPairs(t.Context(), "bob"); err != nil || n != 0 {
 		t.Errorf("CountKeyPairs(bob) = %d, %v; want 0", n, err)

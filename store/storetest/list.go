@@ -55,11 +55,11 @@ func testList(t *testing.T, s keypair.Store) {
 			if err != nil {
 				t.Fatalf("ListKeyPairs(%+v): %v", tc.page, err)
 			}
-			if !slices.Equal(names(got), tc.want) {
-				t.Fatalf("ListKeyPairs(%+v) = %q, want %q", tc.page, names(got), tc.want)
+			if !slices.Equal(listedNames(got), tc.want) {
+				t.Fatalf("ListKeyPairs(%+v) = %q, want %q", tc.page, listedNames(got), tc.want)
 			}
 			for _, kp := range got {
-				if d := diff(kp, created[kp.Name]); d != "" {
+				if d := diffListed(kp, created[kp.Name]); d != "" {
 					t.Errorf("ListKeyPairs returned %q: %s", kp.Name, d)
 				}
 			}
@@ -70,7 +70,7 @@ func testList(t *testing.T, s keypair.Store) {
 func testListEmpty(t *testing.T, s keypair.Store) {
 	got, err := s.ListKeyPairs(t.Context(), me("nobody"), keypair.Page{Limit: 10})
 	if err != nil || len(got) != 0 {
-		t.Fatalf("ListKeyPairs of a user with no key pairs = %q, %v; want nothing", names(got), err)
+		t.Fatalf("ListKeyPairs of a user with no key pairs = %q, %v; want nothing", listedNames(got), err)
 	}
 	_, err = s.ListKeyPairs(t.Context(), me("nobody"), keypair.Page{Marker: "x"})
 	wantCode(t, err, keypair.EINVALID, "ListKeyPairs with a marker for a user with no key pairs")
@@ -99,7 +99,7 @@ func testPaginate(t *testing.T, s keypair.Store) {
 			t.Fatalf("ListKeyPairs(marker %q): %v", marker, err)
 		}
 		sizes = append(sizes, len(page))
-		got = append(got, names(page)...)
+		got = append(got, listedNames(page)...)
 		if len(page) < limit {
 			break
 		}

@@ -170,7 +170,7 @@ func testConcurrentQuota(t *testing.T, s keypair.Store) {
 	if err != nil {
 		t.Fatalf("ListKeyPairs: %v", err)
 	}
-	if !slices.Equal(names(list), created) {
+	if !slices.Equal(listedNames(list), created) {
 		t.Errorf("listed names are not exactly the successful creates")
 	}
 }

@@ -67,8 +67,8 @@ func testVisibility(t *testing.T, s keypair.Store) {
 		if err != nil {
 			t.Fatalf("ListKeyPairs(%+v): %v", tc.v, err)
 		}
-		if !slices.Equal(names(list), tc.list) {
-			t.Errorf("ListKeyPairs(%+v) = %q, want %q", tc.v, names(list), tc.list)
+		if !slices.Equal(listedNames(list), tc.list) {
+			t.Errorf("ListKeyPairs(%+v) = %q, want %q", tc.v, listedNames(list), tc.list)
 		}
 	}
 }
@@ -107,11 +107,11 @@ func testListShared(t *testing.T, s keypair.Store) {
 			t.Fatalf("ListKeyPairs(marker %q): %v", marker, err)
 		}
 		for _, kp := range page {
-			if d := diff(kp, byName[kp.Name]); d != "" {
+			if d := diffListed(kp, byName[kp.Name]); d != "" {
 				t.Errorf("ListKeyPairs: %q: %s", kp.Name, d)
 			}
 		}
-		got = append(got, names(page)...)
+		got = append(got, listedNames(page)...)
 		if len(page) < 7 {
 			break
 		}
@@ -123,8 +123,8 @@ func testListShared(t *testing.T, s keypair.Store) {
 
 	// A shared name is a valid marker for alice; bob's private one is not.
 	page, err := s.ListKeyPairs(t.Context(), me("alice"), keypair.Page{Marker: "k03", Limit: 2})
-	if err != nil || !slices.Equal(names(page), []string{"k05", "k06"}) {
-		t.Errorf("ListKeyPairs after shared marker k03 = %q, %v; want [k05 k06]", names(page), err)
+	if err != nil || !slices.Equal(listedNames(page), []string{"k05", "k06"}) {
+		t.Errorf("ListKeyPairs after shared marker k03 = %q, %v; want [k05 k06]", listedNames(page), err)
 	}
 	_, err = s.ListKeyPairs(t.Context(), me("alice"), keypair.Page{Marker: "k04"})
 	wantCode(t, err, keypair.EINVALID, "ListKeyPairs with another user's private name as marker")
@@ -207,11 +207,11 @@ func testOwnWinsOverShared(t *testing.T, s keypair.Store) {
 	wantSees(t, s, me("alice"), "x", own)
 	wantSees(t, s, me("carol"), "x", team)
 	list, err := s.ListKeyPairs(t.Context(), me("alice"), keypair.Page{})
-	if err != nil || !slices.Equal(names(list), []string{"x", "y"}) || list[0].ID != own.ID {
-		t.Fatalf("ListKeyPairs(alice) = %q, %v; want her own x, then y", names(list), err)
+	if err != nil || !slices.Equal(listedNames(list), []string{"x", "y"}) || list[0].ID != own.ID {
+		t.Fatalf("ListKeyPairs(alice) = %q, %v; want her own x, then y", listedNames(list), err)
 	}
 	page, err := s.ListKeyPairs(t.Context(), me("alice"), keypair.Page{Marker: "x"})
-	if err != nil || !slices.Equal(names(page), []string{"y"}) {
-		t.Errorf("ListKeyPairs(alice, marker x) = %q, %v; want [y]", names(page), err)
+	if err != nil || !slices.Equal(listedNames(page), []string{"y"}) {
+		t.Errorf("ListKeyPairs(alice, marker x) = %q, %v; want [y]", listedNames(page), err)
 	}
 }

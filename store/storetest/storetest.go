@@ -229,6 +229,27 @@ func escrowDiff(got, want *keypair.Escrowed) string {
 }
 
 // names returns the names of kps in order.
+// diffListed describes how a listed key pair differs from what a list
+// should show of want; empty when it does not.
+func diffListed(got keypair.Listed, want *keypair.KeyPair) string {
+	if want == nil {
+		return fmt.Sprintf("listed %q, want nothing", got.Name)
+	}
+	if w := keypair.ListedOf(want); got != w {
+		return fmt.Sprintf("listed %+v, want %+v", got, w)
+	}
+	return ""
+}
+
+// listedNames returns the names of a list, in its order.
+func listedNames(ls []keypair.Listed) []string {
+	out := make([]string, len(ls))
+	for i, l := range ls {
+		out[i] = l.Name
+	}
+	return out
+}
+
 func names(kps []*keypair.KeyPair) []string {
 	out := make([]string, len(kps))
 	for i, kp := range kps {
