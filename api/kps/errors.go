@@ -229,6 +229,8 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 		panic(err) // only this package's own view types reach here
 	}
 	w.Header().Set("Content-Type", "application/json;charset=UTF-8")
+	// A Content-Length, as the real services send, rather than chunks.
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
 }

@@ -142,6 +142,8 @@ func writeJSON(w http.ResponseWriter, status int, contentType string, v any) {
 		panic(err)
 	}
 	w.Header().Set("Content-Type", contentType)
+	// A Content-Length, as the real services send, rather than chunks.
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
 }
