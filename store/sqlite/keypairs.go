@@ -199,7 +199,8 @@ func (s *Store) GetKeyPair(ctx context.Context, v keypair.Viewer, name string) (
 //
 // With a marker it runs one statement, name >= marker, and checks that the
 // first row is the marker itself, so the check and the page come from the
-// same snapshot.
+// same snapshot. A page read before whose versions still hold comes from
+// the list cache (listcache.go).
 func (s *Store) ListKeyPairs(ctx context.Context, v keypair.Viewer, page keypair.Page) ([]keypair.Listed, error) {
 	limit := int64(-1) // SQLite: a negative LIMIT means no limit
 	if page.Limit > 0 {
@@ -208,7 +209,14 @@ func (s *Store) ListKeyPairs(ctx context.Context, v keypair.Viewer, page keypair
 			limit++ // room for the marker row
 		}
 	}
-	rows, err := s.st.rList.QueryContext(ctx, v.UserID, v.DomainID, page.Marker, limit)
+	return s.cachedList(ctx, v, page, limit, func(ctx context.Context, list *sql.Stmt) ([]keypair.Listed, error) {
+		return readList(ctx, list, v, page, limit)
+	})
+}
+
+// readList reads a page with list (sqlList, prepared on the readers).
+func readList(ctx context.Context, list *sql.Stmt, v keypair.Viewer, page keypair.Page, limit int64) ([]keypair.Listed, error) {
+	rows, err := list.QueryContext(ctx, v.UserID, v.DomainID, page.Marker, limit)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: list key pairs: %w", err)
 	}

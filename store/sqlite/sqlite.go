@@ -48,6 +48,8 @@ type Store struct {
 	r    *sql.DB // query-only connections for reads
 	st   stmts   // the hot path's prepared statements
 	gc   committer
+	// lists keeps recent list pages (listcache.go).
+	lists listCache
 	// onBatch is Options.OnBatch, or what SetBatchObserver set since:
 	// atomic, because writers read it while the caller may set it.
 	onBatch atomic.Pointer[func(n int)]

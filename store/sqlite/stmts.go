@@ -39,7 +39,7 @@ const (
 // writer (used inside its transactions through tx.StmtContext, which
 // reuses the writer connection's handle).
 type stmts struct {
-	rGet, rList, rCount                                *sql.Stmt
+	rGet, rList, rCount, rListVersions                 *sql.Stmt
 	wCount, wTakenUser, wTakenDomain, wInsert, wDelete *sql.Stmt
 	// A batch's savepoints (groupcommit.go).
 	wSavepoint, wRollbackTo, wRelease *sql.Stmt
@@ -59,7 +59,7 @@ func (s *Store) prepare(ctx context.Context) error {
 		return st
 	}
 	s.st = stmts{
-		rGet: p(s.r, sqlGet), rList: p(s.r, sqlList), rCount: p(s.r, sqlCount),
+		rGet: p(s.r, sqlGet), rList: p(s.r, sqlList), rCount: p(s.r, sqlCount), rListVersions: p(s.r, sqlListVersions),
 		wCount: p(s.w, sqlCount), wTakenUser: p(s.w, sqlTakenUser), wTakenDomain: p(s.w, sqlTakenDomain),
 		wInsert: p(s.w, sqlInsert), wDelete: p(s.w, sqlDelete),
 		wSavepoint: p(s.w, `SAVEPOINT kp`), wRollbackTo: p(s.w, `ROLLBACK TO kp`), wRelease: p(s.w, `RELEASE kp`),
@@ -73,7 +73,7 @@ func (s *Store) prepare(ctx context.Context) error {
 // closeStmts closes the prepared statements that are open.
 func (s *Store) closeStmts() error {
 	var errs []error
-	for _, st := range []*sql.Stmt{s.st.rGet, s.st.rList, s.st.rCount,
+	for _, st := range []*sql.Stmt{s.st.rGet, s.st.rList, s.st.rCount, s.st.rListVersions,
 		s.st.wCount, s.st.wTakenUser, s.st.wTakenDomain, s.st.wInsert, s.st.wDelete,
 		s.st.wSavepoint, s.st.wRollbackTo, s.st.wRelease} {
 		if st != nil {

@@ -1,0 +1,133 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"github.com/keyhaven/keyhaven/keypair"
+)
+
+// The list cache keeps recent list pages in memory. A page of 50 costs the
+// driver about 50 rows of columns to read; checking a kept page costs one
+// row of two integers: the versions that migration 0010's triggers bump,
+// in the transaction of the change, whenever what the viewer's list shows
+// could change (the viewer's own key pairs, and those shared with the
+// viewer's domain). A page is kept with the versions read in the same
+// read transaction as its rows, and served again only while both are
+// unchanged, so it is always what a fresh read would return: the triggers
+// fire for every statement of every process, this one or another (an
+// operator's `keyhaven kms rewrap`), and a write is answered only after it
+// committed, so a caller always lists what it wrote.
+
+// sqlListVersions reads the versions a viewer's list depends on (?1 the
+// user, ?2 the domain or ”).
+const sqlListVersions = `SELECT
+	coalesce((SELECT version FROM key_pair_counts WHERE user_id = ?1), 0),
+	coalesce((SELECT version FROM key_pair_domain_versions WHERE ?2 <> '' AND domain_id = ?2), 0)`
+
+// Bounds of the list cache. Only pages of at most maxCachedPage key pairs
+// (a whole list, limit -1, when it is that short) are kept, at most maxCachedRows key pairs in all (a few tens of MB of
+// public keys at most); when full, it starts over empty.
+const (
+	maxCachedPage = 1000
+	maxCachedRows = 50_000
+)
+
+// listKey is one page of one viewer's list.
+type listKey struct {
+	user, domain, marker string
+	limit                int64
+}
+
+// listVersions are what a page was read at.
+type listVersions struct{ user, domain int64 }
+
+// listEntry is a kept page.
+type listEntry struct {
+	at   listVersions
+	page []keypair.Listed
+}
+
+// listCache holds kept pages.
+type listCache struct {
+	mu   sync.Mutex
+	m    map[listKey]listEntry
+	rows int
+	// hits and misses count lookups, for tests and measurements.
+	hits, misses atomic.Int64
+}
+
+func (c *listCache) get(k listKey, at listVersions) ([]keypair.Listed, bool) {
+	c.mu.Lock()
+	e, ok := c.m[k]
+	c.mu.Unlock()
+	if !ok || e.at != at {
+		c.misses.Add(1)
+		return nil, false
+	}
+	c.hits.Add(1)
+	// A copy: the caller owns what it is given.
+	return append(make([]keypair.Listed, 0, len(e.page)), e.page...), true
+}
+
+func (c *listCache) put(k listKey, at listVersions, page []keypair.Listed) {
+	if len(page) > maxCachedPage {
+		return
+	}
+	kept := append(make([]keypair.Listed, 0, len(page)), page...)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if old, ok := c.m[k]; ok {
+		c.rows -= len(old.page)
+	} else if c.rows+len(kept) > maxCachedRows || c.m == nil {
+		c.m = map[listKey]listEntry{}
+		c.rows = 0
+	}
+	c.m[k] = listEntry{at: at, page: kept}
+	c.rows += len(kept)
+}
+
+// listVersionsOf reads the versions v's list depends on with st
+// (sqlListVersions, on the readers' pool or in a read transaction).
+func listVersionsOf(ctx context.Context, st *sql.Stmt, v keypair.Viewer) (listVersions, error) {
+	var at listVersions
+	if err := st.QueryRowContext(ctx, v.UserID, v.DomainID).Scan(&at.user, &at.domain); err != nil {
+		return at, fmt.Errorf("sqlite: list versions: %w", err)
+	}
+	return at, nil
+}
+
+// cachedList answers a page from the cache when its versions still hold,
+// and otherwise reads it with read, in one read transaction with the
+// versions it is then kept at.
+func (s *Store) cachedList(ctx context.Context, v keypair.Viewer, page keypair.Page, limit int64,
+	read func(ctx context.Context, list *sql.Stmt) ([]keypair.Listed, error)) ([]keypair.Listed, error) {
+	if limit > maxCachedPage+1 {
+		return read(ctx, s.st.rList)
+	}
+	k := listKey{user: v.UserID, domain: v.DomainID, marker: page.Marker, limit: limit}
+	at, err := listVersionsOf(ctx, s.st.rListVersions, v)
+	if err != nil {
+		return nil, err
+	}
+	if kps, ok := s.lists.get(k, at); ok {
+		return kps, nil
+	}
+	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: list key pairs: %w", err)
+	}
+	defer tx.Rollback()
+	if at, err = listVersionsOf(ctx, tx.StmtContext(ctx, s.st.rListVersions), v); err != nil {
+		return nil, err
+	}
+	kps, err := read(ctx, tx.StmtContext(ctx, s.st.rList))
+	if err != nil {
+		return nil, err
+	}
+	s.lists.put(k, at, kps)
+	return kps, nil
+}
