@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"io"
 	"net"
 	"net/url"
 	"strings"
@@ -56,6 +57,8 @@ const readBufferSize = 16 << 10
 type conn struct {
 	ep *endpoint
 	nc net.Conn
+	// io is nc, or its socket read and written directly (newSocketIO).
+	io io.ReadWriter
 	br *bufio.Reader
 	// req is the next request, rendered whole so it goes in one write.
 	req []byte
@@ -109,7 +112,7 @@ func (c *conn) roundTrip(ctx context.Context) (response, error) {
 // exchange writes the request and reads its answer. sent says the server
 // may have seen the request: a byte of the answer came back.
 func (c *conn) exchange() (res response, sent bool, err error) {
-	if _, err := c.nc.Write(c.req); err != nil {
+	if _, err := c.io.Write(c.req); err != nil {
 		return response{}, false, err
 	}
 	if _, err := c.br.Peek(1); err != nil {
@@ -137,11 +140,11 @@ func (c *conn) dial(ctx context.Context) error {
 		}
 		nc = tc
 	}
-	c.nc = nc
+	c.nc, c.io = nc, newSocketIO(nc)
 	if c.br == nil {
-		c.br = bufio.NewReaderSize(nc, readBufferSize)
+		c.br = bufio.NewReaderSize(c.io, readBufferSize)
 	} else {
-		c.br.Reset(nc)
+		c.br.Reset(c.io)
 	}
 	return nil
 }
@@ -150,6 +153,6 @@ func (c *conn) dial(ctx context.Context) error {
 func (c *conn) drop() {
 	if c.nc != nil {
 		_ = c.nc.Close()
-		c.nc = nil
+		c.nc, c.io = nil, nil
 	}
 }
