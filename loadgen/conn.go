@@ -68,7 +68,7 @@ type conn struct {
 }
 
 func newConn(ep *endpoint) *conn {
-	return &conn{ep: ep, lim: defaultLimits, req: make([]byte, 0, 1024), body: make([]byte, 0, 4096)}
+	return &conn{ep: ep, lim: limits{header: maxHeaderBytes, body: maxBodyBytes}, req: make([]byte, 0, 1024), body: make([]byte, 0, 4096)}
 }
 
 // roundTrip sends c.req and reads the answer, dialing first when the
@@ -89,7 +89,7 @@ func (c *conn) roundTrip(ctx context.Context) (response, error) {
 			nc := c.nc
 			stop = context.AfterFunc(ctx, func() { _ = nc.SetDeadline(time.Unix(1, 0)) })
 		}
-		res, sent, err := c.exchange()
+		res, answered, err := c.exchange()
 		if !stop() && ctx.Done() != nil {
 			// The deadline was set, or is being set: this connection is
 			// spent whatever the exchange gave.
@@ -103,15 +103,16 @@ func (c *conn) roundTrip(ctx context.Context) (response, error) {
 			return res, nil
 		}
 		c.drop()
-		if !reused || attempt > 0 || sent {
+		if !reused || attempt > 0 || answered {
 			return response{}, err
 		}
 	}
 }
 
-// exchange writes the request and reads its answer. sent says the server
-// may have seen the request: a byte of the answer came back.
-func (c *conn) exchange() (res response, sent bool, err error) {
+// exchange writes the request and reads its answer. answered says a byte
+// of the answer came back: the server acted on the request, which must
+// then not be sent again.
+func (c *conn) exchange() (res response, answered bool, err error) {
 	if _, err := c.io.Write(c.req); err != nil {
 		return response{}, false, err
 	}

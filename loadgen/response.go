@@ -16,9 +16,13 @@ type limits struct {
 	body int
 }
 
-// defaultLimits fit every answer the operations get (a list of 50 key
-// pairs is some 40 KiB; a Keystone token a few hundred bytes) with room.
-var defaultLimits = limits{header: 64 << 10, body: 16 << 20}
+// The limits of a connection fit every answer the operations get (a list
+// of 50 key pairs is some 11 KiB, a Keystone token a few hundred bytes)
+// with room.
+const (
+	maxHeaderBytes = 64 << 10
+	maxBodyBytes   = 16 << 20
+)
 
 // response is what the operations keep of an answer.
 type response struct {

@@ -98,13 +98,13 @@ func TestReadResponseKeepAlive(t *testing.T) {
 	br := bufio.NewReader(strings.NewReader(in))
 	var buf []byte
 	for _, want := range []string{"one", "two", "three"} {
-		res, err := readResponse(br, buf, defaultLimits)
+		res, err := readResponse(br, buf, limits{header: maxHeaderBytes, body: maxBodyBytes})
 		if err != nil || string(res.body) != want || res.close {
 			t.Fatalf("got %q close %v err %v, want %q", res.body, res.close, err, want)
 		}
 		buf = res.body
 	}
-	if _, err := readResponse(br, buf, defaultLimits); err != io.EOF {
+	if _, err := readResponse(br, buf, limits{header: maxHeaderBytes, body: maxBodyBytes}); err != io.EOF {
 		t.Fatalf("after the last answer: %v, want io.EOF", err)
 	}
 }

@@ -30,6 +30,8 @@ type call struct {
 // over kept-alive connections of its own (conn). A timed worker holds
 // one connection for the whole run; setup calls borrow idle ones.
 type session struct {
+	// base is the target's URL without a trailing slash, the endpoint
+	// the SDK signs for; ep is it taken apart for the connections.
 	base      string
 	ep        endpoint
 	auth      string
@@ -132,7 +134,12 @@ func (s *session) send(ctx context.Context, cn *conn, c call) (response, error) 
 		return response{}, err
 	}
 	cn.req = req
-	return cn.roundTrip(ctx)
+	res, err := cn.roundTrip(ctx)
+	if err != nil {
+		// As net/http says which request failed, for the run's notes.
+		return response{}, fmt.Errorf("%s %s: %w", c.method, c.path, err)
+	}
+	return res, nil
 }
 
 // trim shortens an answer's body for an error message.
