@@ -6,5 +6,7 @@
 // creates the key pairs it shows, lists and deletes before timing, runs
 // one operation against one target at a time (so targets do not compete
 // for the machine), and refuses targets that are not on loopback unless
-// told otherwise. `keyhaven load` is its command line.
+// told otherwise. It speaks HTTP/1.1 itself (conn, readResponse) rather
+// than through net/http's Transport, so that it leaves the CPU to the
+// servers it loads. `keyhaven load` is its command line.
 package loadgen

@@ -72,12 +72,12 @@ func kpsCreate(st *state, name string) call {
 
 // must sends c during setup and fails unless it succeeds.
 func must(ctx context.Context, st *state, c call) error {
-	status, _, body, err := st.s.do(ctx, c)
+	res, err := st.s.do(ctx, c)
 	if err != nil {
 		return err
 	}
-	if status/100 != 2 {
-		return fmt.Errorf("%s %s: %d %s", c.method, c.path, status, trim(body))
+	if res.status/100 != 2 {
+		return fmt.Errorf("%s %s: %d %s", c.method, c.path, res.status, trim(res.body))
 	}
 	return nil
 }
@@ -87,14 +87,14 @@ func kpsApplies(ctx context.Context, st *state) (string, error) {
 	if st.s.projectID == "" {
 		return "no project id (--project-id)", nil
 	}
-	status, _, body, err := st.s.do(ctx, call{method: http.MethodGet, path: "/v3/" + st.s.projectID + "/keypairs", query: url.Values{"limit": {"1"}}})
+	res, err := st.s.do(ctx, call{method: http.MethodGet, path: "/v3/" + st.s.projectID + "/keypairs", query: url.Values{"limit": {"1"}}})
 	if err != nil {
 		return "", err
 	}
 	// Nova answers paths it does not serve with 404 or its 300 version
 	// choice; a KPS answers a list with a "keypairs" member.
-	if status != http.StatusOK || !strings.Contains(string(body), `"keypairs"`) {
-		return fmt.Sprintf("no KPS API (a list answered %d)", status), nil
+	if res.status != http.StatusOK || !strings.Contains(string(res.body), `"keypairs"`) {
+		return fmt.Sprintf("no KPS API (a list answered %d)", res.status), nil
 	}
 	return "", nil
 }
@@ -172,14 +172,14 @@ var operations = map[string]operation{
 			if cr.Username == "" || cr.Password == "" || cr.Project == "" {
 				return "no --username, --password, --project", nil
 			}
-			status, _, body, err := st.s.do(ctx, loginCall(cr))
+			res, err := st.s.do(ctx, loginCall(cr))
 			switch {
 			case err != nil:
 				return "", err
-			case status == http.StatusNotFound || status == http.StatusMultipleChoices:
-				return fmt.Sprintf("no identity API (a login answered %d)", status), nil
-			case status != http.StatusCreated:
-				return "", fmt.Errorf("login: %d %s", status, trim(body))
+			case res.status == http.StatusNotFound || res.status == http.StatusMultipleChoices:
+				return fmt.Sprintf("no identity API (a login answered %d)", res.status), nil
+			case res.status != http.StatusCreated:
+				return "", fmt.Errorf("login: %d %s", res.status, trim(res.body))
 			}
 			return "", nil
 		},

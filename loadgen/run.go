@@ -93,7 +93,10 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) ([]Result, error) 
 
 // open prepares the session of one target, logging in when asked to.
 func open(ctx context.Context, cfg *Config, t Target, prefix string) (*state, error) {
-	s := newSession(t.URL, cfg.Connections)
+	s, err := newSession(t.URL)
+	if err != nil {
+		return nil, err
+	}
 	s.auth = cfg.Auth
 	s.projectID = cfg.Credentials.ProjectID
 	switch cfg.Auth {
@@ -130,6 +133,13 @@ func timed(ctx context.Context, cfg *Config, op operation, st *state, res *Resul
 	var wg sync.WaitGroup
 	for range cfg.Connections {
 		wg.Go(func() {
+			// The worker holds one connection throughout: no pool, no
+			// lock, no goroutine between it and the server.
+			cn := st.s.get()
+			defer st.s.put(cn)
+			// Requests in flight finish when the run is cancelled; the
+			// loop stops sending.
+			bg := context.WithoutCancel(ctx)
 			lat := make([]time.Duration, 0, 1024)
 			errs, ranOut, first := 0, false, ""
 			for ctx.Err() == nil && time.Now().Before(end) {
@@ -142,7 +152,7 @@ func timed(ctx context.Context, cfg *Config, op operation, st *state, res *Resul
 					break
 				}
 				t0 := time.Now()
-				status, _, body, err := st.s.do(context.WithoutCancel(ctx), c)
+				r, err := st.s.send(bg, cn, c)
 				lat = append(lat, time.Since(t0))
 				switch {
 				case err != nil:
@@ -150,10 +160,10 @@ func timed(ctx context.Context, cfg *Config, op operation, st *state, res *Resul
 					if first == "" {
 						first = err.Error()
 					}
-				case status/100 != 2:
+				case r.status/100 != 2:
 					errs++
 					if first == "" {
-						first = fmt.Sprintf("%s %s: %d %s", c.method, c.path, status, trim(body))
+						first = fmt.Sprintf("%s %s: %d %s", c.method, c.path, r.status, trim(r.body))
 					}
 				case op.done != nil && c.name != "":
 					op.done(st, c.name)

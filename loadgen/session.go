@@ -5,15 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
-
-	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/auth/signer"
-	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/request"
 )
 
 // call is one request an operation sends.
@@ -30,10 +26,14 @@ type call struct {
 	name string
 }
 
-// session sends requests to one target with one way of authenticating.
+// session sends requests to one target with one way of authenticating,
+// over kept-alive connections of its own (conn). A timed worker holds
+// one connection for the whole run; setup calls borrow idle ones.
 type session struct {
+	// base is the target's URL without a trailing slash, the endpoint
+	// the SDK signs for; ep is it taken apart for the connections.
 	base      string
-	client    *http.Client
+	ep        endpoint
 	auth      string
 	token     string
 	ak, sk    string
@@ -42,27 +42,56 @@ type session struct {
 	// the run.
 	noncePrefix string
 	nonce       atomic.Int64
+
+	mu   sync.Mutex
+	idle []*conn
 }
 
-func newSession(base string, conns int) *session {
-	tr := &http.Transport{
-		MaxIdleConns: conns * 2, MaxIdleConnsPerHost: conns * 2, MaxConnsPerHost: conns * 2,
-		DisableCompression: true,
+func newSession(base string) (*session, error) {
+	ep, err := parseEndpoint(base)
+	if err != nil {
+		return nil, err
 	}
-	return &session{base: strings.TrimRight(base, "/"), client: &http.Client{Transport: tr}}
+	return &session{base: strings.TrimRight(base, "/"), ep: ep}, nil
 }
 
-func (s *session) close() { s.client.CloseIdleConnections() }
+// get returns an idle connection, or a new one that dials on first use.
+func (s *session) get() *conn {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if n := len(s.idle); n > 0 {
+		c := s.idle[n-1]
+		s.idle = s.idle[:n-1]
+		return c
+	}
+	return newConn(&s.ep)
+}
+
+// put gives back a connection get returned.
+func (s *session) put(c *conn) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.idle = append(s.idle, c)
+}
+
+func (s *session) close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range s.idle {
+		c.drop()
+	}
+	s.idle = nil
+}
 
 // login gets a token with a password from the target's identity service,
 // scoped to the project, and returns it with the project's id.
 func (s *session) login(ctx context.Context, cr Credentials) (token, projectID string, err error) {
-	status, hdr, body, err := s.do(ctx, loginCall(cr))
+	res, err := s.do(ctx, loginCall(cr))
 	if err != nil {
 		return "", "", err
 	}
-	if status != http.StatusCreated {
-		return "", "", fmt.Errorf("login as %s: %d %s", cr.Username, status, trim(body))
+	if res.status != http.StatusCreated {
+		return "", "", fmt.Errorf("login as %s: %d %s", cr.Username, res.status, trim(res.body))
 	}
 	var tb struct {
 		Token struct {
@@ -71,10 +100,10 @@ func (s *session) login(ctx context.Context, cr Credentials) (token, projectID s
 			} `json:"project"`
 		} `json:"token"`
 	}
-	if err := json.Unmarshal(body, &tb); err != nil {
+	if err := json.Unmarshal(res.body, &tb); err != nil {
 		return "", "", fmt.Errorf("login answer: %w", err)
 	}
-	return hdr.Get("X-Subject-Token"), tb.Token.Project.ID, nil
+	return res.subjectToken, tb.Token.Project.ID, nil
 }
 
 // loginCall is a password login scoped to the credentials' project.
@@ -87,87 +116,30 @@ func loginCall(cr Credentials) call {
 	return call{method: http.MethodPost, path: "/identity/v3/auth/tokens", body: string(b), noAuth: true}
 }
 
-// do sends c and returns the status, headers and body of the answer.
-func (s *session) do(ctx context.Context, c call) (int, http.Header, []byte, error) {
-	r, err := s.request(ctx, c)
-	if err != nil {
-		return 0, nil, nil, err
-	}
-	res, err := s.client.Do(r)
-	if err != nil {
-		return 0, nil, nil, err
-	}
-	defer res.Body.Close()
-	body, err := io.ReadAll(res.Body)
-	return res.StatusCode, res.Header, body, err
+// do sends c on a borrowed connection and returns the answer, its body
+// copied out of the connection's buffer.
+func (s *session) do(ctx context.Context, c call) (response, error) {
+	cn := s.get()
+	defer s.put(cn)
+	res, err := s.send(ctx, cn, c)
+	res.body = bytes.Clone(res.body)
+	return res, err
 }
 
-func (s *session) request(ctx context.Context, c call) (*http.Request, error) {
-	if s.auth == AuthAKSK && !c.noAuth {
-		return s.signed(ctx, c)
-	}
-	u := s.base + c.path
-	if len(c.query) > 0 {
-		u += "?" + c.query.Encode()
-	}
-	var body io.Reader
-	if c.body != "" {
-		body = strings.NewReader(c.body)
-	}
-	r, err := http.NewRequestWithContext(ctx, c.method, u, body)
+// send sends c on cn, which the caller holds; the answer's body is valid
+// until cn's next request.
+func (s *session) send(ctx context.Context, cn *conn, c call) (response, error) {
+	req, err := s.render(cn.req, c)
 	if err != nil {
-		return nil, err
+		return response{}, err
 	}
-	if c.body != "" {
-		r.Header.Set("Content-Type", "application/json")
-	}
-	if c.mv != "" {
-		r.Header.Set("OpenStack-API-Version", "compute "+c.mv)
-	}
-	if !c.noAuth {
-		r.Header.Set("X-Auth-Token", s.token)
-	}
-	return r, nil
-}
-
-// signed builds c signed with the Huawei Cloud SDK's own signer. Each
-// request carries a signed nonce header: keyhaven refuses a signed
-// request that would change something when it sees its signature twice,
-// and two identical requests in the same second would sign alike.
-func (s *session) signed(ctx context.Context, c call) (*http.Request, error) {
-	b := request.NewHttpRequestBuilder().WithEndpoint(s.base).WithMethod(c.method).WithPath(c.path).
-		AddHeaderParam("X-Load-Nonce", s.noncePrefix+strconv.FormatInt(s.nonce.Add(1), 10))
-	for k, vs := range c.query {
-		for _, v := range vs {
-			b = b.AddQueryParam(k, v)
-		}
-	}
-	if c.body != "" {
-		b = b.AddHeaderParam("Content-Type", "application/json").WithBody("", c.body)
-	}
-	if c.mv != "" {
-		b = b.AddHeaderParam("OpenStack-API-Version", "compute "+c.mv)
-	}
-	r := b.Build()
-	hdrs, err := signer.Sign(r, s.ak, s.sk)
+	cn.req = req
+	res, err := cn.roundTrip(ctx)
 	if err != nil {
-		return nil, err
+		// As net/http says which request failed, for the run's notes.
+		return response{}, fmt.Errorf("%s %s: %w", c.method, c.path, err)
 	}
-	for k, v := range hdrs {
-		r.AddHeaderParam(k, v)
-	}
-	hr, err := r.ConvertRequest()
-	if err != nil {
-		return nil, err
-	}
-	if c.body != "" {
-		// The SDK's request reads its body once; give the HTTP client one
-		// it can also rewind for a retry on a closed kept-alive connection.
-		hr.Body = io.NopCloser(bytes.NewReader([]byte(c.body)))
-		hr.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(c.body)), nil }
-		hr.ContentLength = int64(len(c.body))
-	}
-	return hr.WithContext(ctx), nil
+	return res, nil
 }
 
 // trim shortens an answer's body for an error message.

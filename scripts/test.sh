@@ -38,7 +38,8 @@ for target in \
   ./api/native:FuzzBodies \
   ./api/identity:FuzzBodies \
   ./backup:FuzzRead \
-  ./sshpush:FuzzRewriteAuthorizedKeys
+  ./sshpush:FuzzRewriteAuthorizedKeys \
+  ./loadgen:FuzzReadResponse
 do
   pkg=${target%%:*} name=${target##*:}
   # Go 1.26's fuzz coordinator can fail a target with a bare "context
