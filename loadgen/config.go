@@ -79,6 +79,10 @@ type Config struct {
 // DefaultOperations are the operations run when a Config names none.
 var DefaultOperations = []string{OpImport, OpShow, OpList, OpDelete, OpGenerate, OpKPSCreate, OpKPSExport, OpLogin}
 
+// AllOperations are every operation a Config may name: the defaults and
+// OpHealthz, the ceiling to measure them against.
+var AllOperations = append([]string{OpHealthz}, DefaultOperations...)
+
 func (c *Config) defaults() {
 	if len(c.Operations) == 0 {
 		c.Operations = DefaultOperations
@@ -126,8 +130,8 @@ func (c *Config) validate(ctx context.Context) error {
 		errs = append(errs, fmt.Errorf("baseline %q is not a target", c.Baseline))
 	}
 	for _, op := range c.Operations {
-		if !slices.Contains(DefaultOperations, op) {
-			errs = append(errs, fmt.Errorf("unknown operation %q; want some of %s", op, strings.Join(DefaultOperations, ",")))
+		if !slices.Contains(AllOperations, op) {
+			errs = append(errs, fmt.Errorf("unknown operation %q; want some of %s", op, strings.Join(AllOperations, ",")))
 		}
 	}
 	cr := c.Credentials

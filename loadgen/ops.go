@@ -21,6 +21,10 @@ const (
 	OpKPSCreate = "kps-create" // KPS: generate a key pair kept in escrow
 	OpKPSExport = "kps-export" // KPS: export an escrowed private key
 	OpLogin     = "login"      // identity: password login, project-scoped
+	// OpHealthz is keyhaven's unauthenticated GET /healthz: what the HTTP
+	// stack and the machine give a request that does nothing, the ceiling
+	// the other operations are measured against.
+	OpHealthz = "healthz"
 )
 
 // loadPublicKey is the public key every import sends (names differ).
@@ -166,6 +170,19 @@ var operations = map[string]operation{
 				body: `{"keypair": {"name": "` + st.prefix + `export"}}`}, true
 		},
 	},
+	OpHealthz: {
+		setup: func(ctx context.Context, st *state) (string, error) {
+			res, err := st.s.do(ctx, healthz)
+			if err != nil {
+				return "", err
+			}
+			if res.status != http.StatusOK {
+				return fmt.Sprintf("no /healthz (it answered %d)", res.status), nil
+			}
+			return "", nil
+		},
+		next: func(*state) (call, bool) { return healthz, true },
+	},
 	OpLogin: {
 		setup: func(ctx context.Context, st *state) (string, error) {
 			cr := st.cfg.Credentials
@@ -186,6 +203,9 @@ var operations = map[string]operation{
 		next: func(st *state) (call, bool) { return loginCall(st.cfg.Credentials), true },
 	},
 }
+
+// healthz is OpHealthz's request.
+var healthz = call{method: http.MethodGet, path: "/healthz", noAuth: true}
 
 // parallel sends n setup calls, a few at a time.
 func parallel(ctx context.Context, st *state, n int, mk func(int) call) error {

@@ -24,7 +24,8 @@ func TestLoadCommand(t *testing.T) {
 		name string
 		args []string
 	}{
-		{"static token", append([]string{"--token", "alice-token", "--project-id", testProject}, login...)},
+		{"static token", append([]string{"--token", "alice-token", "--project-id", testProject,
+			"--ops", strings.Join(loadgen.AllOperations, ",")}, login...)},
 		{"keystone token", append([]string{"--auth", "keystone"}, login...)},
 		{"aksk", append([]string{"--auth", "aksk", "--ak", carol.AK, "--sk", carol.SK, "--project-id", carol.Project}, login...)},
 	}
@@ -37,8 +38,21 @@ func TestLoadCommand(t *testing.T) {
 				t.Fatalf("load: %v\n%s\n%s", err, out.String(), errw.String())
 			}
 			checkLoadTable(t, out.String(), []string{"one", "two"})
+			if c.name == "static token" && !hasRow(out.String(), loadgen.OpHealthz, "one") {
+				t.Errorf("no healthz row\n%s", out.String())
+			}
 		})
 	}
+}
+
+// hasRow says whether the table has a row of op against target.
+func hasRow(out, op, target string) bool {
+	for _, l := range strings.Split(out, "\n") {
+		if f := strings.Fields(l); len(f) > 2 && f[0] == op && f[1] == target {
+			return true
+		}
+	}
+	return false
 }
 
 // checkLoadTable checks the table's header and that every operation has a

@@ -48,7 +48,7 @@ func loadCommand(ctx context.Context, args []string, getenv func(string) string,
 	fs.DurationVar(&cfg.Duration, "duration", 10*time.Second, "how long each operation runs against each target")
 	fs.IntVar(&cfg.Connections, "connections", 8, "requests in flight at once per operation")
 	fs.IntVar(&cfg.Requests, "requests", 0, "end each operation after this many requests, even before --duration (0: no limit)")
-	ops := fs.String("ops", strings.Join(loadgen.DefaultOperations, ","), "operations to run, in order")
+	ops := fs.String("ops", strings.Join(loadgen.DefaultOperations, ","), "operations to run, in order; also healthz (GET /healthz: the ceiling of a request that does nothing)")
 	fs.StringVar(&cfg.Baseline, "baseline", "", "target the ratio column compares with (default: the last target)")
 	fs.BoolVar(&cfg.AllowRemote, "allow-remote", false, "allow targets that are not on loopback")
 	fs.IntVar(&cfg.DeleteSetup, "delete-setup", 2000, "key pairs delete makes first when no import ran before it")
