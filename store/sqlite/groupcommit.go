@@ -17,7 +17,9 @@ import (
 // all, so an answered write is on disk. Writers arriving while a commit is
 // in flight queue for the next batch, which the first of them leads. Each
 // write runs in its own SAVEPOINT: a write that fails (duplicate name,
-// quota, a statement's error) is rolled back to it and fails alone. Each
+// quota, a statement's error) is rolled back to it and fails alone. A
+// write of one statement after reads (a plain create) needs none: a
+// failed statement leaves nothing behind. Each
 // write sees the ones before it in the batch, so quotas and name checks
 // stay exact. A failure of the transaction itself (begin, a savepoint,
 // commit) fails every write of the batch, none of which is then applied.
@@ -40,8 +42,13 @@ type write struct {
 	// scrub asks for a scrub (scrub.go) after the commit, before the
 	// answer: set by run when it destroyed an escrowed private key.
 	scrub bool
-	res   chan outcome
-	err   error
+	// single says run changes the database with one statement at most,
+	// after reads only: a failure leaves nothing to undo (SQLite undoes a
+	// failed statement, its triggers included, by itself), so the write
+	// needs no savepoint of its own.
+	single bool
+	res    chan outcome
+	err    error
 }
 
 // outcome is what a queued writer is told: lead the next batch, or its
@@ -59,12 +66,13 @@ type committer struct {
 }
 
 // groupWrite runs fn as one write of a batch and returns its result once
-// the batch is committed. done runs, on success, after the commit.
-func (s *Store) groupWrite(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx, w *write) error, done func()) error {
+// the batch is committed. done runs, on success, after the commit. single
+// is write.single.
+func (s *Store) groupWrite(ctx context.Context, single bool, fn func(ctx context.Context, tx *sql.Tx, w *write) error, done func()) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	w := &write{ctx: ctx, done: done, res: make(chan outcome, 1)}
+	w := &write{ctx: ctx, done: done, single: single, res: make(chan outcome, 1)}
 	w.run = func(ctx context.Context, tx *sql.Tx) error { return fn(ctx, tx, w) }
 	c := &s.gc
 	c.mu.Lock()
@@ -134,8 +142,9 @@ func (s *Store) runBatch(batch []*write) {
 	defer tx.Rollback()
 	// A batch of one needs no savepoint: if it fails, nothing commits.
 	alone := len(batch) == 1
+	var w *write
 	step := func(st *sql.Stmt, what string) bool {
-		if alone {
+		if alone || w.single {
 			return true
 		}
 		if _, err := tx.StmtContext(ctx, st).ExecContext(ctx); err != nil {
@@ -145,7 +154,7 @@ func (s *Store) runBatch(batch []*write) {
 		return true
 	}
 	ran := 0
-	for _, w := range batch {
+	for _, w = range batch {
 		if w.err = w.ctx.Err(); w.err != nil {
 			continue // given up on before its turn: not applied
 		}

@@ -221,3 +221,41 @@ func TestReadsDoNotWaitForWrites(t *testing.T) {
 		t.Errorf("after the writes alice has %d, want 2", n)
 	}
 }
+
+// TestGroupCommitStatementFailsAlone: a create whose INSERT itself fails
+// (a uid already taken, which no check before it looks at) runs without a
+// savepoint of its own, as every plain create does; it fails alone and
+// leaves nothing behind, and the writes around it in its batch apply.
+func TestGroupCommitStatementFailsAlone(t *testing.T) {
+	ctx := t.Context()
+	s := openTest(t, filepath.Join(t.TempDir(), "k.db"), Options{})
+	taken := testKP("carol", "taken")
+	if err := s.CreateKeyPair(ctx, taken, 10, nil); err != nil {
+		t.Fatal(err)
+	}
+	clash := testKP("alice", "clash")
+	clash.UID = taken.UID
+	start := []func() error{
+		func() error { return s.CreateKeyPair(ctx, testKP("alice", "before"), 10, nil) },
+		func() error { return s.CreateKeyPair(ctx, clash, 10, nil) },
+		func() error { return s.CreateKeyPair(ctx, testKP("alice", "after"), 10, nil) },
+	}
+	errs, sizes := heldBatch(t, s, func() error { return s.CreateKeyPair(ctx, testKP("dave", "first"), 10, nil) }, start, func() {})
+	if errs[0] != nil || errs[1] == nil || errs[2] != nil {
+		t.Fatalf("outcomes %v, want only the clashing create to fail", errs)
+	}
+	if !slices.Equal(sizes, []int{1, 2}) {
+		t.Errorf("batch sizes %v, want [1 2]", sizes)
+	}
+	got, err := s.ListKeyPairs(ctx, keypair.Viewer{UserID: "alice"}, keypair.Page{})
+	var names []string
+	for _, l := range got {
+		names = append(names, l.Name)
+	}
+	if err != nil || !slices.Equal(names, []string{"after", "before"}) {
+		t.Errorf("alice holds %v, %v; want after, before", got, err)
+	}
+	if d := countsDiff(ctx, t, s.w); d != nil {
+		t.Errorf("counters differ from the rows: %v", d)
+	}
+}
