@@ -125,20 +125,17 @@ func (s *Store) CreateKeyPair(ctx context.Context, kp *keypair.KeyPair, quota in
 // returns the new id, its time and audit's inserted copy.
 func (s *Store) create(ctx context.Context, tx *sql.Tx, kp *keypair.KeyPair, quota int, audit *keypair.AuditEntry) (int64, time.Time, keypair.AuditEntry, error) {
 	var none keypair.AuditEntry
+	check := s.st.wCheckUser
+	if kp.Scope == keypair.ScopeDomain {
+		check = s.st.wCheckDomain
+	}
 	var n int
-	if err := tx.StmtContext(ctx, s.st.wCount).QueryRowContext(ctx, kp.UserID).Scan(&n); err != nil {
-		return 0, time.Time{}, none, fmt.Errorf("count: %w", err)
+	var isTaken bool
+	if err := tx.StmtContext(ctx, check).QueryRowContext(ctx, kp.UserID, kp.Name, kp.DomainID).Scan(&n, &isTaken); err != nil {
+		return 0, time.Time{}, none, fmt.Errorf("check quota and name: %w", err)
 	}
 	if n >= quota {
 		return 0, time.Time{}, none, keypair.QuotaExceeded()
-	}
-	taken := s.st.wTakenUser
-	if kp.Scope == keypair.ScopeDomain {
-		taken = s.st.wTakenDomain
-	}
-	var isTaken bool
-	if err := tx.StmtContext(ctx, taken).QueryRowContext(ctx, kp.UserID, kp.Name, kp.DomainID).Scan(&isTaken); err != nil {
-		return 0, time.Time{}, none, fmt.Errorf("check name: %w", err)
 	}
 	if isTaken {
 		return 0, time.Time{}, none, keypair.Conflict(kp.Name)

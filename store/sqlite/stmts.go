@@ -17,12 +17,14 @@ var (
 )
 
 const (
-	// The owner's names; then, in the domain, the shared names (user
-	// scope) or all names (domain scope).
-	sqlTakenUser = `SELECT
+	// A create's checks in one statement: the owner's count (kept by
+	// migration 0008's triggers), then whether the name is taken: the
+	// owner's names; then, in the domain, the shared names (user scope)
+	// or all names (domain scope).
+	sqlCheckUser = `SELECT coalesce((SELECT n FROM key_pair_counts WHERE user_id = ?1), 0),
 		EXISTS (SELECT 1 FROM key_pairs WHERE user_id = ?1 AND name = ?2) OR
 		EXISTS (SELECT 1 FROM key_pairs WHERE ?3 <> '' AND domain_id = ?3 AND scope = 'domain' AND name = ?2)`
-	sqlTakenDomain = `SELECT
+	sqlCheckDomain = `SELECT coalesce((SELECT n FROM key_pair_counts WHERE user_id = ?1), 0),
 		EXISTS (SELECT 1 FROM key_pairs WHERE user_id = ?1 AND name = ?2) OR
 		EXISTS (SELECT 1 FROM key_pairs WHERE ?3 <> '' AND domain_id = ?3 AND scope IN ('user', 'domain') AND name = ?2)`
 	sqlInsert = `INSERT INTO key_pairs
@@ -39,8 +41,8 @@ const (
 // writer (used inside its transactions through tx.StmtContext, which
 // reuses the writer connection's handle).
 type stmts struct {
-	rGet, rList, rCount, rListVersions                 *sql.Stmt
-	wCount, wTakenUser, wTakenDomain, wInsert, wDelete *sql.Stmt
+	rGet, rList, rCount, rListVersions         *sql.Stmt
+	wCheckUser, wCheckDomain, wInsert, wDelete *sql.Stmt
 	// A batch's savepoints (groupcommit.go).
 	wSavepoint, wRollbackTo, wRelease *sql.Stmt
 }
@@ -60,7 +62,7 @@ func (s *Store) prepare(ctx context.Context) error {
 	}
 	s.st = stmts{
 		rGet: p(s.r, sqlGet), rList: p(s.r, sqlList), rCount: p(s.r, sqlCount), rListVersions: p(s.r, sqlListVersions),
-		wCount: p(s.w, sqlCount), wTakenUser: p(s.w, sqlTakenUser), wTakenDomain: p(s.w, sqlTakenDomain),
+		wCheckUser: p(s.w, sqlCheckUser), wCheckDomain: p(s.w, sqlCheckDomain),
 		wInsert: p(s.w, sqlInsert), wDelete: p(s.w, sqlDelete),
 		wSavepoint: p(s.w, `SAVEPOINT kp`), wRollbackTo: p(s.w, `ROLLBACK TO kp`), wRelease: p(s.w, `RELEASE kp`),
 	}
@@ -74,7 +76,7 @@ func (s *Store) prepare(ctx context.Context) error {
 func (s *Store) closeStmts() error {
 	var errs []error
 	for _, st := range []*sql.Stmt{s.st.rGet, s.st.rList, s.st.rCount, s.st.rListVersions,
-		s.st.wCount, s.st.wTakenUser, s.st.wTakenDomain, s.st.wInsert, s.st.wDelete,
+		s.st.wCheckUser, s.st.wCheckDomain, s.st.wInsert, s.st.wDelete,
 		s.st.wSavepoint, s.st.wRollbackTo, s.st.wRelease} {
 		if st != nil {
 			errs = append(errs, st.Close())

@@ -43,7 +43,7 @@ var (
 		"get":          sqliteVisible(`name = ?3`) + ` LIMIT 1`,
 		"list":         sqliteVisible(`name >= ?3`) + ` ORDER BY name LIMIT ?4`,
 		"create-count": `SELECT coalesce((SELECT n FROM key_pair_counts WHERE user_id = ?), 0)`,
-		"create-check": `SELECT
+		"create-check": `SELECT coalesce((SELECT n FROM key_pair_counts WHERE user_id = ?1), 0),
 		EXISTS (SELECT 1 FROM key_pairs WHERE user_id = ?1 AND name = ?2) OR
 		EXISTS (SELECT 1 FROM key_pairs WHERE ?3 <> '' AND domain_id = ?3 AND scope = 'domain' AND name = ?2)`,
 	}
