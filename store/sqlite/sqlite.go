@@ -46,6 +46,7 @@ type Store struct {
 	path string
 	w    *sql.DB // exactly one connection; every write goes through it
 	r    *sql.DB // query-only connections for reads
+	ck   *sql.DB // one connection for checkpoints (checkpoint.go)
 	st   stmts   // the hot path's prepared statements
 	gc   committer
 	// lists keeps recent list pages (listcache.go).
@@ -62,6 +63,9 @@ type Store struct {
 	scrubKick            chan struct{} // wakes scrubLoop early (buffered, 1)
 	scrubStop            chan struct{} // closed by Close
 	scrubDone            chan struct{} // closed when scrubLoop has returned
+
+	ckStop chan struct{} // closed by Close
+	ckDone chan struct{} // closed when checkpointLoop has returned
 
 	closeOnce sync.Once
 	closeErr  error
@@ -148,11 +152,19 @@ func openDriver(ctx context.Context, driver, path string, opts Options) (*Store,
 		s.w.Close()
 		return nil, fmt.Errorf("sqlite: open %s readers: %w", abs, err)
 	}
-	if err := s.prepare(ctx); err != nil {
+	if s.ck, err = openCheckpointer(ctx, driver, abs, opts); err != nil {
 		s.r.Close()
 		s.w.Close()
 		return nil, err
 	}
+	if err := s.prepare(ctx); err != nil {
+		s.ck.Close()
+		s.r.Close()
+		s.w.Close()
+		return nil, err
+	}
+	s.ckStop, s.ckDone = make(chan struct{}), make(chan struct{})
+	go s.checkpointLoop(s.ckStop, s.ckDone)
 	s.scrubKick, s.scrubStop, s.scrubDone = make(chan struct{}, 1), make(chan struct{}), make(chan struct{})
 	go s.scrubLoop()
 	// A crash between a destroying write's commit and its scrub leaves
@@ -202,7 +214,9 @@ var uriEscaper = strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23")
 // frees: a cleared escrowed private key or a deleted key pair does not
 // linger in free pages of the database file. (Old page images stay in the
 // WAL until a TRUNCATE checkpoint cuts it: scrub runs one after every
-// write that destroys a private key, and Close runs one.)
+// write that destroys a private key, and Close runs one.) Its automatic
+// checkpoint waits for checkpointBackstop pages: checkpoint.go copies the
+// WAL beside it.
 // modernc takes it as _pragma, mattn as _secure_delete; each ignores the
 // other's key, and Open checks that it took.
 func dsn(path string, opts Options, reader bool) string {
@@ -215,7 +229,8 @@ func dsn(path string, opts Options, reader bool) string {
 	if reader {
 		q += "&_query_only=1"
 	} else {
-		q += "&_journal_mode=WAL&_txlock=immediate&_pragma=secure_delete(1)&_secure_delete=on"
+		q += "&_journal_mode=WAL&_txlock=immediate&_pragma=secure_delete(1)&_secure_delete=on" +
+			"&_pragma=wal_autocheckpoint(" + strconv.Itoa(checkpointBackstop) + ")"
 	}
 	return "file:" + uriEscaper.Replace(path) + "?" + q
 }
@@ -231,7 +246,12 @@ func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		close(s.scrubStop)
 		<-s.scrubDone
+		close(s.ckStop)
+		<-s.ckDone
 		var errs []error
+		if err := s.ck.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("sqlite: close checkpointer: %w", err))
+		}
 		if err := s.closeStmts(); err != nil {
 			errs = append(errs, fmt.Errorf("sqlite: close statements: %w", err))
 		}
