@@ -30,6 +30,7 @@ for target in \
   ./sshkey:FuzzParsePPK \
   ./api/nova:FuzzDecodeCreate \
   ./api/nova:FuzzDecodeListQuery \
+  ./api/nova:FuzzListJSON \
   ./identity/aksk:FuzzParseAuthorization \
   ./identity/aksk:FuzzAuthenticate \
   ./identity/token:FuzzOpen \

@@ -269,7 +269,7 @@ func (h *Handler) list(q request) error {
 	if paged && lq.Page.Limit > 0 && len(kps) == lq.Page.Limit {
 		next = nextHref(h.baseURL(q.r), q.rt.project, query, kps[len(kps)-1].Name)
 	}
-	writeJSON(q.w, http.StatusOK, "application/json", viewList(kps, q.v, next))
+	writeList(q.w, viewList(kps, q.v, next))
 	return nil
 }
 

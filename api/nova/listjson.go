@@ -1,0 +1,73 @@
+package nova
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+)
+
+// The list page is the largest answer Nova sends, and clients ask for it
+// most: encoding/json's reflection over 50 items cost a third of a cached
+// page's time. appendList writes the very bytes json.Marshal(lv) would
+// (FuzzListJSON holds it to that), field by field.
+
+// appendList appends the JSON of lv to b.
+func appendList(b []byte, lv listView) []byte {
+	b = append(b, `{"keypairs":[`...)
+	for i, e := range lv.Keypairs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"keypair":{"name":`...)
+		b = appendString(b, e.Keypair.Name)
+		b = append(b, `,"public_key":`...)
+		b = appendString(b, e.Keypair.PublicKey)
+		b = append(b, `,"fingerprint":`...)
+		b = appendString(b, e.Keypair.Fingerprint)
+		if e.Keypair.Type != "" {
+			b = append(b, `,"type":`...)
+			b = appendString(b, e.Keypair.Type)
+		}
+		b = append(b, `}}`...)
+	}
+	b = append(b, ']')
+	if len(lv.Links) > 0 {
+		b = append(b, `,"keypairs_links":[`...)
+		for i, l := range lv.Links {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"rel":`...)
+			b = appendString(b, l.Rel)
+			b = append(b, `,"href":`...)
+			b = appendString(b, l.Href)
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	return append(b, '}')
+}
+
+// appendString appends s as a JSON string, escaped as encoding/json
+// escapes it (HTML characters included); a string with anything to escape
+// is left to encoding/json.
+func appendString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x80 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			enc, _ := json.Marshal(s) // a string always marshals
+			return append(b, enc...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
+}
+
+// writeList writes a list page as writeJSON would.
+func writeList(w http.ResponseWriter, lv listView) {
+	body := appendList(make([]byte, 0, 64+len(lv.Keypairs)*256), lv)
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(body)
+}
