@@ -1,8 +1,10 @@
 package keypair
 
 import (
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestValidateName(t *testing.T) {
@@ -89,5 +91,31 @@ func TestFingerprintMessages(t *testing.T) {
 	_, err := Fingerprint(TypeX509, "nope")
 	if !strings.HasPrefix(ErrorMessage(err), "Keypair data is invalid: failed to generate X509 fingerprint. Error message: ") {
 		t.Fatalf("x509: %v", err)
+	}
+}
+
+// TestNewUIDOrdered checks that uids are 32 hex digits, ordered by the
+// millisecond they were made in, and distinct within one.
+func TestNewUIDOrdered(t *testing.T) {
+	at := time.UnixMilli(1_764_547_200_123)
+	seen := map[string]bool{}
+	prev := ""
+	for i := range 1000 {
+		now := at.Add(time.Duration(i/10) * time.Millisecond)
+		u := newUID(now)
+		if len(u) != 32 || strings.Trim(u, "0123456789abcdef") != "" {
+			t.Fatalf("uid %q is not 32 lower-case hex digits", u)
+		}
+		if seen[u] {
+			t.Fatalf("uid %q made twice", u)
+		}
+		seen[u] = true
+		if i%10 == 0 && u[:12] <= prev {
+			t.Fatalf("uid %q of a later millisecond sorts before %q", u, prev)
+		}
+		prev = u[:12]
+	}
+	if got, want := newUID(at)[:12], fmt.Sprintf("%012x", at.UnixMilli()); got != want {
+		t.Errorf("uid starts %s, want the milliseconds %s", got, want)
 	}
 }

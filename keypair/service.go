@@ -3,6 +3,7 @@ package keypair
 import (
 	"context"
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"math"
 	"time"
@@ -189,10 +190,16 @@ func viewer(actor Actor, user string) Viewer {
 	return Viewer{UserID: user}
 }
 
-func newUID() string {
-	b := make([]byte, 16)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
+// newUID returns 32 hex digits: the milliseconds of now, then 80 random
+// bits. Ordered by time, a new key pair's uid lands at the end of the
+// store's uid index, on the page the one before it touched, instead of on
+// a random page of it (one page written per create, and at a million key
+// pairs one page read); the creation time it tells is shown anyway.
+func newUID(now time.Time) string {
+	var b [16]byte
+	binary.BigEndian.PutUint64(b[:8], uint64(now.UnixMilli())<<16)
+	_, _ = rand.Read(b[6:])
+	return hex.EncodeToString(b[:])
 }
 
 // Create imports or generates a key pair. The order of checks is Nova's:
@@ -244,7 +251,7 @@ func (s *Service) Create(ctx context.Context, actor Actor, in CreateInput) (*Cre
 		}
 	}
 
-	kp := &KeyPair{UID: newUID(), UserID: user, ProjectID: actor.ProjectID, DomainID: domain, Name: in.Name, Type: typ, Scope: scope, Details: details, Description: in.Description}
+	kp := &KeyPair{UID: newUID(s.now()), UserID: user, ProjectID: actor.ProjectID, DomainID: domain, Name: in.Name, Type: typ, Scope: scope, Details: details, Description: in.Description}
 	out := &Created{KeyPair: kp}
 	var private string
 	if in.PublicKey != nil {
