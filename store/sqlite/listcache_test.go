@@ -76,18 +76,10 @@ func TestListCacheSeesEveryChange(t *testing.T) {
 			}
 		}},
 		{"rotated", func(t *testing.T, s, _ *Store, own, _ *keypair.KeyPair) {
-			r := keypair.Rotation{PublicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBrCjG9fCb9CCti5X/udSkBtPhQj1xLbHxE4m6K/RpWu r",
-				Fingerprint: "ff:ee:dd:cc:bb:aa:99:88:77:66:55:44:33:22:11:00", Algorithm: "ed25519", At: time.Now().UTC()}
-			if _, err := s.RotateKeyPair(t.Context(), own.ID, r, nil); err != nil {
-				t.Fatal(err)
-			}
+			rotate(t, s, own.ID)
 		}},
 		{"shared one rotated", func(t *testing.T, s, _ *Store, _, shared *keypair.KeyPair) {
-			r := keypair.Rotation{PublicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBrCjG9fCb9CCti5X/udSkBtPhQj1xLbHxE4m6K/RpWu r",
-				Fingerprint: "ff:ee:dd:cc:bb:aa:99:88:77:66:55:44:33:22:11:00", Algorithm: "ed25519", At: time.Now().UTC()}
-			if _, err := s.RotateKeyPair(t.Context(), shared.ID, r, nil); err != nil {
-				t.Fatal(err)
-			}
+			rotate(t, s, shared.ID)
 		}},
 		{"expired and reaped", func(t *testing.T, s, _ *Store, own, _ *keypair.KeyPair) {
 			past := time.Now().Add(-time.Hour).UTC()
@@ -173,6 +165,17 @@ func TestListCacheSeesEveryChange(t *testing.T) {
 	}
 }
 
+// rotate gives the key pair with id new key material.
+func rotate(t *testing.T, s *Store, id int64) {
+	t.Helper()
+	r := keypair.Rotation{PublicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBrCjG9fCb9CCti5X/udSkBtPhQj1xLbHxE4m6K/RpWu r",
+		Fingerprint: "ff:ee:dd:cc:bb:aa:99:88:77:66:55:44:33:22:11:00", Algorithm: "ed25519", At: time.Now().UTC()}
+	if _, err := s.RotateKeyPair(t.Context(), id, r, nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// mustCreateKP creates kp with a quota of 1,000 or fails the test.
 func mustCreateKP(t *testing.T, s *Store, kp *keypair.KeyPair) {
 	t.Helper()
 	if err := s.CreateKeyPair(t.Context(), kp, 1000, nil); err != nil {
