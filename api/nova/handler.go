@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/keyhaven/keyhaven/api/publicurl"
 	"github.com/keyhaven/keyhaven/identity"
@@ -51,6 +52,8 @@ type Handler struct {
 	authURIConf string
 	health      func(context.Context) error
 	mode        Mode
+	// pages holds list answers' buffers for reuse (*[]byte).
+	pages sync.Pool
 }
 
 // New returns the Nova dialect's handler.
@@ -269,7 +272,7 @@ func (h *Handler) list(q request) error {
 	if paged && lq.Page.Limit > 0 && len(kps) == lq.Page.Limit {
 		next = nextHref(h.baseURL(q.r), q.rt.project, query, kps[len(kps)-1].Name)
 	}
-	writeList(q.w, viewList(kps, q.v, next))
+	h.writeList(q.w, viewList(kps, q.v, next))
 	return nil
 }
 

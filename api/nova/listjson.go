@@ -48,12 +48,22 @@ func appendList(b []byte, lv listView) []byte {
 	return append(b, '}')
 }
 
+// plain marks the bytes a JSON string carries as they are: printable
+// ASCII but the quote, the backslash and HTML's <, > and &, which
+// encoding/json escapes.
+var plain = func() (t [256]bool) {
+	for c := 0x20; c < 0x80; c++ {
+		t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+	}
+	return t
+}()
+
 // appendString appends s as a JSON string, escaped as encoding/json
 // escapes it (HTML characters included); a string with anything to escape
 // is left to encoding/json.
 func appendString(b []byte, s string) []byte {
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x80 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+		if !plain[s[i]] {
 			enc, _ := json.Marshal(s) // a string always marshals
 			return append(b, enc...)
 		}
@@ -63,11 +73,24 @@ func appendString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
-// writeList writes a list page as writeJSON would.
-func writeList(w http.ResponseWriter, lv listView) {
-	body := appendList(make([]byte, 0, 64+len(lv.Keypairs)*256), lv)
+// writeList writes a list page as writeJSON would, in a buffer it reuses:
+// the ResponseWriter has copied or sent the bytes when Write returns.
+func (h *Handler) writeList(w http.ResponseWriter, lv listView) {
+	buf, _ := h.pages.Get().(*[]byte)
+	if buf == nil {
+		buf = new([]byte)
+	}
+	body := appendList((*buf)[:0], lv)
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(body)
+	if cap(body) <= maxPooledPage {
+		*buf = body
+		h.pages.Put(buf)
+	}
 }
+
+// maxPooledPage is the largest list buffer kept for reuse; a longer list
+// (Nova without a limit lists everything) is left to the collector.
+const maxPooledPage = 256 << 10
