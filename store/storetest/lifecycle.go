@@ -15,10 +15,7 @@ import (
 )
 
 // lifecycleTests are run by Run with the rest of the suite.
-var lifecycleTests = []struct {
-	name string
-	fn   func(t *testing.T, s keypair.Store)
-}{
+var lifecycleTests = []contractCase[keypair.Store]{
 	{"DetailsRoundTrip", testDetailsRoundTrip},
 	{"ListDetailedFilters", testListDetailedFilters},
 	{"UpdateDetails", testUpdateDetails},

@@ -21,10 +21,7 @@ import (
 // calls open once and must get a new, empty store of its own; Run closes it
 // when the subtest ends, and open must not close it itself.
 func Run(t *testing.T, open func(t *testing.T) keypair.Store) {
-	tests := []struct {
-		name string
-		fn   func(t *testing.T, s keypair.Store)
-	}{
+	tests := []contractCase[keypair.Store]{
 		{"CreateGetRoundTrip", testRoundTrip},
 		{"InvalidCreate", testInvalidCreate},
 		{"IDsIncrease", testIDsIncrease},
@@ -61,10 +58,22 @@ func Run(t *testing.T, open func(t *testing.T) keypair.Store) {
 		{"AuditChangesConcurrent", testAuditChangesConcurrent},
 	}
 	tests = append(tests, lifecycleTests...)
-	for _, tc := range tests {
+	runCases(t, open, tests)
+}
+
+// contractCase is one test of a contract suite, on a fresh store S.
+type contractCase[S interface{ Close() error }] struct {
+	name string
+	fn   func(t *testing.T, s S)
+}
+
+// runCases runs each case as a subtest on a store open makes for it alone,
+// closed (and its Close checked) when the case ends.
+func runCases[S interface{ Close() error }](t *testing.T, open func(t *testing.T) S, cases []contractCase[S]) {
+	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			s := open(t)
-			if s == nil {
+			if any(s) == nil {
 				t.Fatal("open returned a nil store")
 			}
 			t.Cleanup(func() {

@@ -25,10 +25,7 @@ type TaskStore interface {
 // instance) on the same database as its argument; the suite then also
 // claims from both at once, and closes what second returns.
 func RunTasks(t *testing.T, open func(t *testing.T) TaskStore, second func(t *testing.T, first TaskStore) TaskStore) {
-	tests := []struct {
-		name string
-		fn   func(t *testing.T, s TaskStore)
-	}{
+	tests := []contractCase[TaskStore]{
 		{"Servers", testServers},
 		{"ServerInvalid", testServerInvalid},
 		{"ServerKeepsAssociation", testServerKeepsAssociation},
@@ -47,29 +44,13 @@ func RunTasks(t *testing.T, open func(t *testing.T) TaskStore, second func(t *te
 		{"AwkwardInput", testTaskAwkwardInput},
 	}
 	if second != nil {
-		tests = append(tests, struct {
-			name string
-			fn   func(t *testing.T, s TaskStore)
-		}{"ClaimTwoInstances", func(t *testing.T, s TaskStore) {
+		tests = append(tests, contractCase[TaskStore]{"ClaimTwoInstances", func(t *testing.T, s TaskStore) {
 			other := second(t, s)
 			t.Cleanup(func() { other.Close() })
 			testClaimConcurrent(t, s, other)
 		}})
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			s := open(t)
-			if s == nil {
-				t.Fatal("open returned a nil store")
-			}
-			t.Cleanup(func() {
-				if err := s.Close(); err != nil {
-					t.Errorf("Close: %v", err)
-				}
-			})
-			tc.fn(t, s)
-		})
-	}
+	runCases(t, open, tests)
 }
 
 // Task fixtures.
