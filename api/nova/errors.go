@@ -141,8 +141,13 @@ func writeJSON(w http.ResponseWriter, status int, contentType string, v any) {
 		// Only our own view types reach here; they always marshal.
 		panic(err)
 	}
+	writeBody(w, status, contentType, body)
+}
+
+// writeBody writes body with the given status and Content-Type, and a
+// Content-Length, as the real services send, rather than chunks.
+func writeBody(w http.ResponseWriter, status int, contentType string, body []byte) {
 	w.Header().Set("Content-Type", contentType)
-	// A Content-Length, as the real services send, rather than chunks.
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(status)
 	_, _ = w.Write(body)

@@ -3,7 +3,6 @@ package nova
 import (
 	"encoding/json"
 	"net/http"
-	"strconv"
 )
 
 // The list page is the largest answer Nova sends, and clients ask for it
@@ -81,10 +80,7 @@ func (h *Handler) writeList(w http.ResponseWriter, lv listView) {
 		buf = new([]byte)
 	}
 	body := appendList((*buf)[:0], lv)
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(body)
+	writeBody(w, http.StatusOK, "application/json", body)
 	if cap(body) <= maxPooledPage {
 		*buf = body
 		h.pages.Put(buf)

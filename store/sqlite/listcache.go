@@ -29,8 +29,9 @@ const sqlListVersions = `SELECT
 	coalesce((SELECT version FROM key_pair_domain_versions WHERE ?2 <> '' AND domain_id = ?2), 0)`
 
 // Bounds of the list cache. Only pages of at most maxCachedPage key pairs
-// (a whole list, limit -1, when it is that short) are kept, at most maxCachedRows key pairs in all (a few tens of MB of
-// public keys at most); when full, it starts over empty.
+// (a whole list, limit -1, when it is that short) are kept, at most
+// maxCachedRows key pairs in all (a few tens of MB of public keys at
+// most); when full, it starts over empty.
 const (
 	maxCachedPage = 1000
 	maxCachedRows = 50_000
@@ -58,6 +59,14 @@ type listCache struct {
 	rows int
 	// hits and misses count lookups, for tests and measurements.
 	hits, misses atomic.Int64
+}
+
+// has says whether a page is kept for k, at whatever versions.
+func (c *listCache) has(k listKey) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, ok := c.m[k]
+	return ok
 }
 
 func (c *listCache) get(k listKey, at listVersions) ([]keypair.Listed, bool) {
@@ -109,19 +118,25 @@ func (s *Store) cachedList(ctx context.Context, v keypair.Viewer, page keypair.P
 		return read(ctx, s.st.rList)
 	}
 	k := listKey{user: v.UserID, domain: v.DomainID, marker: page.Marker, limit: limit}
-	at, err := listVersionsOf(ctx, s.st.rListVersions, v)
-	if err != nil {
-		return nil, err
-	}
-	if kps, ok := s.lists.get(k, at); ok {
-		return kps, nil
+	// Nothing kept: no versions to compare, so straight to the read.
+	if s.lists.has(k) {
+		at, err := listVersionsOf(ctx, s.st.rListVersions, v)
+		if err != nil {
+			return nil, err
+		}
+		if kps, ok := s.lists.get(k, at); ok {
+			return kps, nil
+		}
+	} else {
+		s.lists.misses.Add(1)
 	}
 	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: list key pairs: %w", err)
 	}
 	defer tx.Rollback()
-	if at, err = listVersionsOf(ctx, tx.StmtContext(ctx, s.st.rListVersions), v); err != nil {
+	at, err := listVersionsOf(ctx, tx.StmtContext(ctx, s.st.rListVersions), v)
+	if err != nil {
 		return nil, err
 	}
 	kps, err := read(ctx, tx.StmtContext(ctx, s.st.rList))
