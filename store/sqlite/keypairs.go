@@ -39,15 +39,15 @@ type rowScanner interface {
 
 // scanKeyPair reads one row selected with columns. Escrow is nil when the
 // row holds no escrowed private key.
-func scanKeyPair(r rowScanner) (*keypair.KeyPair, error) {
+func scanKeyPair(r rowScanner, lead ...any) (*keypair.KeyPair, error) {
 	var kp keypair.KeyPair
 	var typ, scope string
 	var created, updated int64
 	var ref sql.NullString
 	var blob []byte
-	if err := r.Scan(&kp.ID, &kp.UID, &kp.UserID, &kp.ProjectID, &kp.DomainID, &kp.Name, &typ, &scope,
+	if err := r.Scan(append(lead, &kp.ID, &kp.UID, &kp.UserID, &kp.ProjectID, &kp.DomainID, &kp.Name, &typ, &scope,
 		&kp.PublicKey, &kp.Fingerprint, &kp.Algorithm, &kp.Description, &created, &updated,
-		&ref, &blob); err != nil {
+		&ref, &blob)...); err != nil {
 		return nil, err
 	}
 	kp.Type = keypair.Type(typ)
@@ -177,20 +177,6 @@ func visibleCols(cols, cond string) string {
 		SELECT ` + cols + ` FROM key_pairs AS k
 		WHERE ?2 <> '' AND domain_id = ?2 AND scope = 'domain' AND user_id <> ?1 AND ` + cond + `
 		AND NOT EXISTS (SELECT 1 FROM key_pairs WHERE user_id = ?1 AND name = k.name)`
-}
-
-// GetKeyPair returns the key pair called name that v sees: v's own, or one
-// shared with v's domain; ENOTFOUND when there is none.
-func (s *Store) GetKeyPair(ctx context.Context, v keypair.Viewer, name string) (*keypair.KeyPair, error) {
-	row := s.st.rGet.QueryRowContext(ctx, v.UserID, v.DomainID, name)
-	kp, err := scanKeyPair(row)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, keypair.NotFound(name, v.UserID)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: get key pair: %w", err)
-	}
-	return kp, nil
 }
 
 // ListKeyPairs returns the key pairs v sees in byte order of name, those

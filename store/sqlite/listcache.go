@@ -4,18 +4,16 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"sync"
-	"sync/atomic"
 
 	"github.com/keyhaven/keyhaven/keypair"
 )
 
 // The list cache keeps recent list pages in memory. A page of 50 costs the
 // driver about 50 rows of columns to read; checking a kept page costs one
-// row of two integers: the versions that migration 0010's triggers bump,
-// in the transaction of the change, whenever what the viewer's list shows
-// could change (the viewer's own key pairs, and those shared with the
-// viewer's domain). A page is kept with the versions read in the same
+// row of two integers: the versions that migrations 0010's and 0011's
+// triggers bump, in the transaction of the change, whenever the viewer's
+// own key pairs or those shared with the viewer's domain change (0011
+// added the columns no list shows, for the get cache). A page is kept with the versions read in the same
 // read transaction as its rows, and served again only while both are
 // unchanged, so it is always what a fresh read would return: the triggers
 // fire for every statement of every process, this one or another (an
@@ -24,8 +22,10 @@ import (
 
 // sqlListVersions reads the versions a viewer's list depends on (?1 the
 // user, ?2 the domain or ”).
-const sqlListVersions = `SELECT
-	coalesce((SELECT version FROM key_pair_counts WHERE user_id = ?1), 0),
+const sqlListVersions = `SELECT ` + versionColumns
+
+// versionColumns are the versions as two result columns.
+const versionColumns = `coalesce((SELECT version FROM key_pair_counts WHERE user_id = ?1), 0),
 	coalesce((SELECT version FROM key_pair_domain_versions WHERE ?2 <> '' AND domain_id = ?2), 0)`
 
 // Bounds of the list cache. Only pages of at most maxCachedPage key pairs
@@ -43,60 +43,22 @@ type listKey struct {
 	limit                int64
 }
 
-// listVersions are what a page was read at.
+// listVersions are what an answer was read at.
 type listVersions struct{ user, domain int64 }
 
-// listEntry is a kept page.
-type listEntry struct {
-	at   listVersions
-	page []keypair.Listed
-}
-
 // listCache holds kept pages.
-type listCache struct {
-	mu   sync.Mutex
-	m    map[listKey]listEntry
-	rows int
-	// hits and misses count lookups, for tests and measurements.
-	hits, misses atomic.Int64
-}
+type listCache = kept[listKey, []keypair.Listed]
 
-// has says whether a page is kept for k, at whatever versions.
-func (c *listCache) has(k listKey) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	_, ok := c.m[k]
-	return ok
-}
-
-func (c *listCache) get(k listKey, at listVersions) ([]keypair.Listed, bool) {
-	c.mu.Lock()
-	e, ok := c.m[k]
-	c.mu.Unlock()
-	if !ok || e.at != at {
-		c.misses.Add(1)
-		return nil, false
+// newListCache returns an empty list cache with the bounds above.
+func newListCache() *listCache {
+	return &listCache{
+		maxOne:  maxCachedPage,
+		maxRows: maxCachedRows,
+		weigh:   func(page []keypair.Listed) int { return len(page) },
+		dup: func(page []keypair.Listed) []keypair.Listed {
+			return append(make([]keypair.Listed, 0, len(page)), page...)
+		},
 	}
-	c.hits.Add(1)
-	// A copy: the caller owns what it is given.
-	return append(make([]keypair.Listed, 0, len(e.page)), e.page...), true
-}
-
-func (c *listCache) put(k listKey, at listVersions, page []keypair.Listed) {
-	if len(page) > maxCachedPage {
-		return
-	}
-	kept := append(make([]keypair.Listed, 0, len(page)), page...)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if old, ok := c.m[k]; ok {
-		c.rows -= len(old.page)
-	} else if c.rows+len(kept) > maxCachedRows || c.m == nil {
-		c.m = map[listKey]listEntry{}
-		c.rows = 0
-	}
-	c.m[k] = listEntry{at: at, page: kept}
-	c.rows += len(kept)
 }
 
 // listVersionsOf reads the versions v's list depends on with st

@@ -50,7 +50,9 @@ type Store struct {
 	st   stmts   // the hot path's prepared statements
 	gc   committer
 	// lists keeps recent list pages (listcache.go).
-	lists listCache
+	lists *listCache
+	// gets keeps recently read key pairs (getcache.go).
+	gets *getCache
 	// onBatch is Options.OnBatch, or what SetBatchObserver set since:
 	// atomic, because writers read it while the caller may set it.
 	onBatch atomic.Pointer[func(n int)]
@@ -102,7 +104,7 @@ func openDriver(ctx context.Context, driver, path string, opts Options) (*Store,
 		opts.MaxReaders = max(4, runtime.GOMAXPROCS(0))
 	}
 
-	s := &Store{path: abs}
+	s := &Store{path: abs, lists: newListCache(), gets: newGetCache()}
 	if opts.OnBatch != nil {
 		s.SetBatchObserver(opts.OnBatch)
 	}

@@ -12,7 +12,9 @@ import (
 // each is prepared once per Store: database/sql keeps one prepared handle
 // per pooled connection and modernc keeps its sqlite3_stmt between runs.
 var (
-	sqlGet  = visible(`name = ?3`) + ` LIMIT 1`
+	// A get reads the versions its answer is kept at (getcache.go) in the
+	// same statement, so from the same snapshot.
+	sqlGet  = visibleCols(versionColumns+`, `+columns, `name = ?3`) + ` LIMIT 1`
 	sqlList = visibleCols(listColumns, `name >= ?3`) + ` ORDER BY name LIMIT ?4`
 )
 

@@ -1,0 +1,72 @@
+package sqlite
+
+import (
+	"sync"
+	"sync/atomic"
+)
+
+// kept is a bounded map of answers read at some versions (the list cache's
+// pages, the get cache's key pairs): an answer is served again only at the
+// versions it was read at. Each answer weighs some rows, at most maxOne
+// to be kept; once the next one would take the total past maxRows, the map
+// starts over empty, which bounds memory without the bookkeeping of an
+// eviction order.
+type kept[K comparable, V any] struct {
+	maxOne, maxRows int
+	// weigh gives an answer's rows; dup a copy the caller may change.
+	weigh func(V) int
+	dup   func(V) V
+
+	mu   sync.Mutex
+	m    map[K]keptEntry[V]
+	rows int
+	// hits and misses count lookups, for tests and measurements.
+	hits, misses atomic.Int64
+}
+
+// keptEntry is one kept answer and the versions it was read at.
+type keptEntry[V any] struct {
+	at listVersions
+	v  V
+}
+
+// has says whether an answer is kept for k, at whatever versions.
+func (c *kept[K, V]) has(k K) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, ok := c.m[k]
+	return ok
+}
+
+// get returns a copy of the answer kept for k when it was read at at.
+func (c *kept[K, V]) get(k K, at listVersions) (V, bool) {
+	c.mu.Lock()
+	e, ok := c.m[k]
+	c.mu.Unlock()
+	if !ok || e.at != at {
+		c.misses.Add(1)
+		var zero V
+		return zero, false
+	}
+	c.hits.Add(1)
+	return c.dup(e.v), true
+}
+
+// put keeps a copy of v for k, read at at, in place of what was kept.
+func (c *kept[K, V]) put(k K, at listVersions, v V) {
+	w := c.weigh(v)
+	if w > c.maxOne {
+		return
+	}
+	v = c.dup(v)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if old, ok := c.m[k]; ok {
+		c.rows -= c.weigh(old.v)
+	} else if c.rows+w > c.maxRows || c.m == nil {
+		c.m = map[K]keptEntry[V]{}
+		c.rows = 0
+	}
+	c.m[k] = keptEntry[V]{at: at, v: v}
+	c.rows += w
+}
