@@ -125,29 +125,20 @@ func (s *Store) CreateKeyPair(ctx context.Context, kp *keypair.KeyPair, quota in
 // returns the new id, its time and audit's inserted copy.
 func (s *Store) create(ctx context.Context, tx *sql.Tx, kp *keypair.KeyPair, quota int, audit *keypair.AuditEntry) (int64, time.Time, keypair.AuditEntry, error) {
 	var none keypair.AuditEntry
-	check := s.st.wCheckUser
+	insert, check := s.st.wInsertUser, s.st.wCheckUser
 	if kp.Scope == keypair.ScopeDomain {
-		check = s.st.wCheckDomain
+		insert, check = s.st.wInsertDomain, s.st.wCheckDomain
 	}
-	var n int
-	var isTaken bool
-	if err := tx.StmtContext(ctx, check).QueryRowContext(ctx, kp.UserID, kp.Name, kp.DomainID).Scan(&n, &isTaken); err != nil {
-		return 0, time.Time{}, none, fmt.Errorf("check quota and name: %w", err)
-	}
-	if n >= quota {
-		return 0, time.Time{}, none, keypair.QuotaExceeded()
-	}
-	if isTaken {
-		return 0, time.Time{}, none, keypair.Conflict(kp.Name)
-	}
-
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	ref, blob := escrowArgs(kp.Escrow)
 	var id int64
-	err := tx.StmtContext(ctx, s.st.wInsert).QueryRowContext(ctx,
+	err := tx.StmtContext(ctx, insert).QueryRowContext(ctx,
 		kp.UID, kp.UserID, kp.ProjectID, kp.DomainID, kp.Name, string(kp.Type), string(kp.Scope),
 		kp.PublicKey, kp.Fingerprint, kp.Algorithm, kp.Description, now.UnixMicro(), now.UnixMicro(),
-		ref, blob).Scan(&id)
+		ref, blob, quota).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, time.Time{}, none, refusal(ctx, tx.StmtContext(ctx, check), kp, quota)
+	}
 	if err != nil {
 		return 0, time.Time{}, none, fmt.Errorf("insert: %w", err)
 	}
@@ -161,6 +152,24 @@ func (s *Store) create(ctx context.Context, tx *sql.Tx, kp *keypair.KeyPair, quo
 	e.KeyPairID = id
 	entry, err := appendAudit(ctx, tx, &e)
 	return id, now, entry, err
+}
+
+// refusal says why create's conditional insert wrote nothing, read with
+// check (sqlCheckUser or sqlCheckDomain) in the same transaction: the
+// quota first, then the name, as Nova orders them.
+func refusal(ctx context.Context, check *sql.Stmt, kp *keypair.KeyPair, quota int) error {
+	var n int
+	var isTaken bool
+	if err := check.QueryRowContext(ctx, kp.UserID, kp.Name, kp.DomainID).Scan(&n, &isTaken); err != nil {
+		return fmt.Errorf("check quota and name: %w", err)
+	}
+	switch {
+	case n >= quota:
+		return keypair.QuotaExceeded()
+	case isTaken:
+		return keypair.Conflict(kp.Name)
+	}
+	return fmt.Errorf("insert of %q refused with %d of %d key pairs and the name free", kp.Name, n, quota)
 }
 
 // visible selects, with ?1 the viewer's user and ?2 their domain, the key
