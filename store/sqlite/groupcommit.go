@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"sync"
 )
@@ -11,11 +12,14 @@ import (
 // write transaction, so one WAL fsync (synchronous=FULL) makes a whole
 // batch durable instead of each request paying its own.
 //
-// The first writer to arrive while no batch is in flight leads at once:
-// it begins the transaction, runs its own write and those of every writer
-// queued by then (at most maxBatch), commits, and only then answers them
-// all, so an answered write is on disk. Writers arriving while a commit is
-// in flight queue for the next batch, which the first of them leads. Each
+// One goroutine per Store, the committer (writeLoop), runs the batches:
+// writers queue their writes and wait; it begins a transaction, runs every
+// write queued by then (at most maxBatch), commits, and only then answers
+// them all, so an answered write is on disk. Writes arriving while a
+// commit is in flight queue for the next batch, which it begins as soon as
+// it has answered this one. (A writer that led the batch itself and handed
+// the lead on to a queued one left the log idle until that goroutine was
+// scheduled, about 80 µs a batch under load, a fifth of the cycle.) Each
 // write runs in its own SAVEPOINT: a write that fails (duplicate name,
 // quota, a statement's error) is rolled back to it and fails alone. A
 // write of one statement after reads (a plain create) needs none: a
@@ -47,23 +51,22 @@ type write struct {
 	// failed statement, its triggers included, by itself), so the write
 	// needs no savepoint of its own.
 	single bool
-	res    chan outcome
+	res    chan error
 	err    error
 }
 
-// outcome is what a queued writer is told: lead the next batch, or its
-// write's result.
-type outcome struct {
-	lead bool
-	err  error
+// committer queues key pair writes for writeLoop.
+type committer struct {
+	mu      sync.Mutex
+	queue   []*write
+	running bool          // writeLoop is running a batch taken from queue
+	closed  bool          // set by Close: no write is queued any more
+	wake    chan struct{} // a write was queued (buffered, 1)
+	done    chan struct{} // closed when writeLoop has returned
 }
 
-// committer queues key pair writes into batches.
-type committer struct {
-	mu    sync.Mutex
-	busy  bool // a batch is being run; new writes queue
-	queue []*write
-}
+// errClosed answers a write made after Close.
+var errClosed = errors.New("sqlite: the store is closed")
 
 // groupWrite runs fn as one write of a batch and returns its result once
 // the batch is committed. done runs, on success, after the commit. single
@@ -72,52 +75,65 @@ func (s *Store) groupWrite(ctx context.Context, single bool, fn func(ctx context
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	w := &write{ctx: ctx, done: done, single: single, res: make(chan outcome, 1)}
+	w := &write{ctx: ctx, done: done, single: single, res: make(chan error, 1)}
 	w.run = func(ctx context.Context, tx *sql.Tx) error { return fn(ctx, tx, w) }
 	c := &s.gc
 	c.mu.Lock()
-	if !c.busy {
-		c.busy = true
+	if c.closed {
 		c.mu.Unlock()
-		s.leadBatch(w)
-	} else {
-		c.queue = append(c.queue, w)
-		c.mu.Unlock()
+		return errClosed
 	}
-	o := <-w.res
-	if o.lead {
-		s.leadBatch(w)
-		o = <-w.res
+	c.queue = append(c.queue, w)
+	c.mu.Unlock()
+	select {
+	case c.wake <- struct{}{}:
+	default: // already woken; it takes the whole queue
 	}
-	return o.err
+	return <-w.res
 }
 
-// leadBatch runs first and the writes queued behind it (up to maxBatch in
-// all) as one transaction, answers each, then hands the lead to the next
-// queued writer or marks the committer idle.
-func (s *Store) leadBatch(first *write) {
+// writeLoop runs the queued writes in batches until Close, then the
+// writes still queued, and returns.
+func (s *Store) writeLoop() {
+	c := &s.gc
+	defer close(c.done)
+	for range c.wake {
+		for {
+			c.mu.Lock()
+			n := min(len(c.queue), maxBatch)
+			c.running = n > 0
+			if n == 0 {
+				closed := c.closed
+				c.mu.Unlock()
+				if closed {
+					return
+				}
+				break
+			}
+			batch := append([]*write(nil), c.queue[:n]...)
+			c.queue = append(c.queue[:0], c.queue[n:]...)
+			c.mu.Unlock()
+
+			s.runBatch(batch)
+			for _, w := range batch {
+				w.res <- w.err
+			}
+		}
+	}
+}
+
+// stopWriting makes later writes fail with errClosed and returns once the
+// queued ones are answered and writeLoop has returned.
+func (s *Store) stopWriting() {
 	c := &s.gc
 	c.mu.Lock()
-	n := min(len(c.queue), maxBatch-1)
-	batch := append([]*write{first}, c.queue[:n]...)
-	c.queue = c.queue[n:]
+	c.closed = true
 	c.mu.Unlock()
-
-	s.runBatch(batch)
-	for _, w := range batch {
-		w.res <- outcome{err: w.err}
+	select {
+	case c.wake <- struct{}{}:
+	default:
 	}
-
-	c.mu.Lock()
-	if len(c.queue) == 0 {
-		c.busy = false
-		c.mu.Unlock()
-		return
-	}
-	next := c.queue[0]
-	c.queue = c.queue[1:]
-	c.mu.Unlock()
-	next.res <- outcome{lead: true}
+	<-c.done
 }
 
 // runBatch applies batch in one write transaction, setting each write's

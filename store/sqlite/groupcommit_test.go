@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -19,7 +20,7 @@ func (s *Store) queued() int {
 	return len(s.gc.queue)
 }
 
-// heldBatch holds the writer connection so that a first write leads a
+// heldBatch holds the writer connection so that a first write starts a
 // batch that cannot begin, queues the writes of start (each on its own
 // goroutine, in order) behind it, calls queued, then lets go: the queued
 // writes then run as one batch. It returns each write's error, first's last, and the
@@ -37,7 +38,7 @@ func heldBatch(t *testing.T, s *Store, first func() error, start []func() error,
 	errs := make([]error, len(start)+1)
 	var wg sync.WaitGroup
 	wg.Go(func() { errs[len(start)] = first() })
-	waitFor(t, func() bool { s.gc.mu.Lock(); defer s.gc.mu.Unlock(); return s.gc.busy })
+	waitFor(t, func() bool { s.gc.mu.Lock(); defer s.gc.mu.Unlock(); return s.gc.running })
 	for i, fn := range start {
 		wg.Go(func() { errs[i] = fn() })
 		waitFor(t, func() bool { return s.queued() == i+1 }) // keeps their order
@@ -196,7 +197,7 @@ func TestReadsDoNotWaitForWrites(t *testing.T) {
 	}
 	done := make(chan error, 1)
 	go func() { done <- s.CreateKeyPair(ctx, testKP("alice", "queued"), 10, nil) }()
-	waitFor(t, func() bool { s.gc.mu.Lock(); defer s.gc.mu.Unlock(); return s.gc.busy })
+	waitFor(t, func() bool { s.gc.mu.Lock(); defer s.gc.mu.Unlock(); return s.gc.running })
 
 	// A deadline only so that a regression fails instead of hanging.
 	rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
@@ -257,5 +258,50 @@ func TestGroupCommitStatementFailsAlone(t *testing.T) {
 	}
 	if d := countsDiff(ctx, t, s.w); d != nil {
 		t.Errorf("counters differ from the rows: %v", d)
+	}
+}
+
+// TestGroupCommitClose: Close answers the writes queued before it, each
+// applied and durable, and a write after Close fails with errClosed
+// instead of waiting for a committer that is gone.
+func TestGroupCommitClose(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "k.db")
+	s, err := Open(t.Context(), path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := s.w.Conn(t.Context()) // the first batch cannot begin yet
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 5
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { errs[i] = s.CreateKeyPair(t.Context(), testKP("u", fmt.Sprint("k-", i)), 100, nil) })
+		if i == 0 { // taken, and waiting for the connection
+			waitFor(t, func() bool { s.gc.mu.Lock(); defer s.gc.mu.Unlock(); return s.gc.running })
+		}
+	}
+	waitFor(t, func() bool { return s.queued() == n-1 })
+	closed := make(chan error, 1)
+	go func() { closed <- s.Close() }()
+	waitFor(t, func() bool { s.gc.mu.Lock(); defer s.gc.mu.Unlock(); return s.gc.closed })
+	if err := s.CreateKeyPair(t.Context(), testKP("u", "late"), 100, nil); !errors.Is(err, errClosed) {
+		t.Fatalf("a create after Close: %v, want errClosed", err)
+	}
+	conn.Close()
+	wg.Wait()
+	if err := <-closed; err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("write %d queued before Close: %v", i, err)
+		}
+	}
+	again := openTest(t, path, Options{})
+	if got, err := again.CountKeyPairs(t.Context(), "u"); err != nil || got != n {
+		t.Fatalf("after reopening, u has %d key pairs (%v), want %d", got, err, n)
 	}
 }

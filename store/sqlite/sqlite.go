@@ -167,6 +167,8 @@ func openDriver(ctx context.Context, driver, path string, opts Options) (*Store,
 	}
 	s.ckStop, s.ckDone = make(chan struct{}), make(chan struct{})
 	go s.checkpointLoop(s.ckStop, s.ckDone)
+	s.gc.wake, s.gc.done = make(chan struct{}, 1), make(chan struct{})
+	go s.writeLoop()
 	s.scrubKick, s.scrubStop, s.scrubDone = make(chan struct{}, 1), make(chan struct{}), make(chan struct{})
 	go s.scrubLoop()
 	// A crash between a destroying write's commit and its scrub leaves
@@ -246,6 +248,7 @@ func (s *Store) Path() string { return s.path }
 // later calls return the first call's result.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
+		s.stopWriting()
 		close(s.scrubStop)
 		<-s.scrubDone
 		close(s.ckStop)
