@@ -48,6 +48,9 @@ func newGetCache() *getCache {
 // shared with v's domain; ENOTFOUND when there is none. One kept while its
 // versions hold comes from the get cache.
 func (s *Store) GetKeyPair(ctx context.Context, v keypair.Viewer, name string) (*keypair.KeyPair, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	ctx = uncancelled(ctx)
 	k := getKey{user: v.UserID, domain: v.DomainID, name: name}
 	// Nothing kept: no versions to compare, so straight to the read.

@@ -75,7 +75,8 @@ func listVersionsOf(ctx context.Context, st *sql.Stmt, v keypair.Viewer) (listVe
 // row (a get, a probe of versions): with a context that can be cancelled,
 // database/sql and the driver each start a goroutine per statement to
 // watch it, which cost a show more than its read (about a tenth of its
-// CPU), to interrupt a statement that ends in microseconds anyway.
+// CPU), to interrupt a statement that ends in microseconds anyway. A
+// caller checks ctx.Err() first, so a request given up on still fails.
 func uncancelled(ctx context.Context) context.Context { return context.WithoutCancel(ctx) }
 
 // cachedList answers a page from the cache when its versions still hold,
@@ -83,6 +84,9 @@ func uncancelled(ctx context.Context) context.Context { return context.WithoutCa
 // versions it is then kept at.
 func (s *Store) cachedList(ctx context.Context, v keypair.Viewer, page keypair.Page, limit int64,
 	read func(ctx context.Context, list *sql.Stmt) ([]keypair.Listed, error)) ([]keypair.Listed, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	if limit > maxCachedPage+1 {
 		return read(ctx, s.st.rList)
 	}
