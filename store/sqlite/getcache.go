@@ -53,17 +53,8 @@ func (s *Store) GetKeyPair(ctx context.Context, v keypair.Viewer, name string) (
 	}
 	ctx = uncancelled(ctx)
 	k := getKey{user: v.UserID, domain: v.DomainID, name: name}
-	// Nothing kept: no versions to compare, so straight to the read.
-	if s.gets.has(k) {
-		at, err := listVersionsOf(ctx, s.st.rListVersions, v)
-		if err != nil {
-			return nil, err
-		}
-		if kp, ok := s.gets.get(k, at); ok {
-			return kp, nil
-		}
-	} else {
-		s.gets.misses.Add(1)
+	if kp, ok, err := s.gets.lookup(k, s.probe(ctx, v)); ok || err != nil {
+		return kp, err
 	}
 	var at listVersions
 	kp, err := scanKeyPair(s.st.rGet.QueryRowContext(ctx, v.UserID, v.DomainID, name), &at.user, &at.domain)

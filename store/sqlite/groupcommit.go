@@ -213,8 +213,9 @@ func (s *Store) runBatch(batch []*write) {
 	}
 }
 
-// runOne runs w in tx. A panic in it becomes its error: the batch's other
-// writers wait for the leader, and would wait forever if it unwound.
+// runOne runs w in tx. A panic in it becomes its error: it runs on the
+// committer's goroutine, whose death would end the process (no handler's
+// recover is above it) and leave every writer waiting.
 func runOne(w *write, tx *sql.Tx) (err error) {
 	defer func() {
 		if p := recover(); p != nil {

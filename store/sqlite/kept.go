@@ -52,6 +52,23 @@ func (c *kept[K, V]) get(k K, at listVersions) (V, bool) {
 	return c.dup(e.v), true
 }
 
+// lookup returns a copy of the answer kept for k when probe, which reads
+// the versions it depends on now, finds them unchanged. With nothing kept
+// there are no versions to compare: a miss, without the probe.
+func (c *kept[K, V]) lookup(k K, probe func() (listVersions, error)) (V, bool, error) {
+	var zero V
+	if !c.has(k) {
+		c.misses.Add(1)
+		return zero, false, nil
+	}
+	at, err := probe()
+	if err != nil {
+		return zero, false, err
+	}
+	v, ok := c.get(k, at)
+	return v, ok, nil
+}
+
 // put keeps a copy of v for k, read at at, in place of what was kept.
 func (c *kept[K, V]) put(k K, at listVersions, v V) {
 	w := c.weigh(v)

@@ -37,8 +37,9 @@ type rowScanner interface {
 	Scan(dest ...any) error
 }
 
-// scanKeyPair reads one row selected with columns. Escrow is nil when the
-// row holds no escrowed private key.
+// scanKeyPair reads one row selected with columns, after the columns that
+// lead's destinations take (a get's versions). Escrow is nil when the row
+// holds no escrowed private key.
 func scanKeyPair(r rowScanner, lead ...any) (*keypair.KeyPair, error) {
 	var kp keypair.KeyPair
 	var typ, scope string

@@ -71,6 +71,11 @@ func listVersionsOf(ctx context.Context, st *sql.Stmt, v keypair.Viewer) (listVe
 	return at, nil
 }
 
+// probe returns a reader of the versions v's answers depend on now.
+func (s *Store) probe(ctx context.Context, v keypair.Viewer) func() (listVersions, error) {
+	return func() (listVersions, error) { return listVersionsOf(ctx, s.st.rListVersions, v) }
+}
+
 // uncancelled is ctx without its cancellation, for the statements of one
 // row (a get, a probe of versions): with a context that can be cancelled,
 // database/sql and the driver each start a goroutine per statement to
@@ -91,17 +96,8 @@ func (s *Store) cachedList(ctx context.Context, v keypair.Viewer, page keypair.P
 		return read(ctx, s.st.rList)
 	}
 	k := listKey{user: v.UserID, domain: v.DomainID, marker: page.Marker, limit: limit}
-	// Nothing kept: no versions to compare, so straight to the read.
-	if s.lists.has(k) {
-		at, err := listVersionsOf(uncancelled(ctx), s.st.rListVersions, v)
-		if err != nil {
-			return nil, err
-		}
-		if kps, ok := s.lists.get(k, at); ok {
-			return kps, nil
-		}
-	} else {
-		s.lists.misses.Add(1)
+	if kps, ok, err := s.lists.lookup(k, s.probe(uncancelled(ctx), v)); ok || err != nil {
+		return kps, err
 	}
 	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
