@@ -38,8 +38,9 @@ func newGetCache() *getCache {
 		maxOne:  1,
 		maxRows: maxCachedGets,
 		weigh:   func(*keypair.KeyPair) int { return 1 },
-		// Only key pairs without escrow or details are kept, so a copy of
-		// the struct shares nothing a caller could change.
+		// Only key pairs without escrow or details are kept (GetKeyPair
+		// checks), so a copy of the struct shares nothing a caller could
+		// change.
 		dup: func(kp *keypair.KeyPair) *keypair.KeyPair { c := *kp; return &c },
 	}
 }
@@ -59,13 +60,16 @@ func (s *Store) GetKeyPair(ctx context.Context, v keypair.Viewer, name string) (
 	var at listVersions
 	kp, err := scanKeyPair(s.st.rGet.QueryRowContext(ctx, v.UserID, v.DomainID, name), &at.user, &at.domain)
 	if errors.Is(err, sql.ErrNoRows) {
+		s.gets.drop(k)
 		return nil, keypair.NotFound(name, v.UserID)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: get key pair: %w", err)
 	}
-	if kp.Escrow == nil {
+	if kp.Escrow == nil && kp.Details.Tags == nil && kp.Details.ExpiresAt == nil && kp.Details.Previous == nil {
 		s.gets.put(k, at, kp)
+	} else {
+		s.gets.drop(k) // no probe for it again
 	}
 	return kp, nil
 }

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/keyhaven/keyhaven/keypair"
 )
@@ -106,6 +107,27 @@ func TestGetCacheKeeps(t *testing.T) {
 	}
 	if s.gets.has(getKey{user: "alice", domain: "d1", name: "a-escrowed"}) {
 		t.Error("a key pair with an escrowed private key was kept")
+	}
+	// A kept key pair that gains an escrowed private key, or goes, is
+	// forgotten, so later gets do not probe for it.
+	kept := getKey{user: "alice", domain: "d1", name: "a-1"}
+	if !s.gets.has(kept) {
+		t.Fatal("a-1 is not kept")
+	}
+	a1 := get("a-1")
+	if err := s.SwapEscrow(t.Context(), a1.ID, nil, &keypair.Escrowed{KeyRef: "local/master", Blob: []byte("sealed")}, time.Now(), nil); err != nil {
+		t.Fatal(err)
+	}
+	if kp := get("a-1"); kp.Escrow == nil || s.gets.has(kept) {
+		t.Fatalf("after its escrow import a-1 reads %+v, kept %v", kp.Escrow, s.gets.has(kept))
+	}
+	mustCreateKP(t, s, testKP("alice", "a-2"))
+	a2 := get("a-2")
+	if err := s.DeleteKeyPair(t.Context(), a2.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.GetKeyPair(t.Context(), alice, "a-2"); keypair.ErrorCode(err) != keypair.ENOTFOUND || s.gets.has(getKey{user: "alice", domain: "d1", name: "a-2"}) {
+		t.Fatalf("after its delete a-2 reads %v, still kept", err)
 	}
 	if _, err := s.GetKeyPair(t.Context(), alice, "a-none"); keypair.ErrorCode(err) != keypair.ENOTFOUND {
 		t.Fatalf("get of no key pair: %v", err)

@@ -6,6 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // Group commit: concurrent key pair writes (create, delete) share one
@@ -111,7 +114,9 @@ func (s *Store) writeLoop() {
 				break
 			}
 			batch := append([]*write(nil), c.queue[:n]...)
-			c.queue = append(c.queue[:0], c.queue[n:]...)
+			rest := copy(c.queue, c.queue[n:])
+			clear(c.queue[rest:]) // answered writes are not kept reachable
+			c.queue = c.queue[:rest]
 			c.mu.Unlock()
 
 			s.runBatch(batch)
@@ -178,6 +183,10 @@ func (s *Store) runBatch(batch []*write) {
 			return
 		}
 		w.err = runOne(w, tx)
+		if w.err != nil && w.single && !alone && mayEndTransaction(w.err) {
+			fail(w.err) // the writes before it may be undone, those after it unapplied
+			return
+		}
 		if w.err != nil {
 			if !step(s.st.wRollbackTo, "rollback to savepoint") {
 				return
@@ -211,6 +220,17 @@ func (s *Store) runBatch(batch []*write) {
 	if scrub {
 		s.scrub(ctx)
 	}
+}
+
+// mayEndTransaction says whether SQLite may have rolled the whole
+// transaction back on err, as it may on a full disk, an I/O error or no
+// memory, after which a batch's later statements would each commit on
+// their own. A write's own refusal (a domain error) or a constraint's
+// undoes its statement only. With a savepoint, the failed ROLLBACK TO
+// shows it; a write without one (write.single) has nothing to show it.
+func mayEndTransaction(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && se.Code()&0xff != sqlite3.SQLITE_CONSTRAINT
 }
 
 // runOne runs w in tx. A panic in it becomes its error: it runs on the

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -35,6 +36,9 @@ func heldBatch(t *testing.T, s *Store, first func() error, start []func() error,
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Let go on a failure too: Close waits for the queued writes, which
+	// wait for this connection.
+	defer conn.Close()
 	errs := make([]error, len(start)+1)
 	var wg sync.WaitGroup
 	wg.Go(func() { errs[len(start)] = first() })
@@ -274,6 +278,7 @@ func TestGroupCommitClose(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer conn.Close() // on a failure too, or the writes would wait for ever
 	const n = 5
 	errs := make([]error, n)
 	var wg sync.WaitGroup
@@ -304,4 +309,51 @@ func TestGroupCommitClose(t *testing.T) {
 	if got, err := again.CountKeyPairs(t.Context(), "u"); err != nil || got != n {
 		t.Fatalf("after reopening, u has %d key pairs (%v), want %d", got, err, n)
 	}
+}
+
+// TestGroupCommitFullDisk: a write that fails because the database is full
+// (max_page_count standing in for a full disk, which SQLite may answer by
+// rolling the whole transaction back) leaves every write of its batch
+// answered as it was applied: none is reported failed but applied, or
+// applied outside the batch's transaction.
+func TestGroupCommitFullDisk(t *testing.T) {
+	ctx := t.Context()
+	s := openTest(t, filepath.Join(t.TempDir(), "k.db"), Options{})
+	victim := testKP("alice", "victim")
+	mustCreateKP(t, s, victim)
+	var pages int
+	if err := s.w.QueryRowContext(ctx, `PRAGMA page_count`).Scan(&pages); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.w.ExecContext(ctx, fmt.Sprintf(`PRAGMA max_page_count = %d`, pages)); err != nil {
+		t.Fatal(err)
+	}
+	big := testKP("alice", "big")
+	big.PublicKey = "ssh-ed25519 " + strings.Repeat("A", 256<<10)
+	start := []func() error{
+		func() error { return s.CreateKeyPair(ctx, big, 10, nil) },
+		func() error { return s.DeleteKeyPair(ctx, victim.ID, nil) },
+		func() error { return s.CreateKeyPair(ctx, testKP("alice", "small"), 10, nil) },
+	}
+	errs, _ := heldBatch(t, s, func() error { return s.CreateKeyPair(ctx, testKP("dave", "first"), 10, nil) }, start, func() {})
+	if errs[0] == nil {
+		t.Fatal("a create past max_page_count succeeded")
+	}
+	if _, err := s.w.ExecContext(ctx, `PRAGMA max_page_count = 1073741823`); err != nil {
+		t.Fatal(err)
+	}
+	has := func(name string) bool {
+		_, err := s.GetKeyPair(ctx, keypair.Viewer{UserID: "alice"}, name)
+		return err == nil
+	}
+	if deleted := !has("victim"); deleted != (errs[1] == nil) {
+		t.Errorf("delete answered %v, but the key pair is deleted: %v", errs[1], deleted)
+	}
+	if created := has("small"); created != (errs[2] == nil) {
+		t.Errorf("create answered %v, but the key pair exists: %v", errs[2], created)
+	}
+	if d := countsDiff(ctx, t, s.w); d != nil {
+		t.Errorf("counters differ from the rows: %v", d)
+	}
+	t.Logf("outcomes: %v", errs)
 }

@@ -69,6 +69,18 @@ func (c *kept[K, V]) lookup(k K, probe func() (listVersions, error)) (V, bool, e
 	return v, ok, nil
 }
 
+// drop forgets what is kept for k: an answer that may no longer be kept
+// (a key pair gone, or now with an escrowed private key) would otherwise
+// cost a probe at every lookup.
+func (c *kept[K, V]) drop(k K) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if old, ok := c.m[k]; ok {
+		c.rows -= c.weigh(old.v)
+		delete(c.m, k)
+	}
+}
+
 // put keeps a copy of v for k, read at at, in place of what was kept.
 func (c *kept[K, V]) put(k K, at listVersions, v V) {
 	w := c.weigh(v)

@@ -83,7 +83,7 @@ func checkNew(kp *keypair.KeyPair) error {
 // CreateKeyPair inserts kp in a write transaction (BEGIN IMMEDIATE, so
 // it holds the database's write lock throughout and concurrent creates, in
 // this process or another, run one after the other), which it may share
-// // with concurrent writes (groupcommit.go) in a savepoint of its own. It
+// with concurrent writes (groupcommit.go) in a savepoint of its own. It
 // reads the owner's count (key_pair_counts, which triggers keep in step
 // with the rows) and fails with EQUOTA when it is quota or more, then
 // fails with ECONFLICT when the name would resolve to two key pairs for
