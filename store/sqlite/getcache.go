@@ -52,9 +52,10 @@ func (s *Store) GetKeyPair(ctx context.Context, v keypair.Viewer, name string) (
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	now := s.stamps.read() // before any statement: see walstamp.go
 	ctx = uncancelled(ctx)
 	k := getKey{user: v.UserID, domain: v.DomainID, name: name}
-	if kp, ok, err := s.gets.lookup(k, s.probe(ctx, v)); ok || err != nil {
+	if kp, ok, err := s.gets.lookup(k, now, s.probe(ctx, v)); ok || err != nil {
 		return kp, err
 	}
 	var at listVersions
@@ -67,7 +68,7 @@ func (s *Store) GetKeyPair(ctx context.Context, v keypair.Viewer, name string) (
 		return nil, fmt.Errorf("sqlite: get key pair: %w", err)
 	}
 	if kp.Escrow == nil && kp.Details.Tags == nil && kp.Details.ExpiresAt == nil && kp.Details.Previous == nil {
-		s.gets.put(k, at, kp)
+		s.gets.put(k, at, now, kp)
 	} else {
 		s.gets.drop(k) // no probe for it again
 	}

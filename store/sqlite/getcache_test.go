@@ -143,12 +143,12 @@ func TestGetCacheBounds(t *testing.T) {
 	c := newGetCache()
 	kp := testKP("u", "n")
 	for i := range maxCachedGets {
-		c.put(getKey{name: fmt.Sprint(i)}, listVersions{}, kp)
+		c.put(getKey{name: fmt.Sprint(i)}, listVersions{}, walStamp{}, kp)
 	}
 	if c.rows != maxCachedGets || len(c.m) != maxCachedGets {
 		t.Fatalf("rows = %d, entries %d; want %d", c.rows, len(c.m), maxCachedGets)
 	}
-	c.put(getKey{name: "one more"}, listVersions{}, kp)
+	c.put(getKey{name: "one more"}, listVersions{}, walStamp{}, kp)
 	if len(c.m) != 1 || c.rows != 1 {
 		t.Fatalf("past the bound: %d entries, %d rows; want it started over with one", len(c.m), c.rows)
 	}

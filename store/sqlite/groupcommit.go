@@ -60,12 +60,12 @@ type write struct {
 
 // committer queues key pair writes for writeLoop.
 type committer struct {
-	mu      sync.Mutex
-	queue   []*write
-	running bool          // writeLoop is running a batch taken from queue
-	closed  bool          // set by Close: no write is queued any more
-	wake    chan struct{} // a write was queued (buffered, 1)
-	done    chan struct{} // closed when writeLoop has returned
+	mu     sync.Mutex
+	queue  []*write
+	taken  int           // writes of the batch being run, until they are answered
+	closed bool          // set by Close: no write is queued any more
+	wake   chan struct{} // a write was queued (buffered, 1)
+	done   chan struct{} // closed when writeLoop has returned
 }
 
 // errClosed answers a write made after Close.
@@ -104,7 +104,7 @@ func (s *Store) writeLoop() {
 		for {
 			c.mu.Lock()
 			n := min(len(c.queue), maxBatch)
-			c.running = n > 0
+			c.taken = n
 			if n == 0 {
 				closed := c.closed
 				c.mu.Unlock()
@@ -120,6 +120,9 @@ func (s *Store) writeLoop() {
 			c.mu.Unlock()
 
 			s.runBatch(batch)
+			c.mu.Lock()
+			c.taken = 0
+			c.mu.Unlock()
 			for _, w := range batch {
 				w.res <- w.err
 			}

@@ -42,7 +42,7 @@ func heldBatch(t *testing.T, s *Store, first func() error, start []func() error,
 	errs := make([]error, len(start)+1)
 	var wg sync.WaitGroup
 	wg.Go(func() { errs[len(start)] = first() })
-	waitFor(t, func() bool { s.gc.mu.Lock(); defer s.gc.mu.Unlock(); return s.gc.running })
+	waitFor(t, func() bool { s.gc.mu.Lock(); defer s.gc.mu.Unlock(); return s.gc.taken == 1 })
 	for i, fn := range start {
 		wg.Go(func() { errs[i] = fn() })
 		waitFor(t, func() bool { return s.queued() == i+1 }) // keeps their order
@@ -201,7 +201,7 @@ func TestReadsDoNotWaitForWrites(t *testing.T) {
 	}
 	done := make(chan error, 1)
 	go func() { done <- s.CreateKeyPair(ctx, testKP("alice", "queued"), 10, nil) }()
-	waitFor(t, func() bool { s.gc.mu.Lock(); defer s.gc.mu.Unlock(); return s.gc.running })
+	waitFor(t, func() bool { s.gc.mu.Lock(); defer s.gc.mu.Unlock(); return s.gc.taken == 1 })
 
 	// A deadline only so that a regression fails instead of hanging.
 	rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
@@ -284,8 +284,8 @@ func TestGroupCommitClose(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() { errs[i] = s.CreateKeyPair(t.Context(), testKP("u", fmt.Sprint("k-", i)), 100, nil) })
-		if i == 0 { // taken, and waiting for the connection
-			waitFor(t, func() bool { s.gc.mu.Lock(); defer s.gc.mu.Unlock(); return s.gc.running })
+		if i == 0 { // taken alone, and waiting for the connection
+			waitFor(t, func() bool { s.gc.mu.Lock(); defer s.gc.mu.Unlock(); return s.gc.taken == 1 })
 		}
 	}
 	waitFor(t, func() bool { return s.queued() == n-1 })

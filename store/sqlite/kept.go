@@ -20,14 +20,17 @@ type kept[K comparable, V any] struct {
 	mu   sync.Mutex
 	m    map[K]keptEntry[V]
 	rows int
-	// hits and misses count lookups, for tests and measurements.
-	hits, misses atomic.Int64
+	// hits and misses count lookups, for tests and measurements; stamped
+	// the hits that needed no probe (walstamp.go).
+	hits, misses, stamped atomic.Int64
 }
 
-// keptEntry is one kept answer and the versions it was read at.
+// keptEntry is one kept answer, the versions it was read at and the WAL
+// stamp read before them (zero: none).
 type keptEntry[V any] struct {
-	at listVersions
-	v  V
+	at    listVersions
+	stamp walStamp
+	v     V
 }
 
 // has says whether an answer is kept for k, at whatever versions.
@@ -52,21 +55,45 @@ func (c *kept[K, V]) get(k K, at listVersions) (V, bool) {
 	return c.dup(e.v), true
 }
 
-// lookup returns a copy of the answer kept for k when probe, which reads
-// the versions it depends on now, finds them unchanged. With nothing kept
-// there are no versions to compare: a miss, without the probe.
-func (c *kept[K, V]) lookup(k K, probe func() (listVersions, error)) (V, bool, error) {
+// lookup returns a copy of the answer kept for k when nothing has
+// committed since it was kept or last checked (its stamp is now, read
+// before this lookup), or when probe, which reads the versions it depends
+// on, finds them unchanged; the answer is then stamped now. With nothing
+// kept there are no versions to compare: a miss, without the probe.
+func (c *kept[K, V]) lookup(k K, now walStamp, probe func() (listVersions, error)) (V, bool, error) {
 	var zero V
-	if !c.has(k) {
+	c.mu.Lock()
+	e, ok := c.m[k]
+	c.mu.Unlock()
+	if !ok {
 		c.misses.Add(1)
 		return zero, false, nil
+	}
+	if now != (walStamp{}) && e.stamp == now {
+		c.hits.Add(1)
+		c.stamped.Add(1)
+		return c.dup(e.v), true, nil
 	}
 	at, err := probe()
 	if err != nil {
 		return zero, false, err
 	}
 	v, ok := c.get(k, at)
+	if ok {
+		c.restamp(k, at, now)
+	}
 	return v, ok, nil
+}
+
+// restamp stamps the answer kept for k now, if it is still one read at at:
+// at held in a probe made after now was read.
+func (c *kept[K, V]) restamp(k K, at listVersions, now walStamp) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.m[k]; ok && e.at == at {
+		e.stamp = now
+		c.m[k] = e
+	}
 }
 
 // drop forgets what is kept for k: an answer that may no longer be kept
@@ -81,8 +108,9 @@ func (c *kept[K, V]) drop(k K) {
 	}
 }
 
-// put keeps a copy of v for k, read at at, in place of what was kept.
-func (c *kept[K, V]) put(k K, at listVersions, v V) {
+// put keeps a copy of v for k, read at at after stamp was read, in place
+// of what was kept.
+func (c *kept[K, V]) put(k K, at listVersions, stamp walStamp, v V) {
 	w := c.weigh(v)
 	if w > c.maxOne {
 		return
@@ -96,6 +124,6 @@ func (c *kept[K, V]) put(k K, at listVersions, v V) {
 		c.m = map[K]keptEntry[V]{}
 		c.rows = 0
 	}
-	c.m[k] = keptEntry[V]{at: at, v: v}
+	c.m[k] = keptEntry[V]{at: at, stamp: stamp, v: v}
 	c.rows += w
 }

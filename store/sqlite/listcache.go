@@ -96,7 +96,8 @@ func (s *Store) cachedList(ctx context.Context, v keypair.Viewer, page keypair.P
 		return read(ctx, s.st.rList)
 	}
 	k := listKey{user: v.UserID, domain: v.DomainID, marker: page.Marker, limit: limit}
-	if kps, ok, err := s.lists.lookup(k, s.probe(uncancelled(ctx), v)); ok || err != nil {
+	now := s.stamps.read() // before any statement: see walstamp.go
+	if kps, ok, err := s.lists.lookup(k, now, s.probe(uncancelled(ctx), v)); ok || err != nil {
 		return kps, err
 	}
 	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
@@ -112,6 +113,6 @@ func (s *Store) cachedList(ctx context.Context, v keypair.Viewer, page keypair.P
 	if err != nil {
 		return nil, err
 	}
-	s.lists.put(k, at, kps)
+	s.lists.put(k, at, now, kps)
 	return kps, nil
 }

@@ -217,22 +217,22 @@ func TestListCacheReadsItsWrites(t *testing.T) {
 func TestListCacheBounds(t *testing.T) {
 	c := newListCache()
 	big := make([]keypair.Listed, maxCachedPage+1)
-	c.put(listKey{user: "u"}, listVersions{}, big)
+	c.put(listKey{user: "u"}, listVersions{}, walStamp{}, big)
 	if len(c.m) != 0 || c.rows != 0 {
 		t.Fatalf("a page of %d was kept", len(big))
 	}
 	page := make([]keypair.Listed, maxCachedPage)
 	for i := range maxCachedRows / maxCachedPage {
-		c.put(listKey{user: fmt.Sprint(i)}, listVersions{}, page)
+		c.put(listKey{user: fmt.Sprint(i)}, listVersions{}, walStamp{}, page)
 	}
 	if c.rows != maxCachedRows {
 		t.Fatalf("rows = %d, want %d", c.rows, maxCachedRows)
 	}
-	c.put(listKey{user: "one more"}, listVersions{}, page)
+	c.put(listKey{user: "one more"}, listVersions{}, walStamp{}, page)
 	if len(c.m) != 1 || c.rows != maxCachedPage {
 		t.Fatalf("past the bound: %d pages, %d rows; want it started over with one", len(c.m), c.rows)
 	}
-	c.put(listKey{user: "one more"}, listVersions{user: 1}, page[:1])
+	c.put(listKey{user: "one more"}, listVersions{user: 1}, walStamp{}, page[:1])
 	if c.rows != 1 {
 		t.Fatalf("replacing a page: rows = %d, want 1", c.rows)
 	}

@@ -53,6 +53,9 @@ type Store struct {
 	lists *listCache
 	// gets keeps recently read key pairs (getcache.go).
 	gets *getCache
+	// stamps reads the WAL index header the caches check first
+	// (walstamp.go); nil reads no stamps.
+	stamps *walStamps
 	// onBatch is Options.OnBatch, or what SetBatchObserver set since:
 	// atomic, because writers read it while the caller may set it.
 	onBatch atomic.Pointer[func(n int)]
@@ -169,6 +172,7 @@ func openDriver(ctx context.Context, driver, path string, opts Options) (*Store,
 	go s.checkpointLoop(s.ckStop, s.ckDone)
 	s.gc.wake, s.gc.done = make(chan struct{}, 1), make(chan struct{})
 	go s.writeLoop()
+	s.stamps = openWALStamps(abs) // the connections above made the -shm file
 	s.scrubKick, s.scrubStop, s.scrubDone = make(chan struct{}, 1), make(chan struct{}), make(chan struct{})
 	go s.scrubLoop()
 	// A crash between a destroying write's commit and its scrub leaves
@@ -276,6 +280,9 @@ func (s *Store) Close() error {
 		}
 		if err := s.w.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("sqlite: close writer: %w", err))
+		}
+		if err := s.stamps.close(); err != nil {
+			errs = append(errs, fmt.Errorf("sqlite: close the WAL index: %w", err))
 		}
 		s.closeErr = errors.Join(errs...)
 	})
