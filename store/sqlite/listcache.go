@@ -13,12 +13,14 @@ import (
 // row of two integers: the versions that migrations 0010's and 0011's
 // triggers bump, in the transaction of the change, whenever the viewer's
 // own key pairs or those shared with the viewer's domain change (0011
-// added the columns no list shows, for the get cache). A page is kept with the versions read in the same
-// read transaction as its rows, and served again only while both are
-// unchanged, so it is always what a fresh read would return: the triggers
-// fire for every statement of every process, this one or another (an
-// operator's `keyhaven kms rewrap`), and a write is answered only after it
-// committed, so a caller always lists what it wrote.
+// added the columns no list shows, for the get cache). A page is kept
+// with the versions read in the same read transaction as its rows, and
+// served again only while both are unchanged, so it is always what a
+// fresh read would return: the triggers fire for every statement of every
+// process, this one or another (an operator's `keyhaven kms rewrap`), and
+// a write is answered only after it committed, so a caller always lists
+// what it wrote. While nothing at all has committed since a page was read
+// or last checked, not even that row is read (walstamp.go).
 
 // sqlListVersions reads the versions a viewer's list depends on (?1 the
 // user, ?2 the domain or ”).
