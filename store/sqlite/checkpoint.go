@@ -59,7 +59,11 @@ func (s *Store) checkpointLoop(stop <-chan struct{}, done chan<- struct{}) {
 		case <-t.C:
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			var busy, log, copied int
+			// Not beside a scrub's TRUNCATE checkpoint: SQLite refuses a
+			// second checkpoint at once rather than wait for the first.
+			s.ckMu.Lock()
 			_ = s.ck.QueryRowContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &log, &copied)
+			s.ckMu.Unlock()
 			cancel()
 		}
 	}

@@ -78,6 +78,8 @@ var errCheckpointBusy = errors.New("sqlite: checkpoint: readers kept it from com
 // checkpointTruncate runs one TRUNCATE checkpoint on the writer and
 // reports whether it completed: the WAL is then empty.
 func (s *Store) checkpointTruncate(ctx context.Context) error {
+	s.ckMu.Lock() // not beside checkpointLoop's PASSIVE one
+	defer s.ckMu.Unlock()
 	var busy, log, done int
 	if err := s.w.QueryRowContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &log, &done); err != nil {
 		return fmt.Errorf("sqlite: checkpoint: %w", err)

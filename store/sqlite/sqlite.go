@@ -44,6 +44,7 @@ type Options struct {
 // connection, reads through a pool.
 type Store struct {
 	path string
+	real string  // path with its links resolved: its key in processFiles
 	w    *sql.DB // exactly one connection; every write goes through it
 	r    *sql.DB // query-only connections for reads
 	ck   *sql.DB // one connection for checkpoints (checkpoint.go)
@@ -69,6 +70,7 @@ type Store struct {
 	scrubStop            chan struct{} // closed by Close
 	scrubDone            chan struct{} // closed when scrubLoop has returned
 
+	ckMu   sync.Mutex    // one checkpoint of this store at a time: SQLite refuses a second (checkpoint.go, scrub.go)
 	ckStop chan struct{} // closed by Close
 	ckDone chan struct{} // closed when checkpointLoop has returned
 
@@ -97,9 +99,16 @@ func openDriver(ctx context.Context, driver, path string, opts Options) (*Store,
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	if err := checkHeader(abs); err != nil {
+	real := realPath(abs)
+	if err := processFiles.acquire(real, func() error { return checkHeader(abs) }); err != nil {
 		return nil, err
 	}
+	opened := false
+	defer func() {
+		if !opened {
+			processFiles.release(real)
+		}
+	}()
 	if opts.BusyTimeout <= 0 {
 		opts.BusyTimeout = DefaultBusyTimeout
 	}
@@ -107,7 +116,7 @@ func openDriver(ctx context.Context, driver, path string, opts Options) (*Store,
 		opts.MaxReaders = max(4, runtime.GOMAXPROCS(0))
 	}
 
-	s := &Store{path: abs, lists: newListCache(), gets: newGetCache()}
+	s := &Store{path: abs, real: real, lists: newListCache(), gets: newGetCache()}
 	if opts.OnBatch != nil {
 		s.SetBatchObserver(opts.OnBatch)
 	}
@@ -172,7 +181,7 @@ func openDriver(ctx context.Context, driver, path string, opts Options) (*Store,
 	go s.checkpointLoop(s.ckStop, s.ckDone)
 	s.gc.wake, s.gc.done = make(chan struct{}, 1), make(chan struct{})
 	go s.writeLoop()
-	s.stamps = openWALStamps(abs) // the connections above made the -shm file
+	s.stamps = processFiles.stampsFor(real) // the connections above made the -shm file
 	s.scrubKick, s.scrubStop, s.scrubDone = make(chan struct{}, 1), make(chan struct{}), make(chan struct{})
 	go s.scrubLoop()
 	// A crash between a destroying write's commit and its scrub leaves
@@ -181,6 +190,7 @@ func openDriver(ctx context.Context, driver, path string, opts Options) (*Store,
 	if s.checkpointTruncate(ctx) != nil {
 		s.scrubOwed.Add(1)
 	}
+	opened = true
 	return s, nil
 }
 
@@ -281,7 +291,7 @@ func (s *Store) Close() error {
 		if err := s.w.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("sqlite: close writer: %w", err))
 		}
-		if err := s.stamps.close(); err != nil {
+		if err := processFiles.release(s.real); err != nil {
 			errs = append(errs, fmt.Errorf("sqlite: close the WAL index: %w", err))
 		}
 		s.closeErr = errors.Join(errs...)

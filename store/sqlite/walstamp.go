@@ -21,8 +21,10 @@ import (
 // pread, not a mapping, so a file shorter than the header (an instance
 // starting over while no connection holds it) is a short read rather than
 // a fault. Anything unexpected (another iVersion, a header not yet
-// initialised, copies that differ, a read error) gives no stamp, and the
-// caches fall back to the probe.
+// initialised, copies that differ, a wrong checksum, a read error) gives
+// no stamp, and the caches fall back to the probe. The handle is shared by
+// the process's Stores of the database and closed after the last of them
+// (openfiles.go): closing it earlier would drop SQLite's locks.
 //
 // Soundness: a stamp is read before the statement whose answer it is kept
 // with, so that statement's snapshot is at least as new as the stamp. A
@@ -62,10 +64,23 @@ func (w *walStamps) read() walStamp {
 	}
 	first, second := buf[:len(none)], buf[len(none):]
 	const isInit = 12 // byte offset of isInit
-	if !bytes.Equal(first, second) || binary.NativeEndian.Uint32(first) != walIndexVersion || first[isInit] != 1 {
+	if !bytes.Equal(first, second) || binary.NativeEndian.Uint32(first) != walIndexVersion || first[isInit] != 1 ||
+		!headerSumOK(first) {
 		return none
 	}
 	return walStamp(first)
+}
+
+// headerSumOK checks a header's own checksum (aCksum, its last 8 bytes,
+// over the 40 before), as SQLite's readers do: equal copies of a header no
+// writer ever wrote, from a torn read, do not pass it.
+func headerSumOK(h []byte) bool {
+	var s1, s2 uint32
+	for i := 0; i < 40; i += 8 {
+		s1 += binary.NativeEndian.Uint32(h[i:]) + s2
+		s2 += binary.NativeEndian.Uint32(h[i+4:]) + s1
+	}
+	return s1 == binary.NativeEndian.Uint32(h[40:]) && s2 == binary.NativeEndian.Uint32(h[44:])
 }
 
 // close closes the -shm file.

@@ -83,6 +83,7 @@ func TestWALStampNone(t *testing.T) {
 		"copies differ":   func(b []byte) []byte { b[16]++; return b },
 		"other version":   func(b []byte) []byte { b[0]++; b[48]++; return b },
 		"not initialised": func(b []byte) []byte { b[12], b[60] = 0, 0; return b },
+		"wrong checksum":  func(b []byte) []byte { b[16]++; b[64]++; return b },
 	} {
 		path := filepath.Join(dir, name+".db")
 		if err := os.WriteFile(path+"-shm", mangle(append([]byte(nil), good[:96]...)), 0o600); err != nil {
