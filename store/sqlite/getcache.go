@@ -11,8 +11,9 @@ import (
 
 // The get cache keeps recently read key pairs, as the list cache keeps
 // pages and on the same terms: an entry is kept with the versions read in
-// the same statement as its row, and served again only while a probe of
-// those versions finds them unchanged. Since migration 0011 the triggers
+// the same statement as its row, and served again only while nothing has
+// committed since (walstamp.go) or a probe of those versions finds them
+// unchanged. Since migration 0011 the triggers
 // bump them on every insert, delete and update of any column of the
 // viewer's own key pairs and of those shared with the viewer's domain, by
 // any process, so a kept key pair is always what a fresh read returns.

@@ -33,14 +33,6 @@ type keptEntry[V any] struct {
 	v     V
 }
 
-// has says whether an answer is kept for k, at whatever versions.
-func (c *kept[K, V]) has(k K) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	_, ok := c.m[k]
-	return ok
-}
-
 // get returns a copy of the answer kept for k when it was read at at.
 func (c *kept[K, V]) get(k K, at listVersions) (V, bool) {
 	c.mu.Lock()
